@@ -1,0 +1,183 @@
+"""Read and write note annotations in the formats singing datasets use.
+
+Readers return notes ``[n, 3]`` (onset s, offset s, MIDI) validated by
+:func:`svt_live.notes.validate_notes`. Supported:
+
+- MIR-ST500 JSON ``{"<song id>": [[on, off, midi], ...], ...}`` (also a bare list)
+- SSVD ``.txt``: ``onset<TAB>offset<TAB>midi`` per line
+- vocadito ``.csv``: ``onset,frequency_hz,duration`` per line, no header
+- MIDI files (``.mid``/``.midi``): every note_on/note_off pair
+- svt-live ``.csv`` as written by :func:`write_csv` (header ``onset,offset,midi``)
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .notes import NoteError, validate_notes
+
+
+def _read_text(path: Path) -> str:
+    if not path.exists():
+        raise NoteError(f"{path}: no such annotation file")
+    try:
+        return path.read_text(encoding="utf-8")
+    except (UnicodeDecodeError, OSError) as exc:
+        raise NoteError(f"{path}: cannot read as text ({exc})") from None
+
+
+def load_json_notes(path: str | Path) -> dict[str, np.ndarray]:
+    """All songs of a MIR-ST500-style JSON: ``{song_id: notes [n, 3]}``.
+
+    A bare list of notes is returned under the file's stem.
+    """
+    path = Path(path)
+    try:
+        data = json.loads(_read_text(path))
+    except json.JSONDecodeError as exc:
+        raise NoteError(f"{path}: malformed JSON ({exc.msg} at line {exc.lineno})") from None
+    if isinstance(data, list):
+        data = {path.stem: data}
+    if not isinstance(data, dict):
+        raise NoteError(f"{path}: expected an object {{song_id: [[onset, offset, midi], ...]}}")
+    return {str(k): validate_notes(v, source=f"{path}[{k}]")[0] for k, v in data.items()}
+
+
+def _rows(path: Path, sep: str | None) -> list[list[float]]:
+    rows = []
+    for i, line in enumerate(_read_text(path).splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        parts = line.split(sep) if sep else line.split()
+        try:
+            rows.append([float(p) for p in parts])
+        except ValueError:
+            if i == 1:  # a header line
+                continue
+            raise NoteError(f"{path}:{i}: not numbers: {line!r}") from None
+    return rows
+
+
+def load_ssvd_txt(path: str | Path) -> np.ndarray:
+    """SSVD ``onset<TAB>offset<TAB>midi`` lines -> notes ``[n, 3]``."""
+    path = Path(path)
+    rows = _rows(path, None)
+    if any(len(r) != 3 for r in rows):
+        raise NoteError(f"{path}: each line must be onset, offset, midi")
+    return validate_notes(rows, source=str(path))[0]
+
+
+def load_vocadito_csv(path: str | Path) -> np.ndarray:
+    """vocadito ``onset,frequency_hz,duration`` lines -> notes ``[n, 3]``."""
+    path = Path(path)
+    rows = _rows(path, ",")
+    if any(len(r) != 3 for r in rows):
+        raise NoteError(f"{path}: each line must be onset, frequency_hz, duration")
+    arr = np.asarray(rows, dtype=np.float64).reshape(-1, 3)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        midi = 69.0 + 12.0 * np.log2(arr[:, 1] / 440.0)
+    notes = np.stack([arr[:, 0], arr[:, 0] + arr[:, 2], midi], axis=1)
+    return validate_notes(notes, source=str(path))[0]
+
+
+def load_midi_notes(path: str | Path) -> np.ndarray:
+    """Every note of a MIDI file (all tracks and channels) -> notes ``[n, 3]``."""
+    import mido
+
+    path = Path(path)
+    if not path.exists():
+        raise NoteError(f"{path}: no such MIDI file")
+    try:
+        mid = mido.MidiFile(str(path))
+    except (OSError, EOFError, ValueError, KeyError, IndexError) as exc:
+        raise NoteError(f"{path}: not a readable MIDI file ({exc})") from None
+    t, open_at, notes = 0.0, {}, []
+    for msg in mid:  # iterating a MidiFile yields messages with delta times in seconds
+        t += msg.time
+        if msg.type == "note_on" and msg.velocity > 0:
+            open_at.setdefault((msg.channel, msg.note), t)
+        elif msg.type in ("note_off", "note_on"):
+            start = open_at.pop((msg.channel, msg.note), None)
+            if start is not None:
+                notes.append([start, t, float(msg.note)])
+    return validate_notes(notes, source=str(path))[0]
+
+
+def load_notes(path: str | Path, song_id: str | None = None) -> np.ndarray:
+    """Reference notes from any supported file, chosen by extension.
+
+    For a MIR-ST500 JSON holding several songs, ``song_id`` picks one; it is
+    required unless the file holds exactly one song.
+    """
+    path = Path(path)
+    ext = path.suffix.lower()
+    if ext == ".json":
+        songs = load_json_notes(path)
+        if song_id is None:
+            if len(songs) != 1:
+                raise NoteError(f"{path}: holds {len(songs)} songs; say which with a song id")
+            return next(iter(songs.values()))
+        if str(song_id) not in songs:
+            raise NoteError(f"{path}: no song with id {song_id!r}")
+        return songs[str(song_id)]
+    if ext == ".txt":
+        return load_ssvd_txt(path)
+    if ext == ".csv":
+        head = _read_text(path).lstrip().split("\n", 1)[0].lower()
+        return load_svt_csv(path) if head.startswith("onset,offset") else load_vocadito_csv(path)
+    if ext in (".mid", ".midi"):
+        return load_midi_notes(path)
+    raise NoteError(f"{path}: unknown annotation format {ext!r} (use .json, .txt, .csv or .mid)")
+
+
+def load_svt_csv(path: str | Path) -> np.ndarray:
+    """svt-live CSV (header ``onset,offset,midi``) -> notes ``[n, 3]``."""
+    path = Path(path)
+    rows = _rows(path, ",")
+    if any(len(r) < 3 for r in rows):
+        raise NoteError(f"{path}: each line must be onset, offset, midi")
+    return validate_notes([r[:3] for r in rows], source=str(path))[0]
+
+
+def atomic_write(path: str | Path, write) -> None:
+    """Call ``write(tmp_path)`` and rename the result onto ``path``.
+
+    A crash mid-write never leaves half a file where a good one was.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def notes_to_rows(notes: np.ndarray) -> list[list[float]]:
+    """Notes ``[n, 3]`` -> JSON-friendly rows, times rounded to 0.1 ms, pitch to 0.01."""
+    return [[round(float(a), 4), round(float(b), 4), round(float(p), 2)] for a, b, p in notes]
+
+
+def write_json(path: str | Path, songs: dict[str, np.ndarray]) -> None:
+    """Write ``{song_id: notes}`` in the MIR-ST500 JSON format."""
+    payload = json.dumps({k: notes_to_rows(v) for k, v in songs.items()}, indent=1)
+    atomic_write(path, lambda tmp: Path(tmp).write_text(payload + "\n"))
+
+
+def write_csv(path: str | Path, notes: np.ndarray) -> None:
+    """Write notes as CSV with header ``onset,offset,midi``."""
+    def write(tmp):
+        with open(tmp, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["onset", "offset", "midi"])
+            w.writerows(notes_to_rows(notes))
+    atomic_write(path, write)

@@ -1,0 +1,95 @@
+"""``SingingCRNN``: the default model, a small streaming conv + GRU network.
+
+A 2-D conv front end over (time, mel) with a bounded lookahead (only the
+first conv looks one frame ahead; the others are causal), then a
+unidirectional GRU (causal, so streaming keeps its hidden state across
+hops), then three heads: onset and offset logits ``[B, T]`` and a pitch
+distribution ``[B, T, 1 + n_bins]`` over silence plus ``bins_per_semitone``
+bins per semitone from ``lowest_midi``. Pitch is read as a local weighted
+mean around the most likely bin, so notes carry cents-accurate pitch.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+class _Conv(nn.Module):
+    """3x3 conv + BN + ReLU + feature-axis pooling; ``ahead`` frames of right context."""
+
+    def __init__(self, cin: int, cout: int, ahead: int, pool: int):
+        super().__init__()
+        self.pad = (1, 1, 2 - ahead, ahead)  # (freq left, freq right, time left, time right)
+        self.conv = nn.Conv2d(cin, cout, 3)
+        self.bn = nn.BatchNorm2d(cout)
+        self.pool = nn.MaxPool2d((1, pool)) if pool > 1 else nn.Identity()
+
+    def forward(self, x):
+        return self.pool(F.relu(self.bn(self.conv(F.pad(x, self.pad)))))
+
+
+class SingingCRNN(nn.Module):
+    label_scheme = "pitch_bins"
+
+    def __init__(self, n_mels: int = 256, channels: tuple = (16, 32, 32), hidden: int = 192,
+                 lowest_midi: float = 33.0, n_semitones: int = 54, bins_per_semitone: int = 5,
+                 lookahead: int = 1):
+        super().__init__()
+        self.n_mels = n_mels
+        self.lowest_midi = float(lowest_midi)
+        self.bins_per_semitone = int(bins_per_semitone)
+        self.n_bins = int(n_semitones * bins_per_semitone)
+        self.lookahead = int(lookahead)
+        self.context = 2 * len(channels)
+        self.input_norm = nn.BatchNorm1d(n_mels)
+        layers, cin, f = [], 1, n_mels
+        for i, c in enumerate(channels):
+            layers.append(_Conv(cin, c, ahead=1 if i < lookahead else 0, pool=2))
+            cin, f = c, f // 2
+        self.convs = nn.Sequential(*layers)
+        self.proj = nn.Linear(cin * f, hidden)
+        self.gru = nn.GRU(hidden, hidden, batch_first=True)
+        self.onset_head = nn.Linear(hidden, 1)
+        self.offset_head = nn.Linear(hidden, 1)
+        self.pitch_head = nn.Linear(hidden, 1 + self.n_bins)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """``[B, T, n_mels]`` -> ``[B, T, hidden]``."""
+        x = self.input_norm(x.transpose(1, 2)).transpose(1, 2)
+        h = self.convs(x.unsqueeze(1))  # [B, C, T, f]
+        return F.relu(self.proj(h.permute(0, 2, 1, 3).flatten(2)))
+
+    def decode(self, h: torch.Tensor, state=None):
+        z, state = self.gru(h, state)
+        z = z + h
+        logits = {
+            "onset": self.onset_head(z).squeeze(-1),
+            "offset": self.offset_head(z).squeeze(-1),
+            "pitch": self.pitch_head(z),
+        }
+        return logits, state
+
+    def forward(self, x: torch.Tensor) -> dict:
+        return self.decode(self.encode(x))[0]
+
+    def bin_to_midi(self, b: torch.Tensor) -> torch.Tensor:
+        """Pitch bin index (0-based, silence excluded) -> MIDI of its centre."""
+        return self.lowest_midi + b / self.bins_per_semitone
+
+    def posteriors(self, logits: dict) -> dict:
+        """Logits -> ``onset``, ``offset``, ``voiced``, ``pitch`` (MIDI), each ``[B, T]``."""
+        p = logits["pitch"].softmax(-1)
+        voiced = 1.0 - p[..., 0]
+        bins = p[..., 1:]
+        centre = bins.argmax(-1, keepdim=True)
+        offsets = torch.arange(-2, 3, device=p.device)
+        idx = (centre + offsets).clamp(0, self.n_bins - 1)
+        w = bins.gather(-1, idx)
+        mean_bin = (w * idx).sum(-1) / w.sum(-1).clamp_min(1e-12)
+        return {
+            "onset": torch.sigmoid(logits["onset"]),
+            "offset": torch.sigmoid(logits["offset"]),
+            "voiced": voiced,
+            "pitch": self.bin_to_midi(mean_bin),
+        }

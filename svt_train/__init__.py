@@ -1,0 +1,1 @@
+"""Training tooling for svt-live: data, labels, losses, metrics, fitting and evaluation."""

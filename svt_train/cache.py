@@ -1,0 +1,83 @@
+"""On-disk cache of features and frame labels.
+
+One entry per (audio content, annotation, feature settings): the key is a
+SHA-1 of the audio file's bytes, the notes and the :class:`FeatureConfig`,
+so a changed file, annotation or setting misses the cache. An entry is two
+files, ``<key>.mel.npy`` (float16 ``[T, n_mels]``, memory-mapped on read)
+and ``<key>.labels.npz``, written to temporary names and renamed. A
+truncated or unreadable entry is detected, deleted and rebuilt.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import warnings
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from svt_live.audio import load_audio
+from svt_live.features import FeatureConfig, MelExtractor
+
+from .datasets import Song
+from .labels import LABEL_KEYS, notes_to_frames
+
+CACHE_VERSION = 1
+DEFAULT_CACHE = Path(os.environ.get("SVT_CACHE", Path.home() / ".cache" / "svt-live"))
+
+
+@dataclass
+class CachedSong:
+    """Features ``mel [T, n_mels]`` (float16, memory-mapped) and labels (each ``[T]``)."""
+
+    id: str
+    mel: np.ndarray
+    labels: dict
+
+
+def cache_key(song: Song, cfg: FeatureConfig) -> str:
+    h = hashlib.sha1()
+    h.update(Path(song.audio).read_bytes())
+    h.update(np.ascontiguousarray(song.notes, dtype=np.float64).tobytes())
+    h.update(json.dumps(cfg.to_dict(), sort_keys=True).encode())
+    h.update(f"v{CACHE_VERSION}".encode())
+    return h.hexdigest()
+
+
+def _read(mel_path: Path, lab_path: Path, n_mels: int) -> CachedSong | None:
+    try:
+        mel = np.load(mel_path, mmap_mode="r")
+        with np.load(lab_path) as z:
+            labels = {k: z[k] for k in LABEL_KEYS}
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return None
+    if mel.ndim != 2 or mel.shape[1] != n_mels or any(len(v) != mel.shape[0] for v in labels.values()):
+        return None
+    return CachedSong("", mel, labels)
+
+
+def load_cached(song: Song, cfg: FeatureConfig, cache_dir: str | Path = DEFAULT_CACHE,
+                extractor: MelExtractor | None = None) -> CachedSong:
+    """Features and labels of ``song``, from the cache or computed and stored."""
+    cache_dir = Path(cache_dir)
+    key = cache_key(song, cfg)
+    mel_path, lab_path = cache_dir / f"{key}.mel.npy", cache_dir / f"{key}.labels.npz"
+    if mel_path.exists() and lab_path.exists():
+        hit = _read(mel_path, lab_path, cfg.n_mels)
+        if hit is not None:
+            hit.id = song.id
+            return hit
+        warnings.warn(f"cache entry for {song.audio} is corrupt; rebuilding it", stacklevel=2)
+    extractor = extractor or MelExtractor(cfg)
+    mel = extractor(load_audio(song.audio, cfg.sample_rate)).cpu().numpy().astype(np.float16)
+    labels = notes_to_frames(song.notes, mel.shape[0], cfg.frame_seconds)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    tmp_mel, tmp_lab = mel_path.with_suffix(".tmp.npy"), lab_path.with_suffix(".tmp.npz")
+    np.save(tmp_mel, mel)
+    np.savez(tmp_lab, **labels)
+    os.replace(tmp_mel, mel_path)
+    os.replace(tmp_lab, lab_path)
+    return CachedSong(song.id, np.load(mel_path, mmap_mode="r"), labels)

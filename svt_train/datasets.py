@@ -1,0 +1,128 @@
+"""Readers for annotated singing: each returns a list of :class:`Song`.
+
+Supported layouts (see ``../shared/data/README.md``):
+
+- ``mir_st500``: ``<root>/<split>/<id>/Mixture.mp3`` + ``<root>/annotations.json``
+- ``ssvd``: ``<dir>/<id>.flac`` beside ``<dir>/<id>.txt``
+- ``vocadito``: ``<dir>/vocadito_<n>.wav`` + ``vocadito_<n>_notesA1.csv``
+- ``folder``: any audio file with a same-stem ``.json``/``.txt``/``.csv``/``.mid`` beside it
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from svt_live.annotations import load_json_notes, load_notes, load_ssvd_txt, load_vocadito_csv
+from svt_live.notes import NoteError
+
+AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3", ".m4a", ".ogg", ".opus", ".aac")
+NOTE_EXTENSIONS = (".json", ".txt", ".csv", ".mid", ".midi")
+
+
+@dataclass
+class Song:
+    """One annotated recording: ``notes [n, 3]`` (onset s, offset s, MIDI)."""
+
+    id: str
+    audio: Path
+    notes: np.ndarray = field(repr=False)
+
+
+def mir_st500(root: str | Path, split: str) -> list[Song]:
+    """The MIR-ST500 course layout; songs without audio are skipped."""
+    root = Path(root)
+    ann = root / "annotations.json"
+    if not ann.exists():
+        raise NoteError(f"{ann}: no such annotation file (expected the MIR-ST500 course layout)")
+    notes = load_json_notes(ann)
+    songs = []
+    for d in sorted((root / split).iterdir(), key=lambda p: p.name) if (root / split).is_dir() else []:
+        audio = d / "Mixture.mp3"
+        if audio.exists() and d.name in notes:
+            songs.append(Song(d.name, audio, notes[d.name]))
+    if not songs:
+        raise NoteError(f"{root / split}: no songs with audio and annotations")
+    return songs
+
+
+def ssvd(directory: str | Path, pitch_offset: float = 0.0, exclude: tuple = ()) -> list[Song]:
+    """SSVD: ``<id>.flac`` + ``<id>.txt``. ``pitch_offset`` (semitones) is added to every pitch."""
+    directory = Path(directory)
+    songs = []
+    for txt in sorted(directory.glob("*.txt")):
+        audio = txt.with_suffix(".flac")
+        if txt.stem in exclude or not audio.exists():
+            continue
+        notes = load_ssvd_txt(txt)
+        notes[:, 2] += pitch_offset
+        songs.append(Song(txt.stem, audio, notes))
+    if not songs:
+        raise NoteError(f"{directory}: no SSVD .flac/.txt pairs")
+    return songs
+
+
+def vocadito(directory: str | Path, annotator: str = "A1") -> list[Song]:
+    """vocadito clips with one annotator's notes (``A1`` or ``A2``)."""
+    directory = Path(directory)
+    songs = []
+    for wav in sorted(directory.glob("vocadito_*.wav")):
+        csv = wav.with_name(f"{wav.stem}_notes{annotator}.csv")
+        if csv.exists():
+            songs.append(Song(wav.stem, wav, load_vocadito_csv(csv)))
+    if not songs:
+        raise NoteError(f"{directory}: no vocadito clips with {annotator} annotations")
+    return songs
+
+
+def folder(directory: str | Path) -> list[Song]:
+    """Every audio file that has a same-stem note file beside it."""
+    directory = Path(directory)
+    songs = []
+    for audio in sorted(p for p in directory.iterdir() if p.suffix.lower() in AUDIO_EXTENSIONS):
+        for ext in NOTE_EXTENSIONS:
+            ann = audio.with_suffix(ext)
+            if ann.exists():
+                songs.append(Song(audio.stem, audio, load_notes(ann, song_id=audio.stem if ext == ".json" else None)))
+                break
+    if not songs:
+        raise NoteError(f"{directory}: no audio files with a same-stem annotation")
+    return songs
+
+
+def load_set(spec: dict, data_root: str | Path = ".") -> list[Song]:
+    """Songs for one data spec from a training config, e.g.
+    ``{"kind": "ssvd", "path": "ssvd/train", "exclude": ["364"], "pitch_offset": -0.21}``.
+    Relative paths are taken from ``data_root``.
+    """
+    kind = spec.get("kind")
+    path = Path(data_root) / spec["path"]
+    if kind == "mir_st500":
+        return mir_st500(path, spec["split"])
+    if kind == "ssvd":
+        return ssvd(path, spec.get("pitch_offset", 0.0), tuple(spec.get("exclude", ())))
+    if kind == "vocadito":
+        return vocadito(path, spec.get("annotator", "A1"))
+    if kind == "folder":
+        return folder(path)
+    raise ValueError(f"unknown data kind {kind!r} (mir_st500, ssvd, vocadito, folder)")
+
+
+NAMED_SETS = {
+    "mir_train": {"kind": "mir_st500", "path": "mir_st500_mini", "split": "train"},
+    "mir_valid": {"kind": "mir_st500", "path": "mir_st500_mini", "split": "valid"},
+    "mir_test": {"kind": "mir_st500", "path": "mir_st500_mini", "split": "test"},
+    "ssvd_train": {"kind": "ssvd", "path": "ssvd/train"},
+    "ssvd_dev": {"kind": "ssvd", "path": "ssvd/dev"},
+    "vocadito": {"kind": "vocadito", "path": "vocadito"},
+}
+
+
+def named_set(name: str, data_root: str | Path) -> list[Song]:
+    """Songs of a named evaluation set (``mir_test``, ``ssvd_dev``, ...) or a folder path."""
+    if name in NAMED_SETS:
+        return load_set(NAMED_SETS[name], data_root)
+    if Path(name).is_dir():
+        return folder(name)
+    raise ValueError(f"unknown set {name!r}: use one of {', '.join(NAMED_SETS)} or a folder path")

@@ -1,0 +1,43 @@
+"""``svt-train eval``: transcribe sets of songs and score them."""
+from __future__ import annotations
+
+from tqdm import tqdm
+
+from svt_live.annotations import write_json
+from svt_live.checkpoint import load_model
+from svt_live.evaluate import format_table, score_songs
+from svt_live.transcribe import transcribe_file
+
+from .datasets import named_set
+from .fit import pick_device
+
+
+def run_eval(model: str, sets: list[str], data_root: str, json_out: str | None, plot: str | None,
+             device: str = "auto") -> dict:
+    """Transcribe and score; prints tables; returns ``{set: {tolerance: result}}``."""
+    lm = load_model(model, pick_device(device))
+    results, predictions, first = {}, {}, None
+    for name in sets:
+        songs = named_set(name, data_root)
+        pairs = {}
+        for s in tqdm(songs, desc=f"transcribing {name}", unit="song"):
+            notes, post = transcribe_file(s.audio, lm)
+            pairs[s.id] = (s.notes, notes)
+            predictions[s.id] = notes
+            if first is None:
+                first = (s, notes, post)
+        results[name] = {}
+        for tol in (0.05, 0.1):
+            res = score_songs(pairs, tol)
+            results[name][tol] = res
+            print(format_table(res, f"\n{name}: {len(songs)} songs, model {lm.name}, onset tolerance "
+                                    f"{int(tol * 1000)} ms (P / R / F1 %)"))
+    if json_out:
+        write_json(json_out, predictions)
+        print(f"\npredictions written to {json_out}")
+    if plot and first:
+        from svt_live.plot import plot_transcription
+        s, notes, post = first
+        plot_transcription(plot, notes, s.notes, post, lm.features.frame_seconds, title=f"{s.id} ({lm.name})")
+        print(f"piano roll written to {plot}")
+    return results

@@ -1,0 +1,227 @@
+"""Training loop: ``svt-train fit``.
+
+Reads a TOML config (see ``configs/``), builds the cache, trains with
+Adam + cosine schedule on random 5 s segments, validates every epoch
+(losses, frame metrics, and note F1 after tuning thresholds on the
+validation songs), keeps ``best.pt`` (a runtime checkpoint) and
+``last.pt`` (full training state for ``--resume``). Runs single-process or
+under ``torchrun`` (DistributedDataParallel: gloo on CPU, nccl on CUDA);
+only rank 0 validates and writes files.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import math
+import os
+import random
+import time
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from tqdm import tqdm
+
+from svt_live.checkpoint import LoadedModel, save_checkpoint
+from svt_live.decode import DecodeParams
+from svt_live.features import FeatureConfig, MelExtractor
+from svt_live.inference import frame_posteriors
+from svt_live.models import build_model
+
+from .augment import Augment
+from .cache import DEFAULT_CACHE, CachedSong, load_cached
+from .datasets import load_set
+from .loader import batches, epoch_plan, fixed_plan
+from .losses import loss_for
+from .metrics import Metrics
+from .tune import COARSE, FINE, tune_thresholds
+
+
+@dataclass
+class TrainConfig:
+    """Everything ``svt-train fit`` needs; loaded from TOML."""
+
+    model: str = "base_cnn_mini"
+    model_kwargs: dict = field(default_factory=dict)
+    train: list = field(default_factory=list)  # data specs, see datasets.load_set
+    valid: list = field(default_factory=list)
+    data_root: str = "../shared/data"
+    epochs: int = 30
+    batch_size: int = 8
+    segment_frames: int = 250
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    seed: int = 0
+    select_measure: str = "COnP"
+    augment: dict = field(default_factory=dict)
+    features: dict = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "TrainConfig":
+        with open(path, "rb") as f:
+            d = tomllib.load(f)
+        unknown = set(d) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"{path}: unknown settings {sorted(unknown)}")
+        return cls(**d)
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """``auto`` -> cuda, then mps, then cpu."""
+    if name != "auto":
+        return torch.device(name)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def _seed(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def prepare(specs: list, cfg: FeatureConfig, data_root: str, cache_dir, desc: str) -> tuple[list, list]:
+    """Load songs for data specs and their cached features; returns (songs, cached)."""
+    songs = [s for spec in specs for s in load_set(spec, data_root)]
+    ex = MelExtractor(cfg)
+    cached = [load_cached(s, cfg, cache_dir, ex) for s in tqdm(songs, desc=f"features {desc}", unit="song")]
+    return songs, cached
+
+
+def validate(model, loss_fn, songs: list, cached: list[CachedSong], cfg: TrainConfig, feat: FeatureConfig,
+             decoding: DecodeParams, grid: dict) -> dict:
+    """Validation losses, frame metrics and tuned note F1; returns a flat dict (plus ``decoding``)."""
+    model.eval()
+    metrics = Metrics()
+    with torch.no_grad():
+        for x, y in batches(cached, fixed_plan(cached, cfg.segment_frames), cfg.batch_size, cfg.segment_frames):
+            dev = next(model.parameters()).device
+            x, y = x.to(dev), {k: v.to(dev) for k, v in y.items()}
+            out = model(x)
+            metrics.update(model.posteriors(out), y, loss_fn(out, y))
+    lm = LoadedModel(model, feat, decoding, {}, cfg.model)
+    posts = {s.id: (s.notes, frame_posteriors(lm, torch.from_numpy(np.asarray(c.mel, np.float32))))
+             for s, c in zip(songs, cached)}
+    best, f = tune_thresholds(posts, decoding, feat.frame_seconds, grid, cfg.select_measure)
+    model.train()
+    return {**metrics.get_value(), f"val_{cfg.select_measure}_f1": f, "decoding": best}
+
+
+def fit(config_path: str | Path, out_dir: str | Path, resume: bool = False, epochs: int | None = None,
+        device: str = "auto", cache_dir=DEFAULT_CACHE, threads: int | None = None) -> Path:
+    """Train per the config; returns the path of ``best.pt``."""
+    cfg = TrainConfig.load(config_path)
+    if epochs is not None:
+        cfg = replace(cfg, epochs=epochs)
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    dev = pick_device(device)
+    if world > 1:
+        dist.init_process_group("nccl" if dev.type == "cuda" else "gloo")
+        if dev.type == "cuda":
+            dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    if threads:
+        torch.set_num_threads(threads)
+    out_dir = Path(out_dir)
+    main = rank == 0
+    if main:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    _seed(cfg.seed)
+    feat = FeatureConfig.from_dict(cfg.features) if cfg.features else FeatureConfig()
+    model = build_model(cfg.model, **cfg.model_kwargs).to(dev)
+    loss_fn = loss_for(model)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda e: 0.5 * (1 + math.cos(math.pi * min(e, cfg.epochs) / max(1, cfg.epochs))))
+    start_epoch, best_score, history = 0, -1.0, []
+    decoding = DecodeParams()
+    last = out_dir / "last.pt"
+    if resume and last.exists():
+        st = torch.load(last, map_location="cpu", weights_only=False)
+        model.load_state_dict(st["model"])
+        opt.load_state_dict(st["optimizer"])
+        sched.load_state_dict(st["scheduler"])
+        start_epoch, best_score, history = st["epoch"], st["best_score"], st["history"]
+        decoding = DecodeParams.from_dict(st["decoding"])
+        np.random.set_state(st["numpy_rng"])
+        torch.set_rng_state(st["torch_rng"])
+        if main:
+            print(f"resumed from {last} at epoch {start_epoch}")
+    ddp_model = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
+
+    train_songs, train_cached = prepare(cfg.train, feat, cfg.data_root, cache_dir, "train")
+    valid_songs, valid_cached = prepare(cfg.valid, feat, cfg.data_root, cache_dir, "valid") if main else ([], [])
+    augment = Augment(**cfg.augment) if cfg.augment else None
+    rng = np.random.default_rng(cfg.seed)
+    for _ in range(start_epoch):
+        epoch_plan(train_cached, cfg.segment_frames, rng)  # replay the plan stream for exact resume
+    best_path = out_dir / "best.pt"
+    for epoch in range(start_epoch, cfg.epochs):
+        t0 = time.time()
+        full_plan = epoch_plan(train_cached, cfg.segment_frames, rng)
+        per_rank = len(full_plan) // world  # equal step counts on every rank
+        plan = full_plan[rank::world][:per_rank]
+        n_batches = math.ceil(per_rank / cfg.batch_size)
+        metrics = Metrics()
+        model.train()
+        bar = tqdm(batches(train_cached, plan, cfg.batch_size, cfg.segment_frames, augment), total=n_batches,
+                   desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch", disable=not main, leave=False,
+                   mininterval=1 if sys.stderr.isatty() else 30)
+        for x, y in bar:
+            x, y = x.to(dev), {k: v.to(dev) for k, v in y.items()}
+            out = ddp_model(x)
+            losses = loss_fn(out, y)
+            opt.zero_grad(set_to_none=True)
+            losses["total"].backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            opt.step()
+            with torch.no_grad():
+                metrics.update(model.posteriors({k: v.detach() for k, v in out.items()}), y, losses)
+            bar.set_postfix(loss=f"{losses['total'].item():.3f}")
+        sched.step()
+        train_m = metrics.get_value()
+        if not main:
+            continue
+        val = validate(model, loss_fn, valid_songs, valid_cached, cfg, feat, decoding, COARSE)
+        tuned = val.pop("decoding")
+        score = val[f"val_{cfg.select_measure}_f1"]
+        history.append({"epoch": epoch + 1, "seconds": round(time.time() - t0, 1),
+                        "train": train_m, "valid": val, "decoding": tuned.to_dict()})
+        print(f"epoch {epoch + 1}: train loss {train_m['total_loss']:.4f}  valid loss {val['total_loss']:.4f}  "
+              f"valid {cfg.select_measure} F1 {score:.3f}  ({time.time() - t0:.0f} s)", flush=True)
+        meta = {"config": str(config_path), "epoch": epoch + 1, "history": history,
+                "train_sets": cfg.train, "valid_sets": cfg.valid}
+        if score > best_score:
+            best_score, decoding = score, tuned
+            save_checkpoint(best_path, model, cfg.model_kwargs, feat, tuned, meta)
+        torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                    "epoch": epoch + 1, "best_score": best_score, "history": history,
+                    "decoding": decoding.to_dict(), "numpy_rng": np.random.get_state(),
+                    "torch_rng": torch.get_rng_state()}, last.with_suffix(".tmp"))
+        os.replace(last.with_suffix(".tmp"), last)
+        (out_dir / "history.json").write_text(json.dumps(history, indent=1))
+    if world > 1:
+        dist.destroy_process_group()
+    if main and best_path.exists():
+        finalize(best_path, cfg, feat, valid_songs, valid_cached)
+    return best_path
+
+
+def finalize(best_path: Path, cfg: TrainConfig, feat: FeatureConfig, songs, cached) -> None:
+    """Fine threshold search for the best checkpoint; rewrites its decoding settings."""
+    from svt_live.checkpoint import load_model
+
+    lm = load_model(best_path)
+    posts = {s.id: (s.notes, frame_posteriors(lm, torch.from_numpy(np.asarray(c.mel, np.float32))))
+             for s, c in zip(songs, cached)}
+    best, f = tune_thresholds(posts, lm.decoding, feat.frame_seconds, FINE, cfg.select_measure)
+    meta = dict(lm.meta, tuned_valid_f1=f)
+    save_checkpoint(best_path, lm.model, cfg.model_kwargs, feat, best, meta)
+    print(f"tuned thresholds on validation: onset {best.onset_threshold}, offset {best.offset_threshold} "
+          f"-> {cfg.select_measure} F1 {f:.3f}")

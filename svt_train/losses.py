@@ -1,0 +1,74 @@
+"""Multitask losses. Each returns a dict: ``total`` plus its named parts (scalars)."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+class LossFunc(nn.Module):
+    """The course's loss for :class:`BaseCNN_mini`.
+
+    Onset and offset: binary cross-entropy on logits ``[B, T]``; octave and
+    pitch class: cross-entropy over ``[B, T, 5]`` and ``[B, T, 13]``.
+    ``total`` is the plain sum of the four parts.
+    """
+
+    def forward(self, out: dict, labels: dict) -> dict:
+        parts = {
+            "onset": F.binary_cross_entropy_with_logits(out["onset"], labels["onset"]),
+            "offset": F.binary_cross_entropy_with_logits(out["offset"], labels["offset"]),
+            "octave": F.cross_entropy(out["octave"].flatten(0, 1), labels["octave"].flatten()),
+            "pitch_class": F.cross_entropy(out["pitch_class"].flatten(0, 1), labels["pitch_class"].flatten()),
+        }
+        return {"total": sum(parts.values()), **parts}
+
+
+def _widen(target: torch.Tensor, neighbour: float) -> torch.Tensor:
+    """Soft event targets: 1 at the event frame, ``neighbour`` one frame either side."""
+    side = F.max_pool1d(target.unsqueeze(1), 3, stride=1, padding=1).squeeze(1)
+    return torch.maximum(target, neighbour * side)
+
+
+class CRNNLoss(nn.Module):
+    """Loss for :class:`SingingCRNN`.
+
+    Onset/offset: BCE against targets widened to ±1 frame (0.5), positives
+    weighted by ``pos_weight`` (events are ~2 % of frames). Pitch:
+    cross-entropy against a Gaussian (``sigma_bins``) around the labelled
+    pitch bin, or the silence class on unvoiced frames.
+    """
+
+    def __init__(self, model, pos_weight: float = 3.0, sigma_bins: float = 1.0):
+        super().__init__()
+        self.lowest = model.lowest_midi
+        self.bps = model.bins_per_semitone
+        self.n_bins = model.n_bins
+        self.pos_weight = torch.tensor(pos_weight)
+        self.sigma = sigma_bins
+
+    def pitch_target(self, pitch: torch.Tensor) -> torch.Tensor:
+        """Frame pitch ``[B, T]`` (MIDI, 0 = silence) -> distribution ``[B, T, 1 + n_bins]``."""
+        centre = (pitch - self.lowest) * self.bps
+        bins = torch.arange(self.n_bins, device=pitch.device, dtype=pitch.dtype)
+        g = torch.exp(-0.5 * ((bins - centre.unsqueeze(-1)) / self.sigma) ** 2)
+        voiced = (pitch > 0) & (centre >= 0) & (centre <= self.n_bins - 1)
+        g = g * voiced.unsqueeze(-1)
+        g = g / g.sum(-1, keepdim=True).clamp_min(1e-8)
+        silence = (~voiced).to(pitch.dtype).unsqueeze(-1)
+        return torch.cat([silence, g], dim=-1)
+
+    def forward(self, out: dict, labels: dict) -> dict:
+        pw = self.pos_weight.to(out["onset"].device)
+        parts = {
+            "onset": F.binary_cross_entropy_with_logits(out["onset"], _widen(labels["onset"], 0.5), pos_weight=pw),
+            "offset": F.binary_cross_entropy_with_logits(out["offset"], _widen(labels["offset"], 0.5),
+                                                         pos_weight=pw),
+            "pitch": -(self.pitch_target(labels["pitch"]) * out["pitch"].log_softmax(-1)).sum(-1).mean(),
+        }
+        return {"total": sum(parts.values()), **parts}
+
+
+def loss_for(model) -> nn.Module:
+    """The loss that trains ``model``."""
+    return LossFunc() if model.label_scheme == "octave_pitch_class" else CRNNLoss(model)

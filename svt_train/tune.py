@@ -1,0 +1,35 @@
+"""Choose decoding thresholds on validation songs (stored in the checkpoint).
+
+A grid search over onset and offset thresholds maximising the per-song mean
+F1 of one measure (COnP by default), decoding the same posteriors each time.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import replace
+
+import numpy as np
+
+from svt_live.decode import DecodeParams, decode_notes
+from svt_live.evaluate import score_songs
+
+COARSE = {"onset_threshold": (0.2, 0.35, 0.5, 0.65), "offset_threshold": (0.3, 0.5, 0.7)}
+FINE = {"onset_threshold": tuple(np.round(np.arange(0.1, 0.91, 0.05), 2)),
+        "offset_threshold": (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.01)}
+
+
+def tune_thresholds(songs: dict, base: DecodeParams, frame_seconds: float = 0.02, grid: dict = COARSE,
+                    measure: str = "COnP", onset_tolerance: float = 0.05) -> tuple[DecodeParams, float]:
+    """``songs = {id: (reference notes, posteriors)}`` -> (best params, its mean F1).
+
+    An offset threshold above 1 means "never end a note on the offset head".
+    """
+    best, best_f = base, -1.0
+    keys = list(grid)
+    for values in itertools.product(*(grid[k] for k in keys)):
+        params = replace(base, **{k: float(v) for k, v in zip(keys, values)})
+        pairs = {sid: (ref, decode_notes(post, params, frame_seconds)) for sid, (ref, post) in songs.items()}
+        f = score_songs(pairs, onset_tolerance)["mean"][measure][2]
+        if f > best_f:
+            best, best_f = params, f
+    return best, best_f
