@@ -1,0 +1,79 @@
+"""Where peer predictions live and how they are read and written.
+
+Layout: ``out/<peer key>/<set name>.json`` holds one set's predictions in the
+MIR-ST500 interchange format ``{song_id: [[onset_s, offset_s, midi], ...]}``;
+``out/<peer key>/<set name>.meta.json`` beside it records the peer's
+settings and package versions. ``out/`` is git-ignored: predictions on
+MIR-ST500/SSVD audio must never be committed.
+
+Needs only numpy, so both the peers venv and the project venv import it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+REPO_ROOT = HERE.parents[1]
+OUT_DIR = HERE / "out"
+DATA_ROOT = REPO_ROOT.parent / "shared" / "data"
+DEFAULT_SETS = ("ssvd_dev", "mir_test", "vocadito")
+
+# peer key (folder name) -> name printed in tables, in table order
+PEERS = {
+    "basic_pitch": "basic-pitch",
+    "basic_pitch_mono": "basic-pitch (mono)",
+    "pyin_notes": "pYIN+notes",
+}
+
+
+def predictions_path(peer: str, set_name: str, out_dir: Path = OUT_DIR) -> Path:
+    """``out_dir/<peer>/<set_name>.json``."""
+    return Path(out_dir) / peer / f"{set_name}.json"
+
+
+def meta_path(peer: str, set_name: str, out_dir: Path = OUT_DIR) -> Path:
+    """``out_dir/<peer>/<set_name>.meta.json`` (settings, versions, timings)."""
+    return Path(out_dir) / peer / f"{set_name}.meta.json"
+
+
+def write_json(path: Path, obj) -> None:
+    """Write ``obj`` as JSON atomically (temp file + rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        json.dump(obj, f)
+    os.replace(tmp, path)
+
+
+def read_json(path: Path, default=None):
+    """Parsed JSON at ``path``, or ``default`` when the file does not exist."""
+    path = Path(path)
+    if not path.exists():
+        return default
+    return json.loads(path.read_text())
+
+
+def notes_to_rows(notes: np.ndarray, ncols: int = 3) -> list:
+    """Notes ``[n, >=ncols]`` -> JSON-ready rows of the first ``ncols`` columns (floats)."""
+    arr = np.asarray(notes, dtype=np.float64).reshape(-1, np.shape(notes)[-1] if np.size(notes) else ncols)
+    return [[round(float(v), 6) for v in row[:ncols]] for row in arr]
+
+
+def rows_to_notes(rows: list) -> np.ndarray:
+    """JSON rows ``[[on, off, midi, ...], ...]`` -> float array ``[n, 3]`` sorted by onset."""
+    arr = np.asarray(rows, dtype=np.float64).reshape(-1, len(rows[0]) if rows else 3)[:, :3]
+    return arr[np.argsort(arr[:, 0], kind="stable")]
+
+
+def load_predictions(peer: str, set_name: str, out_dir: Path = OUT_DIR) -> dict | None:
+    """``{song_id: notes [n, 3]}`` for one peer and set, or None when not cached."""
+    data = read_json(predictions_path(peer, set_name, out_dir))
+    if data is None:
+        return None
+    return {k: rows_to_notes(v) for k, v in data.items()}

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# System libraries svt-live needs: PortAudio (microphone), JACK and PulseAudio
+# (real audio/MIDI servers for the tests, no sound hardware needed), and the
+# libraries Qt needs to render offscreen. Installs with apt-get only what is
+# missing, and only where that is allowed (root, apt-get present); otherwise
+# prints what to install and carries on.
+set -u
+PKGS="libportaudio2 jackd2 pulseaudio pulseaudio-utils libasound2-plugins libgl1 libegl1 \
+libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0 fonts-dejavu-core"
+missing=""
+for p in $PKGS; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "setup: not a Debian/Ubuntu system; install the equivalents of:$missing" >&2
+  exit 0
+fi
+if [ "$(id -u)" != 0 ]; then
+  echo "setup: missing system packages:$missing" >&2
+  echo "setup: run: sudo apt-get install --no-install-recommends$missing" >&2
+  exit 0
+fi
+echo "setup: installing system packages:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq && apt-get install -y -qq --no-install-recommends $missing >/dev/null \
+  || { echo "setup: apt-get failed; the microphone, MIDI-port and GUI tests will skip" >&2; exit 0; }

@@ -1,0 +1,203 @@
+"""``svt-live``: transcribe singing to notes and MIDI, from files or live.
+
+Examples::
+
+    svt-live song.mp3                          print the notes
+    svt-live song.mp3 --json notes.json --midi-file song.mid --plot roll.png
+    svt-live song.mp3 --eval annotations.json  score against a reference (mir_eval)
+    svt-live a.flac b.flac --eval refs/        one row per file plus mean and pooled rows
+    svt-live --input mic --midi-out            sing; notes go to a virtual MIDI port "svt-live"
+    svt-live --list-devices | --list-midi-ports | --list-models
+
+References for --eval: a MIR-ST500 annotations.json (song picked by --song-id
+or the audio file's parent folder name, as in the course layout), an SSVD
+.txt, a vocadito .csv, an svt-live .csv, a MIDI file, or a folder holding
+one same-stem annotation per input file.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from .annotations import load_notes, write_csv, write_json
+from .audio import AudioError
+from .checkpoint import CheckpointError, bundled_models, load_model
+from .notes import NoteError, format_notes
+
+NOTE_EXTENSIONS = (".json", ".txt", ".csv", ".mid", ".midi")
+
+
+class UsageError(ValueError):
+    """Conflicting or incomplete command-line options."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="svt-live", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("files", nargs="*", help="audio files (mp3, wav, flac, m4a, ogg, ...)")
+    src = p.add_argument_group("input")
+    src.add_argument("--input", choices=["file", "mic"], default="file",
+                     help="'mic' transcribes the microphone live until Ctrl-C (default: the files given)")
+    src.add_argument("--input-device", help="microphone: device index or name (see --list-devices)")
+    src.add_argument("--seconds", type=float, help="microphone: stop after this many seconds")
+    mdl = p.add_argument_group("model")
+    mdl.add_argument("--model", help="bundled model name or checkpoint path (default: the shipped default)")
+    mdl.add_argument("--device", default="auto", help="auto (CUDA when present, else CPU), cpu or cuda")
+    mdl.add_argument("--hop", type=float, help="seconds of audio per model call "
+                                               "(default 0.04 live, 2.0 for files; notes do not change)")
+    out = p.add_argument_group("output")
+    out.add_argument("--json", metavar="PATH", help="notes as MIR-ST500 JSON {file_stem: [[onset, offset, midi]]}")
+    out.add_argument("--csv", metavar="PATH", help="notes as CSV (a folder when several files are given)")
+    out.add_argument("--midi-file", metavar="PATH", help="notes as a MIDI file (a folder for several files)")
+    out.add_argument("--midi-out", nargs="?", const="svt-live", metavar="PORT",
+                     help="send live MIDI: no value opens a virtual port 'svt-live', or name an existing port")
+    out.add_argument("--plot", metavar="PATH", help="piano roll PNG (with --eval: reference overlaid)")
+    out.add_argument("-q", "--quiet", action="store_true", help="do not print the notes")
+    ev = p.add_argument_group("evaluation")
+    ev.add_argument("--eval", metavar="REF", help="reference notes to score against (see above)")
+    ev.add_argument("--song-id", help="song id inside a MIR-ST500 annotations.json")
+    ev.add_argument("--onset-tolerance", type=float, default=0.05,
+                    help="seconds (default 0.05, the standard; the course's script used 0.1)")
+    info = p.add_argument_group("information")
+    info.add_argument("--list-devices", action="store_true", help="list audio input devices and exit")
+    info.add_argument("--list-midi-ports", action="store_true", help="list MIDI output ports and exit")
+    info.add_argument("--list-models", action="store_true", help="list bundled models and exit")
+    return p
+
+
+def reference_for(audio: Path, ref: str, song_id: str | None) -> np.ndarray:
+    """Reference notes for one audio file from ``--eval REF``."""
+    r = Path(ref)
+    if r.is_dir():
+        for ext in NOTE_EXTENSIONS:
+            cand = r / f"{audio.stem}{ext}"
+            if cand.exists():
+                return load_notes(cand, song_id=song_id or audio.stem)
+        raise NoteError(f"{r}: no annotation named {audio.stem}.* (json, txt, csv, mid)")
+    if r.suffix.lower() == ".json":
+        from .annotations import load_json_notes
+        songs = load_json_notes(r)
+        if len(songs) == 1 and song_id is None:
+            return next(iter(songs.values()))
+        key = song_id or audio.parent.name
+        if key not in songs:
+            key = audio.stem if audio.stem in songs else key
+        if key not in songs:
+            raise NoteError(f"{r}: no song {key!r} (give --song-id; the default is the audio's folder name)")
+        return songs[key]
+    return load_notes(r)
+
+
+def _out_path(arg: str, audio: Path, ext: str, many: bool) -> Path:
+    return Path(arg) / f"{audio.stem}{ext}" if many else Path(arg)
+
+
+def run_files(args, lm) -> int:
+    from tqdm import tqdm
+
+    from .audio import iter_audio
+    from .engine import FILE_HOP, Engine
+    from .evaluate import format_table, score_songs
+
+    files = [Path(f) for f in args.files]
+    many = len(files) > 1
+    results, pairs, failed = {}, {}, 0
+    refs = {}
+    if args.eval:  # read every reference first: a bad one fails before minutes of work
+        refs = {f: reference_for(f, args.eval, args.song_id) for f in files}
+    for f in tqdm(files, desc="transcribing", unit="file", disable=not many):
+        try:
+            eng = Engine(lm, lm.features.sample_rate, args.hop or FILE_HOP)
+            for block in iter_audio(f, lm.features.sample_rate, block_seconds=5.0):
+                eng.push(block)
+            eng.finish()
+        except AudioError as exc:
+            print(f"svt-live: error: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        notes = eng.notes
+        results[f] = notes
+        if not args.quiet:
+            head = f"{f}: {len(notes)} notes"
+            print(head if not len(notes) else f"{head}\n{format_notes(notes)}")
+        if args.csv:
+            write_csv(_out_path(args.csv, f, ".csv", many), notes)
+        if args.midi_file:
+            from .midi import write_midi_file
+            write_midi_file(_out_path(args.midi_file, f, ".mid", many), notes)
+        if args.eval:
+            pairs[f.stem] = (refs[f], notes)
+        if args.plot:
+            from .plot import plot_transcription
+            plot_transcription(_out_path(args.plot, f, ".png", many), notes, refs.get(f), title=f.name)
+    if args.json and results:
+        write_json(args.json, {f.stem: n for f, n in results.items()})
+    if pairs:
+        res = score_songs(pairs, args.onset_tolerance)
+        print(format_table(res, f"\nmir_eval, onset tolerance {args.onset_tolerance * 1000:.0f} ms, "
+                                f"pitch 50 cents, offset 20 % / 50 ms (P / R / F1 %)"))
+    return 1 if failed else 0
+
+
+def _check(args, parser) -> None:
+    listing = args.list_devices or args.list_midi_ports or args.list_models
+    if args.input == "mic":
+        if args.files:
+            raise UsageError("--input mic takes no audio files")
+        if args.eval or args.plot:
+            raise UsageError("--eval and --plot work on files, not on --input mic")
+    elif not args.files and not listing:
+        raise UsageError("give audio files, or --input mic")
+    if args.input == "file" and (args.input_device or args.seconds):
+        raise UsageError("--input-device and --seconds need --input mic")
+    if args.hop is not None and args.hop <= 0:
+        raise UsageError("--hop must be positive")
+    if args.onset_tolerance <= 0:
+        raise UsageError("--onset-tolerance must be positive")
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    warnings.simplefilter("default")
+    try:
+        _check(args, parser)
+        if args.list_models:
+            print("\n".join(bundled_models()))
+            return 0
+        if args.list_devices:
+            from .mic import list_devices
+            print(list_devices())
+            return 0
+        if args.list_midi_ports:
+            from .midi import list_output_ports
+            print(list_output_ports())
+            return 0
+        import torch
+        live = args.input == "mic"
+        torch.set_num_threads(1 if live else min(4, os.cpu_count() or 1))
+        device = args.device if args.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+        lm = load_model(args.model, device)
+        if live:
+            from .live import run_live
+            return run_live(args, lm)
+        return run_files(args, lm)
+    except UsageError as exc:
+        parser.print_usage(sys.stderr)
+        print(f"svt-live: error: {exc}", file=sys.stderr)
+        return 2
+    except (AudioError, NoteError, CheckpointError, OSError) as exc:
+        print(f"svt-live: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("svt-live: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

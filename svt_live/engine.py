@@ -1,0 +1,161 @@
+"""The streaming engine: audio blocks in, note events out.
+
+One engine serves file mode, microphone mode and the GUI::
+
+    blocks (any size, rate, channels)
+      -> mono float32, non-finite samples zeroed          (_to_mono)
+      -> resampled to 16 kHz (FFmpeg's swresample, stateful)
+      -> every ``hop_seconds`` of audio:
+           MelStream        new mel frames only               [k, 256]
+           PosteriorStream  frames with enough right context  onset/offset/voiced/pitch [m]
+           NoteDecoder      NoteOn / NoteOff events
+      -> finish(): zero-pad the end, commit every frame, close open notes
+
+Nothing is recomputed between hops: each mel frame and each model frame is
+computed once (the conv front end sees its receptive field, the GRU carries
+its state), which is equivalent to sliding overlapping 5 s windows over the
+stream and keeping, for every frame, its first prediction that has the
+model's full lookahead (that is the merge rule). Memory is bounded: the
+engine keeps one window of samples, the model's context frames and the
+open note. The notes do not depend on the block size or the hop: they equal
+the offline transcription (:func:`svt_live.transcribe.transcribe_audio`).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import av
+import numpy as np
+
+from .checkpoint import LoadedModel
+from .decode import NoteDecoder
+from .features import MelExtractor, MelStream
+from .inference import PosteriorStream
+
+LIVE_HOP = 0.04  # seconds of audio per model call in live mode
+FILE_HOP = 2.0  # file mode: latency does not matter, bigger hops cost less overhead
+
+
+def _to_mono(block) -> np.ndarray:
+    """Samples ``[n]`` or ``[n, channels]`` of any numeric dtype -> mono float32 ``[n]``.
+
+    Integer samples are scaled to [-1, 1); NaN and Inf become 0.
+    """
+    x = np.asarray(block)
+    if x.dtype.kind in "iu":
+        info = np.iinfo(x.dtype)
+        x = (x.astype(np.float64) - (info.max + info.min + 1) / 2) / ((info.max - info.min + 1) / 2)
+    x = np.nan_to_num(x.astype(np.float32, copy=False), nan=0.0, posinf=0.0, neginf=0.0)
+    if x.ndim == 2:
+        x = x.mean(axis=1, dtype=np.float32)
+    elif x.ndim != 1:
+        raise ValueError(f"audio blocks must be [n] or [n, channels], got shape {x.shape}")
+    return x
+
+
+class Engine:
+    """Streaming transcriber for one stream.
+
+    ``lm``: loaded model; ``sample_rate``: rate of the pushed blocks (Hz);
+    ``hop_seconds``: audio gathered before each model call (live: 0.04,
+    file: 2.0); ``on_event``: optional callback for every event;
+    ``on_frames``: optional callback ``(first_frame_index, posteriors)``
+    for committed frame posteriors (used by the GUI's pitch contour).
+    """
+
+    def __init__(self, lm: LoadedModel, sample_rate: int | None = None, hop_seconds: float = LIVE_HOP,
+                 on_event: Callable | None = None, on_frames: Callable | None = None):
+        self.lm = lm
+        self.sr = lm.features.sample_rate
+        self.input_rate = int(sample_rate or self.sr)
+        if self.input_rate <= 0:
+            raise ValueError(f"sample rate must be positive, got {self.input_rate}")
+        device = next(lm.model.parameters()).device
+        self.mel = MelStream(MelExtractor(lm.features, device))
+        self.post = PosteriorStream(lm)
+        self.decoder = NoteDecoder(lm.decoding, lm.features.frame_seconds)
+        self.hop = max(1, int(round(hop_seconds * self.sr)))
+        self.on_event, self.on_frames = on_event, on_frames
+        self._resampler = (av.AudioResampler(format="flt", layout="mono", rate=self.sr)
+                           if self.input_rate != self.sr else None)
+        self._pending: list[np.ndarray] = []
+        self._n_pending = 0
+        self.finished = False
+
+    @property
+    def stream_time(self) -> float:
+        """Seconds of (16 kHz) audio consumed so far."""
+        return self.mel.n_samples / self.sr
+
+    @property
+    def notes(self) -> np.ndarray:
+        """Notes closed so far ``[n, 3]`` (onset s, offset s, MIDI)."""
+        return self.decoder.notes
+
+    def _resample(self, x: np.ndarray | None) -> np.ndarray:
+        if self._resampler is None:
+            return x if x is not None else np.zeros(0, np.float32)
+        frame = None
+        if x is not None:
+            if not x.size:
+                return np.zeros(0, np.float32)
+            frame = av.AudioFrame.from_ndarray(x.reshape(1, -1), format="flt", layout="mono")
+            frame.sample_rate = self.input_rate
+        out = [f.to_ndarray().reshape(-1) for f in self._resampler.resample(frame)]
+        return np.concatenate(out) if out else np.zeros(0, np.float32)
+
+    def push(self, block) -> list:
+        """Feed samples ``[n]`` or ``[n, channels]`` at ``sample_rate``; return new events."""
+        if self.finished:
+            raise RuntimeError("engine already finished")
+        x = self._resample(_to_mono(block))
+        if x.size:
+            self._pending.append(x)
+            self._n_pending += x.size
+        if self._n_pending < self.hop:
+            return []
+        return self._process(final=False)
+
+    def finish(self) -> list:
+        """End of stream: process what is left, commit all frames, close open notes."""
+        if self.finished:
+            return []
+        tail = self._resample(None)
+        if tail.size:
+            self._pending.append(tail)
+        events = self._process(final=True)
+        self.finished = True
+        return events
+
+    def _process(self, final: bool) -> list:
+        samples = np.concatenate(self._pending) if self._pending else np.zeros(0, np.float32)
+        self._pending, self._n_pending = [], 0
+        mel = self.mel.push(samples)
+        if final:
+            import torch
+            mel = torch.cat([mel, self.mel.flush()])
+        first = self.post.n_out
+        post = self.post.push(mel)
+        if final:
+            rest = self.post.flush()
+            post = {k: np.concatenate([post[k], rest[k]]) for k in post}
+        if self.on_frames is not None and len(post["onset"]):
+            self.on_frames(first, post)
+        now = self.stream_time
+        events = self.decoder.push(post, now=now)
+        if final:
+            events += self.decoder.flush(now=now)
+        if self.on_event is not None:
+            for ev in events:
+                self.on_event(ev)
+        return events
+
+
+def transcribe_stream(blocks, lm: LoadedModel, sample_rate: int, hop_seconds: float = FILE_HOP,
+                      on_event: Callable | None = None) -> np.ndarray:
+    """Run an iterable of sample blocks through a fresh :class:`Engine`; return its notes ``[n, 3]``."""
+    eng = Engine(lm, sample_rate, hop_seconds, on_event)
+    for b in blocks:
+        eng.push(b)
+    eng.finish()
+    return eng.notes

@@ -1,0 +1,97 @@
+"""Synthetic test audio: harmonic tones with known notes, written with real encoders."""
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+
+import av
+import numpy as np
+
+SR = 16000
+
+
+def midi_to_hz(midi: float) -> float:
+    return 440.0 * 2.0 ** ((midi - 69.0) / 12.0)
+
+
+def harmonic_tones(notes, duration: float, sr: int = SR, harmonics: int = 4, amp: float = 0.3,
+                   fade: float = 0.005) -> np.ndarray:
+    """Mono float32 audio of ``duration`` seconds: one harmonic tone per note row (onset, offset, midi).
+
+    Harmonic ``k`` has amplitude ``amp / k``; each note has ``fade`` s linear
+    fades so onsets and offsets are clean but click-free.
+    """
+    n = int(round(duration * sr))
+    out = np.zeros(n, np.float64)
+    for on, off, midi in np.asarray(notes, dtype=np.float64).reshape(-1, 3):
+        a, b = int(round(on * sr)), min(n, int(round(off * sr)))
+        t = np.arange(b - a) / sr
+        f0 = midi_to_hz(midi)
+        tone = sum(np.sin(2 * np.pi * k * f0 * t) / k for k in range(1, harmonics + 1) if k * f0 < sr / 2)
+        env = np.ones(b - a)
+        nf = min(int(fade * sr), (b - a) // 2)
+        if nf:
+            env[:nf] = np.linspace(0, 1, nf)
+            env[-nf:] = np.linspace(1, 0, nf)
+        out[a:b] += amp * tone * env
+    return out.astype(np.float32)
+
+
+def write_wav(path, audio: np.ndarray, sr: int = SR) -> Path:
+    """16-bit mono PCM WAV with the standard-library ``wave`` module."""
+    path = Path(path)
+    pcm = (np.clip(audio, -1, 1) * 32767).astype("<i2")
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(sr)
+        w.writeframes(pcm.tobytes())
+    return path
+
+
+def encode(path, audio: np.ndarray, sr: int = SR, codec: str = "flac", stereo: bool = False) -> Path:
+    """Encode mono ``audio`` with PyAV (``flac``, ``libmp3lame``...); ``stereo`` duplicates the channel."""
+    path = Path(path)
+    layout = "stereo" if stereo else "mono"
+    data = np.clip(audio, -1, 1).astype(np.float32)[None, :]
+    if stereo:
+        data = np.repeat(data, 2, axis=0)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=sr, layout=layout)
+        fmt = stream.codec_context.codec.audio_formats[0].name
+        if fmt in ("s16", "s16p"):
+            samples = (data * 32767).astype(np.int16)
+        elif fmt in ("s32", "s32p"):
+            samples = (data * 2147483647).astype(np.int32)
+        else:
+            samples = data
+        if not fmt.endswith("p"):  # packed: interleave channels into one row
+            samples = samples.T.reshape(1, -1)
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples), format=fmt, layout=layout)
+        frame.sample_rate = sr
+        for packet in stream.encode(frame):
+            container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return path
+
+
+def write_ssvd_txt(path, notes) -> Path:
+    """SSVD annotation: ``onset<TAB>offset<TAB>midi`` lines."""
+    path = Path(path)
+    path.write_text("".join(f"{a:.4f}\t{b:.4f}\t{p:.4f}\n" for a, b, p in np.asarray(notes).reshape(-1, 3)))
+    return path
+
+
+def write_song(directory, stem: str, notes, duration: float, ext: str = ".wav") -> Path:
+    """Audio ``<stem><ext>`` of harmonic tones plus a same-stem SSVD ``.txt``; returns the audio path."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    audio = harmonic_tones(notes, duration)
+    path = directory / f"{stem}{ext}"
+    if ext == ".wav":
+        write_wav(path, audio)
+    else:
+        encode(path, audio, codec={".flac": "flac", ".mp3": "libmp3lame"}[ext])
+    write_ssvd_txt(path.with_suffix(".txt"), notes)
+    return path

@@ -1,0 +1,80 @@
+"""svt_live.inference: streamed posteriors equal offline posteriors, whatever the chunking."""
+import numpy as np
+import pytest
+import torch
+
+from svt_live import inference
+from svt_live.checkpoint import LoadedModel
+from svt_live.decode import POSTERIOR_KEYS, DecodeParams
+from svt_live.features import FeatureConfig
+from svt_live.inference import PosteriorStream, frame_posteriors
+from svt_live.models import MODELS, build_model
+
+
+def loaded(name: str) -> LoadedModel:
+    torch.manual_seed(0)
+    model = build_model(name).eval()
+    # non-trivial batch-norm statistics so eval mode differs from the identity
+    for m in model.modules():
+        if isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
+            m.running_mean.uniform_(-1, 1)
+            m.running_var.uniform_(0.5, 2)
+    return LoadedModel(model, FeatureConfig(), DecodeParams(), {}, name)
+
+
+def stream_in_chunks(lm, mel, rng):
+    stream = PosteriorStream(lm)
+    parts, pos = [], 0
+    while pos < mel.shape[0]:
+        n = int(rng.integers(0, 12))
+        parts.append(stream.push(mel[pos:pos + n]))
+        pos += n
+    parts.append(stream.flush())
+    return {k: np.concatenate([p[k] for p in parts]) for k in POSTERIOR_KEYS}
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_stream_random_chunks_equals_offline(name, rng):
+    lm = loaded(name)
+    mel = torch.randn(97, 256) * 3 - 5
+    offline = frame_posteriors(lm, mel)
+    online = stream_in_chunks(lm, mel, rng)
+    for k in POSTERIOR_KEYS:
+        assert online[k].shape == (97,)
+        np.testing.assert_allclose(online[k], offline[k], rtol=1e-4, atol=1e-4, err_msg=k)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_offline_equals_whole_sequence_forward(name):
+    """The commit-once scheme gives what one forward pass over the whole song gives."""
+    lm = loaded(name)
+    mel = torch.randn(60, 256) * 3 - 5
+    with torch.no_grad():
+        direct = lm.model.posteriors(lm.model(mel.unsqueeze(0)))
+    offline = frame_posteriors(lm, mel)
+    for k in POSTERIOR_KEYS:
+        np.testing.assert_allclose(offline[k], direct[k][0].numpy(), rtol=1e-4, atol=1e-4, err_msg=k)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_internal_chunking_of_long_input_is_exact(name, monkeypatch):
+    lm = loaded(name)
+    mel = torch.randn(50, 256) * 3 - 5
+    whole = frame_posteriors(lm, mel)
+    monkeypatch.setattr(inference, "MAX_CHUNK", 7)
+    chunked = frame_posteriors(lm, mel)
+    for k in POSTERIOR_KEYS:
+        np.testing.assert_allclose(chunked[k], whole[k], rtol=1e-4, atol=1e-4, err_msg=k)
+
+
+def test_stream_commits_after_lookahead_and_bounds_memory():
+    lm = loaded("base_cnn_mini")
+    stream = PosteriorStream(lm)
+    look = lm.model.lookahead
+    assert len(stream.push(torch.randn(look, 256))["onset"]) == 0
+    assert len(stream.push(torch.randn(1, 256))["onset"]) == 1
+    for _ in range(20):
+        stream.push(torch.randn(10, 256))
+    assert stream._buf.shape[0] <= lm.model.context + look + 1
+    assert len(stream.flush()["onset"]) == look
+    assert stream.n_out == stream.n_in == look + 1 + 200
