@@ -13,8 +13,8 @@ import numpy as np
 from svt_live.decode import DecodeParams, decode_notes
 from svt_live.evaluate import score_songs
 
-COARSE = {"onset_threshold": (0.2, 0.35, 0.5, 0.65), "offset_threshold": (0.3, 0.5, 0.7)}
-FINE = {"onset_threshold": tuple(np.round(np.arange(0.1, 0.91, 0.05), 2)),
+COARSE = {"onset_threshold": (0.05, 0.1, 0.2, 0.35, 0.5), "offset_threshold": (0.3, 0.5, 0.7)}
+FINE = {"onset_threshold": (0.02, 0.05, 0.075) + tuple(np.round(np.arange(0.1, 0.91, 0.05), 2)),
         "offset_threshold": (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.01)}
 
 

@@ -1,0 +1,103 @@
+"""Accuracy of svt-live's models (offline and streaming) beside the peers.
+
+Prints, for every set and system, COnPOff / COnP / COn F1 (mir_eval, onset
+50 ms, pitch 50 cents, offset 20 % / 50 ms), averaged per song and pooled
+over notes, plus the course protocol's 100 ms onset tolerance for the MIR-ST500
+test songs. "streaming" runs the Engine at the live hop (40 ms blocks,
+lookahead as declared by the checkpoint); "offline" transcribes whole files.
+Peers' rows come from benchmarks/peers (run `bash benchmarks/peers/run.sh`
+first; their rows are skipped with a note when their predictions are absent).
+Writes one piano-roll PNG per set (first song, reference vs prediction) to docs/.
+
+    python benchmarks/accuracy.py --sets ssvd_dev,mir_test,vocadito
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from svt_live.audio import load_audio  # noqa: E402
+from svt_live.checkpoint import load_model  # noqa: E402
+from svt_live.engine import LIVE_HOP, transcribe_stream  # noqa: E402
+from svt_live.evaluate import MEASURES, score_songs  # noqa: E402
+from svt_live.plot import plot_transcription  # noqa: E402
+from svt_live.transcribe import transcribe_audio  # noqa: E402
+from svt_train.datasets import named_set  # noqa: E402
+
+
+def row(system: str, mode: str, set_name: str, res: dict, tol: float) -> str:
+    cells = "".join(f"{100 * res['mean'][m][2]:>9.1f}{100 * res['pooled'][m][2]:>8.1f}" for m in MEASURES)
+    return f"{set_name:<10}{system:<22}{mode:<11}{int(tol * 1000):>4}ms{cells}"
+
+
+def header() -> str:
+    cols = "".join(f"{m + ' mean':>9}{'pooled':>8}" for m in MEASURES)
+    h = f"{'set':<10}{'system':<22}{'mode':<11}{'onset':>6}{cols}"
+    return h + "\n" + "-" * len(h)
+
+
+def evaluate_model(name: str, songs, streaming: bool, plot_to: Path | None) -> dict:
+    lm = load_model(name)
+    pairs, t_audio, t0 = {}, 0.0, time.time()
+    for i, s in enumerate(tqdm(songs, desc=f"{name} {'streaming' if streaming else 'offline'}", leave=False)):
+        audio = load_audio(s.audio, lm.features.sample_rate)
+        t_audio += len(audio) / lm.features.sample_rate
+        if streaming:
+            blocks = (audio[j:j + 160] for j in range(0, len(audio), 160))  # 10 ms blocks
+            notes = transcribe_stream(blocks, lm, lm.features.sample_rate, hop_seconds=LIVE_HOP)
+        else:
+            notes, post = transcribe_audio(audio, lm)
+            if i == 0 and plot_to is not None:
+                plot_transcription(plot_to, notes, s.notes, post, lm.features.frame_seconds,
+                                   title=f"{s.id}: {name} (red) vs reference (grey)")
+        pairs[s.id] = (s.notes, notes)
+    return {"pairs": pairs, "rtf": t_audio / max(1e-9, time.time() - t0)}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sets", default="ssvd_dev,mir_test,vocadito")
+    ap.add_argument("--models", default="singing_crnn,base_cnn_mini")
+    ap.add_argument("--data-root", default=str(ROOT.parent / "shared" / "data"))
+    ap.add_argument("--no-streaming", action="store_true", help="offline rows only")
+    ap.add_argument("--no-peers", action="store_true")
+    ap.add_argument("--docs", default=str(ROOT / "docs"), help="where the piano-roll PNGs go")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    sets = [s for s in args.sets.split(",") if s]
+    lines = []
+    for set_name in sets:
+        songs = named_set(set_name, args.data_root)
+        for model in args.models.split(","):
+            for streaming in ([False] if args.no_streaming else [False, True]):
+                plot_to = None if streaming or model != args.models.split(",")[0] else Path(args.docs) / f"roll_{set_name}.png"
+                r = evaluate_model(model, songs, streaming, plot_to)
+                mode = "streaming" if streaming else "offline"
+                tols = (0.05, 0.1) if set_name == "mir_test" else (0.05,)
+                for tol in tols:
+                    lines.append(row(model, mode, set_name, score_songs(r["pairs"], tol), tol))
+                print(lines[-1], f"  ({r['rtf']:.0f}x real time)", file=sys.stderr)
+        if not args.no_peers:
+            try:
+                sys.path.insert(0, str(ROOT / "benchmarks" / "peers"))
+                from score import peer_rows
+                for peer, pset, res in peer_rows([set_name]):
+                    lines.append(row(peer, "offline", pset, res, 0.05))
+            except Exception as exc:  # peers are optional: say why they are missing
+                lines.append(f"{set_name:<10}(peers skipped: {exc})")
+    print(header())
+    print("\n".join(lines))
+    print("F1 in %: 'mean' = averaged per song (MIR-ST500 papers' convention), 'pooled' = over all notes.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
