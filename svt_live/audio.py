@@ -38,7 +38,8 @@ def iter_audio(path: str | Path, sample_rate: int = 16000, block_seconds: float 
     with container:
         if not container.streams.audio:
             raise AudioError(f"{path}: contains no audio stream")
-        resampler = av.AudioResampler(format="fltp", layout="stereo", rate=sample_rate)
+        # layout=None keeps the source's channels: forcing "stereo" upmixed mono files at -3 dB
+        resampler = av.AudioResampler(format="fltp", layout=None, rate=sample_rate)
         frames = container.decode(container.streams.audio[0])
         while True:
             try:
@@ -68,7 +69,8 @@ def load_audio(path: str | Path, sample_rate: int = 16000) -> np.ndarray:
     """Decode ``path`` to mono float32 samples ``[N]`` at ``sample_rate`` Hz.
 
     Channels are averaged (PyAV's own mono downmix adds +3 dB and clips, so
-    the resampler keeps stereo and we average). NaN/Inf samples become 0.
+    the resampler keeps the source's channels and we average; a mono file
+    comes back sample for sample). NaN/Inf samples become 0.
     Raises :class:`AudioError` with a one-line reason for a missing file,
     a file with no audio stream, undecodable data or zero-length audio.
     """

@@ -100,8 +100,10 @@ def read_checkpoint(path: str | Path) -> dict:
     path = Path(path)
     try:
         ck = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise CheckpointError(f"{path}: not a readable checkpoint ({str(exc).splitlines()[0][:120]})") from None
+    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError,
+            KeyError, IndexError) as exc:  # garbage bytes fail the weights-only unpickler in all these ways
+        reason = (str(exc).splitlines() or [""])[0][:120] or exc.__class__.__name__  # EOFError has no message
+        raise CheckpointError(f"{path}: not a readable checkpoint ({reason})") from None
     if not isinstance(ck, dict) or ck.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{path}: not an svt-live checkpoint")
     if ck.get("version") != CHECKPOINT_VERSION:

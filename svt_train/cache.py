@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import uuid
 import warnings
 import zipfile
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from svt_live.features import FeatureConfig, MelExtractor
 from .datasets import Song
 from .labels import LABEL_KEYS, notes_to_frames
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: mono files decoded at unity gain (were -3 dB)
 DEFAULT_CACHE = Path(os.environ.get("SVT_CACHE", Path.home() / ".cache" / "svt-live"))
 
 
@@ -75,7 +76,9 @@ def load_cached(song: Song, cfg: FeatureConfig, cache_dir: str | Path = DEFAULT_
     mel = extractor(load_audio(song.audio, cfg.sample_rate)).cpu().numpy().astype(np.float16)
     labels = notes_to_frames(song.notes, mel.shape[0], cfg.frame_seconds)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp_mel, tmp_lab = mel_path.with_suffix(".tmp.npy"), lab_path.with_suffix(".tmp.npz")
+    # per-process temp names: DDP ranks (or two jobs) filling a cold cache at once must not share them
+    tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    tmp_mel, tmp_lab = mel_path.with_suffix(f".{tag}.tmp.npy"), lab_path.with_suffix(f".{tag}.tmp.npz")
     np.save(tmp_mel, mel)
     np.savez(tmp_lab, **labels)
     os.replace(tmp_mel, mel_path)

@@ -95,3 +95,57 @@ def write_song(directory, stem: str, notes, duration: float, ext: str = ".wav") 
         encode(path, audio, codec={".flac": "flac", ".mp3": "libmp3lame"}[ext])
     write_ssvd_txt(path.with_suffix(".txt"), notes)
     return path
+
+
+def write_midi(path, notes, ticks_per_beat: int = 480, tempo: int = 500000) -> Path:
+    """A one-track MIDI file of ``notes``; endings alternate note_off and note_on velocity 0."""
+    import mido
+
+    mid = mido.MidiFile(ticks_per_beat=ticks_per_beat)
+    track = mido.MidiTrack()
+    mid.tracks.append(track)
+    track.append(mido.MetaMessage("set_tempo", tempo=tempo, time=0))
+    events = []
+    for i, (on, off, pitch) in enumerate(notes):
+        events.append((on, 1, mido.Message("note_on", note=int(pitch), velocity=90)))
+        # alternate note_off and note_on with velocity 0, both mean "note ends"
+        end = mido.Message("note_off", note=int(pitch)) if i % 2 else mido.Message("note_on", note=int(pitch),
+                                                                                     velocity=0)
+        events.append((off, 0, end))
+    now = 0
+    for t, _, msg in sorted(events, key=lambda e: (e[0], e[1])):
+        tick = int(round(mido.second2tick(t, ticks_per_beat, tempo)))
+        track.append(msg.copy(time=tick - now))
+        now = tick
+    mid.save(str(path))
+    return Path(path)
+
+
+TRAIN_SONGS = {
+    "a": [[0.10, 0.50, 60.0], [0.60, 1.00, 64.0], [1.10, 1.70, 67.0]],
+    "b": [[0.20, 0.70, 62.0], [0.80, 1.20, 65.0], [1.30, 1.80, 69.0]],
+    "c": [[0.10, 0.40, 57.0], [0.50, 1.10, 60.0], [1.20, 1.60, 72.0]],
+}
+VALID_SONGS = {"v": [[0.15, 0.55, 61.0], [0.70, 1.20, 66.0], [1.30, 1.80, 64.0]]}
+
+
+def tiny_training_setup(root, model: str = "base_cnn_mini", duration: float = 2.0) -> Path:
+    """Folders ``train/`` and ``valid/`` of short harmonic-tone songs (WAV + SSVD .txt) and a TOML
+    config training ``model`` on them with tiny batches; returns the config path."""
+    root = Path(root)
+    for sub, songs in (("train", TRAIN_SONGS), ("valid", VALID_SONGS)):
+        for stem, notes in songs.items():
+            write_song(root / sub, stem, notes, duration)
+    config = root / "tiny.toml"
+    config.write_text(f'''model = "{model}"
+data_root = "{root.as_posix()}"
+epochs = 2
+batch_size = 4
+segment_frames = 50
+lr = 1e-3
+seed = 0
+select_measure = "COnP"
+train = [{{ kind = "folder", path = "train" }}]
+valid = [{{ kind = "folder", path = "valid" }}]
+''')
+    return config

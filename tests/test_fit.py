@@ -1,0 +1,69 @@
+"""A tiny real training run: fit on synthetic songs, evaluate the checkpoint, resume."""
+import json
+
+import pytest
+
+from svt_live.checkpoint import load_model
+from svt_train.cli import main
+from svt_train.fit import TrainConfig, fit
+from synth import tiny_training_setup
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp("fit")
+    config = tiny_training_setup(root)
+    out = root / "run"
+    best = fit(config, out, epochs=2, cache_dir=root / "cache", device="cpu")
+    return root, config, out, best
+
+
+def test_fit_writes_best_last_and_history(trained):
+    root, config, out, best = trained
+    assert best == out / "best.pt"
+    assert {p.name for p in out.iterdir()} >= {"best.pt", "last.pt", "history.json"}
+    history = json.loads((out / "history.json").read_text())
+    assert [h["epoch"] for h in history] == [1, 2]
+    assert history[1]["train"]["total_loss"] < history[0]["train"]["total_loss"]
+    assert set(history[0]["train"]) >= {"total_loss", "onset_f1", "octave_acc", "pitch_class_acc"}
+    lm = load_model(best)
+    assert lm.name == "base_cnn_mini"
+    assert "tuned_valid_f1" in lm.meta  # finalize() ran the fine threshold search
+
+
+def test_eval_cli_prints_a_table(trained, capsys):
+    root, config, out, best = trained
+    preds = root / "preds.json"
+    rc = main(["eval", str(best), "--set", str(root / "train"), "--json", str(preds), "--device", "cpu"])
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "COnPOff P/R/F1" in text and "mean/song" in text and "pooled" in text
+    assert "onset tolerance 50 ms" in text and "onset tolerance 100 ms" in text
+    for song in ("a", "b", "c"):
+        assert any(line.startswith(song + " ") for line in text.splitlines())
+    assert set(json.loads(preds.read_text())) == {"a", "b", "c"}
+
+
+def test_eval_cli_reports_bad_checkpoint(tmp_path, capsys):
+    bad = tmp_path / "bad.pt"
+    bad.write_text("not a checkpoint")
+    assert main(["eval", str(bad), "--set", str(tmp_path)]) == 2
+    assert "svt-train: error:" in capsys.readouterr().err
+
+
+def test_resume_continues_from_last(trained, capsys):
+    root, config, out, best = trained
+    capsys.readouterr()
+    fit(config, out, resume=True, epochs=3, cache_dir=root / "cache", device="cpu")
+    assert f"resumed from {out / 'last.pt'} at epoch 2" in capsys.readouterr().out
+    history = json.loads((out / "history.json").read_text())
+    assert [h["epoch"] for h in history] == [1, 2, 3]
+    import torch
+    assert torch.load(out / "last.pt", weights_only=False)["epoch"] == 3
+
+
+def test_config_rejects_unknown_settings(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('model = "base_cnn_mini"\nepoch = 3\n')
+    with pytest.raises(ValueError, match=r"unknown settings \['epoch'\]"):
+        TrainConfig.load(cfg)
