@@ -33,6 +33,13 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--device", default="auto", help="auto (cuda > mps > cpu), cpu, cuda, cuda:1 ...")
     f.add_argument("--threads", type=int, help="torch CPU threads")
     f.add_argument("--cache", help="feature cache folder (default ~/.cache/svt-live or $SVT_CACHE)")
+    t = sub.add_parser("tune", help="re-choose a checkpoint's decoding thresholds on validation data",
+                       description="Grid-search onset/offset thresholds, then voicing threshold, minimum note "
+                                   "length and silence gap, on the config's validation sets (COnP F1 by "
+                                   "default); rewrites the checkpoint's decoding settings in place.")
+    t.add_argument("checkpoint")
+    t.add_argument("config", help="the TOML config whose valid sets to tune on")
+    t.add_argument("--cache", help="feature cache folder")
     e = sub.add_parser("eval", help="transcribe a data set and score it with mir_eval",
                        description="Transcribe every song of a set, write predictions (MIR-ST500 JSON) and "
                                    "print COnPOff / COnP / COn precision, recall and F1 per song, averaged "
@@ -57,6 +64,10 @@ def main(argv=None) -> int:
             from .cache import DEFAULT_CACHE
             fit(args.config, args.out, resume=args.resume, epochs=args.epochs, device=args.device,
                 cache_dir=args.cache or DEFAULT_CACHE, threads=args.threads)
+        elif args.command == "tune":
+            from .cache import DEFAULT_CACHE
+            from .fit import retune
+            retune(args.checkpoint, args.config, args.cache or DEFAULT_CACHE)
         else:
             from .evaluate import run_eval
             run_eval(args.model, args.sets, args.data_root, args.json, args.plot, args.device)

@@ -37,7 +37,7 @@ from .datasets import load_set
 from .loader import batches, epoch_plan, fixed_plan
 from .losses import loss_for
 from .metrics import Metrics
-from .tune import COARSE, FINE, tune_thresholds
+from .tune import COARSE, tune_decoding, tune_thresholds
 
 
 @dataclass
@@ -214,14 +214,21 @@ def fit(config_path: str | Path, out_dir: str | Path, resume: bool = False, epoc
 
 
 def finalize(best_path: Path, cfg: TrainConfig, feat: FeatureConfig, songs, cached) -> None:
-    """Fine threshold search for the best checkpoint; rewrites its decoding settings."""
+    """Fine decoding search for the best checkpoint on the validation songs; rewrites its settings."""
     from svt_live.checkpoint import load_model
 
     lm = load_model(best_path)
     posts = {s.id: (s.notes, frame_posteriors(lm, torch.from_numpy(np.asarray(c.mel, np.float32))))
-             for s, c in zip(songs, cached)}
-    best, f = tune_thresholds(posts, lm.decoding, feat.frame_seconds, FINE, cfg.select_measure)
+             for s, c in tqdm(list(zip(songs, cached)), desc="tuning decoding", unit="song")}
+    best, f = tune_decoding(posts, lm.decoding, feat.frame_seconds, cfg.select_measure)
     meta = dict(lm.meta, tuned_valid_f1=f)
     save_checkpoint(best_path, lm.model, cfg.model_kwargs, feat, best, meta)
-    print(f"tuned thresholds on validation: onset {best.onset_threshold}, offset {best.offset_threshold} "
-          f"-> {cfg.select_measure} F1 {f:.3f}")
+    print(f"tuned decoding on validation: {best} -> {cfg.select_measure} F1 {f:.3f}")
+
+
+def retune(checkpoint: str | Path, config_path: str | Path, cache_dir=DEFAULT_CACHE) -> None:
+    """``svt-train tune``: re-choose a checkpoint's decoding settings on the config's validation sets."""
+    cfg = TrainConfig.load(config_path)
+    feat = FeatureConfig.from_dict(cfg.features) if cfg.features else FeatureConfig()
+    songs, cached = prepare(cfg.valid, feat, cfg.data_root, cache_dir, "valid")
+    finalize(Path(checkpoint), cfg, feat, songs, cached)

@@ -1,7 +1,9 @@
 """Choose decoding thresholds on validation songs (stored in the checkpoint).
 
 A grid search over onset and offset thresholds maximising the per-song mean
-F1 of one measure (COnP by default), decoding the same posteriors each time.
+F1 of one measure (COnP by default), decoding the same posteriors each time;
+:func:`tune_decoding` then sweeps the voicing threshold, the minimum note
+length and the silence gap one at a time around the best grid point.
 """
 from __future__ import annotations
 
@@ -27,9 +29,25 @@ def tune_thresholds(songs: dict, base: DecodeParams, frame_seconds: float = 0.02
     best, best_f = base, -1.0
     keys = list(grid)
     for values in itertools.product(*(grid[k] for k in keys)):
-        params = replace(base, **{k: float(v) for k, v in zip(keys, values)})
+        params = replace(base, **{k: type(getattr(base, k))(v) for k, v in zip(keys, values)})
         pairs = {sid: (ref, decode_notes(post, params, frame_seconds)) for sid, (ref, post) in songs.items()}
         f = score_songs(pairs, onset_tolerance)["mean"][measure][2]
         if f > best_f:
             best, best_f = params, f
     return best, best_f
+
+
+SECONDARY = {"voiced_threshold": (0.3, 0.4, 0.5, 0.6, 0.7), "min_note_frames": (1, 2, 3, 4),
+             "silence_frames": (1, 2, 3, 4)}
+
+
+def tune_decoding(songs: dict, base: DecodeParams, frame_seconds: float = 0.02, measure: str = "COnP",
+                  onset_tolerance: float = 0.05) -> tuple[DecodeParams, float]:
+    """Fine onset x offset grid, then one sweep over each secondary setting in turn."""
+    best, f = tune_thresholds(songs, base, frame_seconds, FINE, measure, onset_tolerance)
+    for key, values in SECONDARY.items():
+        grid = {key: values}
+        cand, cf = tune_thresholds(songs, best, frame_seconds, grid, measure, onset_tolerance)
+        if cf > f:
+            best, f = cand, cf
+    return best, f
