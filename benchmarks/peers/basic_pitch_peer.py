@@ -9,6 +9,8 @@ strongest sounding note.
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 
 import numpy as np
@@ -40,7 +42,8 @@ def transcribe(audio_path) -> np.ndarray:
     """
     from basic_pitch.inference import predict
 
-    _, _, events = predict(str(audio_path), _model())
+    with contextlib.redirect_stdout(io.StringIO()):  # it prints a line per file
+        _, _, events = predict(str(audio_path), _model())
     rows = [(on, off, pitch, amp) for on, off, pitch, amp, _bends in events]
     notes = np.asarray(rows, dtype=np.float64).reshape(-1, 4)
     return notes[np.lexsort((notes[:, 2], notes[:, 0]))]

@@ -59,10 +59,9 @@ def read_json(path: Path, default=None):
     return json.loads(path.read_text())
 
 
-def notes_to_rows(notes: np.ndarray, ncols: int = 3) -> list:
-    """Notes ``[n, >=ncols]`` -> JSON-ready rows of the first ``ncols`` columns (floats)."""
-    arr = np.asarray(notes, dtype=np.float64).reshape(-1, np.shape(notes)[-1] if np.size(notes) else ncols)
-    return [[round(float(v), 6) for v in row[:ncols]] for row in arr]
+def notes_to_rows(notes: np.ndarray) -> list:
+    """Notes ``[n, k]`` -> JSON-ready rows of floats (all ``k`` columns, rounded to 1 us / 1e-6)."""
+    return [[round(float(v), 6) for v in row] for row in np.asarray(notes, dtype=np.float64)]
 
 
 def rows_to_notes(rows: list) -> np.ndarray:

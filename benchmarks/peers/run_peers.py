@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
+import logging
 import sys
 import time
 from pathlib import Path
+
+import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parents[1])]  # this folder, then the repo root (svt_live, svt_train)
@@ -37,12 +40,18 @@ def _versions(*packages: str) -> dict:
 
 def _missing(modules: tuple) -> str | None:
     """The first module of ``modules`` that cannot be imported, with the reason, or None."""
-    for mod in modules:
-        try:
-            __import__(mod)
-        except Exception as exc:  # a broken install raises more than ImportError
-            return f"{mod} ({exc.__class__.__name__}: {exc})"
-    return None
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # basic_pitch warns at import about each backend it lacks
+    try:
+        for mod in modules:
+            try:
+                __import__(mod)
+            except Exception as exc:  # a broken install raises more than ImportError
+                return f"{mod} ({exc.__class__.__name__}: {exc})"
+        return None
+    finally:
+        root.setLevel(level)
 
 
 class Cache:
@@ -60,15 +69,10 @@ class Cache:
         return song_id in self.preds
 
     def put(self, song_id: str, notes, seconds: float) -> None:
-        self.preds[song_id] = store.notes_to_rows(notes, ncols=np_cols(notes))
+        self.preds[song_id] = store.notes_to_rows(notes)
         self.meta["seconds"][song_id] = round(seconds, 2)
         store.write_json(self.path, self.preds)
         store.write_json(self.meta_path, self.meta)
-
-
-def np_cols(notes) -> int:
-    """Columns to keep: 4 for basic-pitch's raw events (with amplitude), else 3."""
-    return notes.shape[1] if getattr(notes, "ndim", 0) == 2 else 3
 
 
 def run_basic_pitch(set_name: str, songs: list, force: bool) -> None:
@@ -85,7 +89,7 @@ def run_basic_pitch(set_name: str, songs: list, force: bool) -> None:
         t0 = time.perf_counter()
         if not raw.has(song.id):
             raw.put(song.id, bp.transcribe(song.audio), time.perf_counter() - t0)
-        events = store.np.asarray(raw.preds[song.id], dtype=float).reshape(-1, 4)
+        events = np.asarray(raw.preds[song.id], dtype=float).reshape(-1, 4)
         poly.put(song.id, events[:, :3], raw.meta["seconds"][song.id])
         mono.put(song.id, bp.monophonic(events, 0.05), raw.meta["seconds"][song.id])
         print(f"  basic-pitch {set_name} {i}/{len(songs)} {song.id}: {len(events)} notes, "

@@ -17,7 +17,11 @@ if [ ! -x "$VENV/bin/python" ]; then
     echo "[setup] creating $VENV with $($PY --version 2>&1)"
     "$PY" -m venv "$VENV" || { echo "[setup] FAILED to create the venv"; exit 1; }
 fi
-PIP=("$VENV/bin/python" -m pip install --quiet --disable-pip-version-check)
+pipi() {  # pip install into the peers venv, without this machine's noise about absent local indexes
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$@" 2>&1 \
+        | grep -v "is ignored: it is neither a file nor a directory"
+    return "${PIPESTATUS[0]}"
+}
 
 status=()
 record() {  # record <peer name> <python import check>
@@ -31,20 +35,20 @@ record() {  # record <peer name> <python import check>
 
 # shared: what svt_train.datasets / svt_live.audio need to list and decode songs
 echo "[setup] common: numpy, av"
-"${PIP[@]}" "numpy<2.3" "av>=11"
+pipi "numpy<2.3" "av>=11"
 record common "import numpy, av"
 
 # pYIN + Tony-style segmentation
 echo "[setup] pyin: librosa"
-"${PIP[@]}" "librosa>=0.10" scipy
+pipi "librosa>=0.10" scipy
 record pyin "import librosa, scipy; librosa.pyin"
 
 # basic-pitch without its TensorFlow requirement: the package alone, then the
 # run-time dependencies it really imports, with onnxruntime as the backend
 echo "[setup] basic-pitch: onnxruntime + deps, then basic-pitch --no-deps"
-"${PIP[@]}" onnxruntime "librosa>=0.10" "mir_eval>=0.6" "pretty_midi>=0.2.9" \
+pipi onnxruntime "librosa>=0.10" "mir_eval>=0.6" "pretty_midi>=0.2.9" \
     "resampy>=0.2.2,<0.4.3" scikit-learn scipy typing_extensions \
-  && "${PIP[@]}" --no-deps "basic-pitch==0.4.0"
+  && pipi --no-deps "basic-pitch==0.4.0"
 record basic-pitch "import onnxruntime, basic_pitch.inference"
 
 printf '%s\n' "${status[@]}" > "$VENV/peers-setup.txt"
