@@ -106,6 +106,7 @@ def load_midi_notes(path: str | Path) -> np.ndarray:
             start = open_at.pop((msg.channel, msg.note), None)
             if start is not None:
                 notes.append([start, t, float(msg.note)])
+    notes.sort(key=lambda n: n[0])  # collected in note-off order; overlapping notes are normal in MIDI
     return validate_notes(notes, source=str(path))[0]
 
 

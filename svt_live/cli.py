@@ -7,6 +7,7 @@ Examples::
     svt-live song.mp3 --eval annotations.json  score against a reference (mir_eval)
     svt-live a.flac b.flac --eval refs/        one row per file plus mean and pooled rows
     svt-live --input mic --midi-out            sing; notes go to a virtual MIDI port "svt-live"
+    svt-live --input mic --json take.json --midi-file take.mid   Ctrl-C ends the take and saves it
     svt-live --list-devices | --list-midi-ports | --list-models
 
 References for --eval: a MIR-ST500 annotations.json (song picked by --song-id
@@ -27,6 +28,8 @@ import numpy as np
 from .annotations import load_notes, write_csv, write_json
 from .audio import AudioError
 from .checkpoint import CheckpointError, bundled_models, load_model
+from .mic import MicError
+from .midi import MidiPortError
 from .notes import NoteError, format_notes
 
 NOTE_EXTENSIONS = (".json", ".txt", ".csv", ".mid", ".midi")
@@ -36,26 +39,35 @@ class UsageError(ValueError):
     """Conflicting or incomplete command-line options."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """Reports bad options as :class:`UsageError` (one line) instead of usage text and exit."""
+
+    def error(self, message):
+        raise UsageError(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="svt-live", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = _Parser(prog="svt-live", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("files", nargs="*", help="audio files (mp3, wav, flac, m4a, ogg, ...)")
     src = p.add_argument_group("input")
     src.add_argument("--input", choices=["file", "mic"], default="file",
                      help="'mic' transcribes the microphone live until Ctrl-C (default: the files given)")
     src.add_argument("--input-device", help="microphone: device index or name (see --list-devices)")
     src.add_argument("--seconds", type=float, help="microphone: stop after this many seconds")
+    src.add_argument("--save-audio", metavar="WAV", help="microphone: also save the take as a 16-bit WAV")
     mdl = p.add_argument_group("model")
     mdl.add_argument("--model", help="bundled model name or checkpoint path (default: the shipped default)")
     mdl.add_argument("--device", default="auto", help="auto (CUDA when present, else CPU), cpu or cuda")
     mdl.add_argument("--hop", type=float, help="seconds of audio per model call "
                                                "(default 0.04 live, 2.0 for files; notes do not change)")
     out = p.add_argument_group("output")
-    out.add_argument("--json", metavar="PATH", help="notes as MIR-ST500 JSON {file_stem: [[onset, offset, midi]]}")
+    out.add_argument("--json", metavar="PATH", help="notes as MIR-ST500 JSON {song: [[onset, offset, midi]]} "
+                                                    "(song: the file stem, or its folder where stems repeat)")
     out.add_argument("--csv", metavar="PATH", help="notes as CSV (a folder when several files are given)")
     out.add_argument("--midi-file", metavar="PATH", help="notes as a MIDI file (a folder for several files)")
     out.add_argument("--midi-out", nargs="?", const="svt-live", metavar="PORT",
-                     help="send live MIDI: no value opens a virtual port 'svt-live', or name an existing port")
+                     help="send live MIDI: no value opens a virtual port 'svt-live', or name an existing port "
+                          "(MIDI system: $SVT_MIDI_API = alsa, jack, coremidi or winmm; default ALSA, then JACK)")
     out.add_argument("--plot", metavar="PATH", help="piano roll PNG (with --eval: reference overlaid)")
     out.add_argument("-q", "--quiet", action="store_true", help="do not print the notes")
     ev = p.add_argument_group("evaluation")
@@ -93,8 +105,15 @@ def reference_for(audio: Path, ref: str, song_id: str | None) -> np.ndarray:
     return load_notes(r)
 
 
-def _out_path(arg: str, audio: Path, ext: str, many: bool) -> Path:
-    return Path(arg) / f"{audio.stem}{ext}" if many else Path(arg)
+def song_keys(files: list[Path]) -> dict[Path, str]:
+    """Song id of each input file for outputs and tables: its stem, or its folder's name where
+    stems repeat (the MIR-ST500 layout ``<id>/Mixture.mp3``)."""
+    stems = [f.stem for f in files]
+    return {f: f.parent.name if stems.count(f.stem) > 1 else f.stem for f in files}
+
+
+def _out_path(arg: str, key: str, ext: str, many: bool) -> Path:
+    return Path(arg) / f"{key}{ext}" if many else Path(arg)
 
 
 def run_files(args, lm) -> int:
@@ -105,6 +124,7 @@ def run_files(args, lm) -> int:
     from .evaluate import format_table, score_songs
 
     files = [Path(f) for f in args.files]
+    keys = song_keys(files)
     many = len(files) > 1
     results, pairs, failed = {}, {}, 0
     refs = {}
@@ -126,17 +146,17 @@ def run_files(args, lm) -> int:
             head = f"{f}: {len(notes)} notes"
             print(head if not len(notes) else f"{head}\n{format_notes(notes)}")
         if args.csv:
-            write_csv(_out_path(args.csv, f, ".csv", many), notes)
+            write_csv(_out_path(args.csv, keys[f], ".csv", many), notes)
         if args.midi_file:
             from .midi import write_midi_file
-            write_midi_file(_out_path(args.midi_file, f, ".mid", many), notes)
+            write_midi_file(_out_path(args.midi_file, keys[f], ".mid", many), notes)
         if args.eval:
-            pairs[f.stem] = (refs[f], notes)
+            pairs[keys[f]] = (refs[f], notes)
         if args.plot:
             from .plot import plot_transcription
-            plot_transcription(_out_path(args.plot, f, ".png", many), notes, refs.get(f), title=f.name)
+            plot_transcription(_out_path(args.plot, keys[f], ".png", many), notes, refs.get(f), title=f.name)
     if args.json and results:
-        write_json(args.json, {f.stem: n for f, n in results.items()})
+        write_json(args.json, {keys[f]: n for f, n in results.items()})
     if pairs:
         res = score_songs(pairs, args.onset_tolerance)
         print(format_table(res, f"\nmir_eval, onset tolerance {args.onset_tolerance * 1000:.0f} ms, "
@@ -144,7 +164,7 @@ def run_files(args, lm) -> int:
     return 1 if failed else 0
 
 
-def _check(args, parser) -> None:
+def _check(args) -> None:
     listing = args.list_devices or args.list_midi_ports or args.list_models
     if args.input == "mic":
         if args.files:
@@ -153,8 +173,10 @@ def _check(args, parser) -> None:
             raise UsageError("--eval and --plot work on files, not on --input mic")
     elif not args.files and not listing:
         raise UsageError("give audio files, or --input mic")
-    if args.input == "file" and (args.input_device or args.seconds):
-        raise UsageError("--input-device and --seconds need --input mic")
+    if args.input == "file" and (args.input_device or args.seconds or args.save_audio or args.midi_out):
+        raise UsageError("--input-device, --seconds, --save-audio and --midi-out need --input mic")
+    if args.seconds is not None and args.seconds <= 0:
+        raise UsageError("--seconds must be positive")
     if args.hop is not None and args.hop <= 0:
         raise UsageError("--hop must be positive")
     if args.onset_tolerance <= 0:
@@ -163,10 +185,10 @@ def _check(args, parser) -> None:
 
 def main(argv=None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
     warnings.simplefilter("default")
     try:
-        _check(args, parser)
+        args = parser.parse_args(argv)
+        _check(args)
         if args.list_models:
             print("\n".join(bundled_models()))
             return 0
@@ -188,10 +210,9 @@ def main(argv=None) -> int:
             return run_live(args, lm)
         return run_files(args, lm)
     except UsageError as exc:
-        parser.print_usage(sys.stderr)
-        print(f"svt-live: error: {exc}", file=sys.stderr)
+        print(f"svt-live: error: {exc} (see svt-live --help)", file=sys.stderr)
         return 2
-    except (AudioError, NoteError, CheckpointError, OSError) as exc:
+    except (AudioError, NoteError, CheckpointError, MicError, MidiPortError, OSError) as exc:
         print(f"svt-live: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -1,0 +1,154 @@
+"""svt_live.engine: streamed notes equal offline notes, whatever the blocks, rate, channels or hop."""
+import numpy as np
+import pytest
+
+import synth
+from svt_live.checkpoint import load_model
+from svt_live.engine import FILE_HOP, LIVE_HOP, Engine
+from svt_live.evaluate import score
+from svt_live.events import NoteOff, NoteOn
+from svt_live.transcribe import transcribe_audio, transcribe_file
+
+MELODY = [[0.30, 0.90, 60.0], [1.00, 1.45, 62.3], [1.60, 2.40, 64.0], [2.55, 2.80, 67.0],
+          [3.00, 3.90, 65.2], [4.20, 5.00, 71.0], [5.10, 5.60, 69.0], [5.80, 6.70, 57.5]]
+DURATION = 7.2
+
+
+def sung(sr: int, seed: int = 0) -> np.ndarray:
+    """Sung-like mono audio ``[N]`` at ``sr``: MELODY as harmonic tones with 5.5 Hz, +-40 cent
+    vibrato, a soft attack and release per note, over a faint noise floor."""
+    rng = np.random.default_rng(seed)
+    n = int(DURATION * sr)
+    out = rng.normal(0, 1e-3, n)
+    for on, off, midi in MELODY:
+        a, b = int(on * sr), int(off * sr)
+        t = np.arange(b - a) / sr
+        f0 = synth.midi_to_hz(midi) * 2.0 ** (0.4 / 12 * np.sin(2 * np.pi * 5.5 * t))
+        phase = 2 * np.pi * np.cumsum(f0) / sr
+        env = np.minimum(1.0, np.minimum(t / 0.03, (t[-1] - t) / 0.05))
+        out[a:b] += 0.25 * env * sum(np.sin(k * phase) / k for k in range(1, 7))
+    return out.astype(np.float32)
+
+
+def random_blocks(x: np.ndarray, rng, low: int = 1, high: int = 3000):
+    pos = 0
+    while pos < len(x):
+        n = int(rng.integers(low, high))
+        yield x[pos:pos + n]
+        pos += n
+
+
+def run_engine(lm, blocks, sr: int, hop: float = LIVE_HOP):
+    eng = Engine(lm, sr, hop)
+    events = []
+    for b in blocks:
+        events += eng.push(b)
+    events += eng.finish()
+    return eng.notes, events
+
+
+def assert_same_notes(a: np.ndarray, b: np.ndarray) -> None:
+    assert a.shape == b.shape, (a, b)
+    np.testing.assert_array_equal(a[:, :2], b[:, :2])
+    np.testing.assert_allclose(a[:, 2], b[:, 2], atol=1e-4)
+
+
+@pytest.fixture(scope="module")
+def lm(note_model):
+    return load_model(note_model)
+
+
+@pytest.fixture(scope="module")
+def offline16(lm):
+    audio = sung(16000)
+    notes, _ = transcribe_audio(audio, lm)
+    assert len(notes) >= 5, "the test model should yield notes on the melody"
+    return audio, notes
+
+
+@pytest.mark.parametrize("dtype", ["int16", "float32"])
+def test_16k_stereo_random_blocks_equal_offline(lm, offline16, dtype, rng):
+    audio, offline = offline16
+    right = 0.5 * audio  # the engine averages channels: the mono mix is 0.75 * audio
+    stereo = np.stack([audio, right], axis=1)
+    if dtype == "int16":
+        stereo = np.round(stereo * 32767).astype(np.int16)
+        mono = (stereo.astype(np.float64) / 32768).mean(axis=1).astype(np.float32)
+    else:
+        mono = stereo.astype(np.float64).mean(axis=1).astype(np.float32)
+    expected, _ = transcribe_audio(mono, lm)
+    notes, _ = run_engine(lm, random_blocks(stereo, rng), 16000)
+    assert_same_notes(notes, expected)
+    assert len(offline) and len(notes)
+
+
+def test_events_describe_the_notes(lm, offline16, rng):
+    audio, offline = offline16
+    notes, events = run_engine(lm, random_blocks(audio, rng), 16000)
+    assert_same_notes(notes, offline)
+    ons = [e for e in events if isinstance(e, NoteOn)]
+    offs = [e for e in events if isinstance(e, NoteOff)]
+    assert len(ons) == len(offs) == len(notes)
+    np.testing.assert_array_equal([e.time for e in ons], notes[:, 0])
+    np.testing.assert_array_equal([[e.onset, e.time, e.midi] for e in offs], notes)
+    emitted = [e.emitted_at for e in events]
+    assert emitted == sorted(emitted)
+    assert all(e.emitted_at >= e.time for e in ons)
+    # a note still sounding at the end closes after the last frame, up to one frame past the audio
+    assert all(e.emitted_at >= e.time - 0.02 for e in offs)
+    assert all(1 <= e.velocity <= 127 for e in ons)
+    # every NoteOn comes before its NoteOff and notes never overlap
+    order = [(type(e).__name__, e.pitch) for e in events]
+    for i in range(0, len(order), 2):
+        assert order[i][0] == "NoteOn" and order[i + 1] == ("NoteOff", order[i][1])
+
+
+def test_hop_does_not_change_notes(lm, offline16):
+    audio, offline = offline16
+    for hop in (0.02, LIVE_HOP, 0.33, FILE_HOP, 60.0):
+        notes, _ = run_engine(lm, [audio[i:i + 1000] for i in range(0, len(audio), 1000)], 16000, hop)
+        assert_same_notes(notes, offline)
+
+
+@pytest.fixture(scope="module")
+def audio44(tmp_path_factory):
+    """The melody at 44.1 kHz: stereo float32 ``[N, 2]`` and a 16-bit stereo WAV of it."""
+    mono = sung(44100, seed=1)
+    stereo = np.stack([mono, 0.8 * mono], axis=1)
+    path = tmp_path_factory.mktemp("a44") / "sung44.wav"
+    synth.encode(path, stereo.mean(axis=1), sr=44100, codec="pcm_s16le", stereo=True)
+    return stereo, path
+
+
+def test_44k_stereo_blocks_match_file_mode(lm, audio44, rng):
+    """Engine at 44.1 kHz vs offline transcription of the same audio as a WAV file.
+
+    Both resample with swresample but in different set-ups (mono after
+    mixing vs per channel), so samples differ by rounding: notes may differ
+    at the edge of a threshold, not more.
+    """
+    stereo, path = audio44
+    expected, _ = transcribe_file(path, lm)
+    assert len(expected) >= 5
+    for blocks in (random_blocks(stereo, rng),  # float32
+                   random_blocks(np.round(stereo * 32767).astype(np.int16), rng, 100, 5000)):
+        notes, _ = run_engine(lm, blocks, 44100)
+        assert score(expected, notes)["COnPOff"][2] >= 0.9
+        assert abs(len(notes) - len(expected)) <= 1
+
+
+def test_44k_block_size_independent(lm, audio44, rng):
+    stereo, _ = audio44
+    whole, _ = run_engine(lm, [stereo], 44100)
+    notes, _ = run_engine(lm, random_blocks(stereo, rng, 1, 800), 44100)
+    assert len(whole) >= 5
+    assert_same_notes(notes, whole)
+
+
+def test_finish_is_final(lm):
+    eng = Engine(lm, 16000)
+    eng.push(np.zeros(800, np.float32))
+    eng.finish()
+    assert eng.finish() == []
+    with pytest.raises(RuntimeError):
+        eng.push(np.zeros(10, np.float32))

@@ -1,0 +1,234 @@
+"""Live mode for real: ``svt-live --input mic`` recording what ``paplay`` plays into a PulseAudio
+null sink, MIDI out through a JACK server, stopped by Ctrl-C, SIGTERM, ``--seconds`` or a dying server."""
+import json
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from svt_live.annotations import load_midi_notes, load_notes
+from svt_live.audio import load_audio
+from svt_live.cli import main
+from svt_live.evaluate import score
+from svt_live.mic import MicError, MicSource, list_devices, list_input_devices
+
+CLIP = Path(__file__).resolve().parents[1] / "svt_live" / "data" / "vocadito_10.wav"
+
+
+class LiveRun:
+    """``svt-live --input mic ...`` in a subprocess; collects its stdout and stderr lines as they come."""
+
+    def __init__(self, args, env):
+        self.proc = subprocess.Popen([sys.executable, "-m", "svt_live.cli", "--input", "mic", *map(str, args)],
+                                     env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.out: list[str] = []
+        self.err: list[str] = []
+        self._threads = [threading.Thread(target=self._pump, args=(s, d), daemon=True)
+                         for s, d in ((self.proc.stdout, self.out), (self.proc.stderr, self.err))]
+        for t in self._threads:
+            t.start()
+
+    @staticmethod
+    def _pump(stream, lines):
+        for line in stream:
+            lines.append(line.rstrip("\n"))
+
+    def wait_for(self, test, timeout: float = 60.0) -> None:
+        end = time.monotonic() + timeout
+        while not test(self) and time.monotonic() < end:
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert test(self), f"timed out; stderr: {self.err}"
+
+    def finish(self, timeout: float = 60.0) -> int:
+        rc = self.proc.wait(timeout)
+        for t in self._threads:
+            t.join(5)
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+        assert not any("Traceback" in line for line in self.err), "\n".join(self.err)
+        return rc
+
+
+@pytest.fixture
+def live():
+    """Starts :class:`LiveRun` processes; kills any still running when the test ends (by pid)."""
+    runs = []
+
+    def start(args, env) -> LiveRun:
+        runs.append(LiveRun(args, env))
+        return runs[-1]
+
+    yield start
+    for run in runs:
+        if run.proc.poll() is None:
+            run.proc.kill()
+            run.finish()
+
+
+def listening(run: LiveRun) -> bool:
+    return any("listening to" in line for line in run.err)
+
+
+def play(env, path) -> subprocess.Popen:
+    return subprocess.Popen(["paplay", "-d", "vsink", str(path)], env=env)
+
+
+@pytest.fixture(scope="module")
+def clip16(tmp_path_factory):
+    """The first 6 s of the bundled clip plus 2.5 s of silence as a 16 kHz mono 16-bit WAV: a 16 kHz
+    sink plays it as is, nothing resamples it. Returns the path and the samples."""
+    audio = np.concatenate([load_audio(CLIP)[:6 * 16000], np.zeros(40000, np.float32)])
+    path = write_pcm(tmp_path_factory.mktemp("clip") / "clip16.wav", audio)
+    return path, load_audio(path)
+
+
+def read_wav(path) -> np.ndarray:
+    with wave.open(str(path)) as w:
+        assert w.getframerate() == 16000 and w.getnchannels() == 1
+        return np.frombuffer(w.readframes(w.getnframes()), "<i2").astype(np.float32) / 32768
+
+
+def lag_of(recorded: np.ndarray, clip: np.ndarray) -> tuple[int, float]:
+    """Samples by which ``clip`` starts later in ``recorded`` (may be negative), and their correlation."""
+    n = 1 << int(np.ceil(np.log2(len(recorded) + len(clip))))
+    xc = np.fft.irfft(np.fft.rfft(recorded, n) * np.conj(np.fft.rfft(clip, n)), n)
+    lag = int(np.argmax(xc))
+    lag = lag if lag < n // 2 else lag - n
+    a, b = (recorded[lag:], clip) if lag >= 0 else (recorded, clip[-lag:])
+    m = min(len(a), len(b))
+    return lag, float(np.corrcoef(a[:m], b[:m])[0, 1])
+
+
+def write_pcm(path, audio: np.ndarray) -> Path:
+    """16 kHz mono 16-bit WAV holding ``audio`` exactly when it came from 16-bit samples (x * 32768)."""
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes(np.clip(np.round(audio * 32768), -32768, 32767).astype("<i2").tobytes())
+    return Path(path)
+
+
+def file_mode_notes(wav: Path, model) -> np.ndarray:
+    out = wav.with_suffix(".json")
+    assert main([str(wav), "--model", str(model), "--json", str(out), "-q"]) == 0
+    return load_notes(out, song_id=wav.stem)
+
+
+def test_devices_and_bad_device():
+    devices = list_input_devices()
+    assert all(set(d) == {"index", "name", "hostapi", "channels", "default_samplerate"} for d in devices)
+    assert isinstance(list_devices(), str)
+    with pytest.raises(MicError) as err:
+        MicSource("no such microphone 1234")
+    assert "\n" not in str(err.value) and ("no input device matching" in str(err.value)
+                                           or "no audio input devices" in str(err.value))
+
+
+def test_mic_end_to_end_equals_file_mode(live, pulse_server, note_model, clip16, tmp_path):
+    """What the microphone hears gives the notes file mode gives for the same clip."""
+    clip_path, clip = clip16
+    run = live(["--input-device", "pulse", "--model", note_model, "--seconds", 7.0, "--hop", 0.04,
+                   "--json", tmp_path / "mic.json", "--save-audio", tmp_path / "take.wav"], pulse_server)
+    run.wait_for(listening)
+    player = play(pulse_server, clip_path)
+    assert run.finish() == 0, run.err
+    assert player.wait(10) == 0
+    summary = re.fullmatch(r"svt-live: done: (\d+) notes in 7\.0 s, (\d+) input overflows", run.err[-1])
+    assert summary, run.err
+    mic = load_notes(tmp_path / "mic.json", song_id="live")
+    assert len(mic) >= 5 and len(run.out) == len(mic)  # one printed line per note
+
+    recorded = read_wav(tmp_path / "take.wav")
+    assert abs(len(recorded) - 7.0 * 16000) <= 1
+    if int(summary.group(2)) == 0:  # (an overflow, rare, drops audio: the rest of the take shifts)
+        lag, corr = lag_of(recorded, clip)
+        assert corr > 0.99, "the audio server should deliver the clip unchanged"
+        aligned = np.concatenate([np.zeros(max(lag, 0), np.float32), clip[max(-lag, 0):]])[:len(recorded)]
+        expected = file_mode_notes(write_pcm(tmp_path / "aligned.wav", aligned), note_model)
+        assert score(expected, mic)["COnP"][2] >= 0.9
+    # and exactly the notes of file mode on the very samples recorded
+    same = file_mode_notes(tmp_path / "take.wav", note_model)
+    np.testing.assert_allclose(mic, same, atol=1e-4)
+
+
+def test_ctrl_c_closes_notes_midi_and_saves_everything(live, pulse_server, jack_server, note_model, clip16,
+                                                       tmp_path):
+    rtmidi = pytest.importorskip("rtmidi")
+    env = dict(pulse_server, JACK_DEFAULT_SERVER=jack_server["JACK_DEFAULT_SERVER"], SVT_MIDI_API="jack")
+    out = {k: tmp_path / f"a.{k}" for k in ("json", "csv", "mid")}
+    run = live(["--input-device", "pulse", "--model", note_model, "--midi-out", "svt-live-ctrl-c",
+                   "--json", out["json"], "--csv", out["csv"], "--midi-file", out["mid"]], env)
+    run.wait_for(listening)
+    assert any("MIDI out: 'svt-live-ctrl-c' (jack)" in line for line in run.err), run.err
+    listener = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name="listener")
+    listener.open_port(next(i for i, p in enumerate(listener.get_ports()) if "svt-live-ctrl-c" in p))
+    player = play(pulse_server, clip16[0])
+    run.wait_for(lambda r: len(r.out) >= 3)  # a few notes in, mid-song
+    run.proc.send_signal(signal.SIGINT)
+    assert run.finish() == 0, run.err
+    player.terminate()
+    player.wait()
+    assert run.err[-1].startswith("svt-live: stopped (Ctrl-C):") and "input overflows" in run.err[-1]
+
+    from_json = load_notes(out["json"], song_id="live")
+    from_csv = load_notes(out["csv"])
+    from_mid = load_midi_notes(out["mid"])
+    assert len(from_json) >= 3 and len(run.out) == len(from_json)
+    np.testing.assert_array_equal(from_csv, from_json)
+    np.testing.assert_allclose(from_mid[:, :2], from_json[:, :2], atol=1e-3)
+    np.testing.assert_array_equal(from_mid[:, 2], np.round(from_json[:, 2]))
+    assert out["csv"].read_text().startswith("onset,offset,midi\n")
+    assert json.loads(out["json"].read_text()).keys() == {"live"}
+
+    time.sleep(0.2)
+    got = []
+    while (msg := listener.get_message()) is not None:
+        got.append(msg[0])
+    listener.close_port()
+    listener.delete()
+    assert got[-1] == [0xB0, 123, 0], "all notes off on exit"
+    sounding = set()
+    for status, pitch, _ in got[:-1]:
+        (sounding.add if status == 0x90 else sounding.discard)(pitch)
+    assert not sounding, "every note on has its note off"
+    assert sum(m[0] == 0x90 for m in got) == len(from_json)
+
+
+def test_sigterm_and_unavailable_midi(live, pulse_server, note_model, tmp_path):
+    """SIGTERM before any audio still writes (empty) outputs; a MIDI port that cannot open is reported."""
+    env = dict(pulse_server, SVT_MIDI_API="jack", JACK_DEFAULT_SERVER="svt-no-such-server")
+    run = live(["--input-device", "pulse", "--model", note_model, "--midi-out",
+                   "--json", tmp_path / "t.json", "--csv", tmp_path / "t.csv", "--midi-file", tmp_path / "t.mid"],
+                  env)
+    run.wait_for(listening)
+    assert any("MIDI out unavailable" in line and "JACK needs a running jackd" in line for line in run.err)
+    run.proc.send_signal(signal.SIGTERM)
+    assert run.finish() == 0, run.err
+    assert run.err[-1].startswith("svt-live: stopped (SIGTERM):")
+    assert json.loads((tmp_path / "t.json").read_text()) == {"live": []}
+    assert (tmp_path / "t.csv").read_text() == "onset,offset,midi\n"
+    assert len(load_midi_notes(tmp_path / "t.mid")) == 0
+
+
+def test_dying_audio_server_saves_and_fails(live, private_pulse, note_model, clip16, tmp_path):
+    proc, env = private_pulse
+    run = live(["--input-device", "pulse", "--model", note_model, "--json", tmp_path / "d.json"], env)
+    run.wait_for(listening)
+    player = play(env, clip16[0])
+    run.wait_for(lambda r: len(r.out) >= 2)
+    proc.terminate()  # the audio server goes away mid-take
+    assert run.finish() == 1
+    player.wait(10)
+    assert any(line.startswith("svt-live: error: audio input 'pulse' stopped") for line in run.err), run.err
+    notes = load_notes(tmp_path / "d.json", song_id="live")
+    assert len(notes) == len(run.out) >= 2
