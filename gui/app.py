@@ -1,0 +1,52 @@
+"""``svt-gui``: the svt-live window.
+
+    svt-gui                        open the window (choices from the last session)
+    svt-gui song.wav               open the window and transcribe song.wav
+    svt-gui song.wav --reference notes.csv --model path/to/model.pt
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="svt-gui", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("audio", nargs="?", help="audio file to transcribe at start")
+    p.add_argument("--model", help="bundled model name or checkpoint path (default: last used)")
+    p.add_argument("--reference", help="annotation to overlay and score (json, txt, csv, mid)")
+    p.add_argument("--song-id", help="song id inside a MIR-ST500 annotations.json")
+    p.add_argument("--settings", help="ini file to keep choices in (default: the user's QSettings store)")
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    import torch
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from .window import MainWindow
+
+    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))  # leave a core for drawing
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("svt-gui")
+    app.setOrganizationName("svt-live")
+    settings = QSettings(args.settings, QSettings.Format.IniFormat) if args.settings else None
+    win = MainWindow(settings=settings)
+    if args.model:
+        win.set_model(args.model)
+    win.show()
+    if args.audio:
+        win.open_audio_file(args.audio, start=not args.reference)
+    if args.reference:
+        win.load_reference(args.reference, song_id=args.song_id)
+        if args.audio and win.audio_path:
+            win.start()
+    return app.exec()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""The window's questions to the user, in one replaceable object.
+
+:class:`MainWindow` asks every question (which file, which song id) through
+a :class:`Dialogs` instance, so tests and scripts pass their own answers
+instead of modal dialogs. Every method returns None when the user cancels.
+"""
+from __future__ import annotations
+
+from PySide6.QtWidgets import QFileDialog, QInputDialog
+
+AUDIO_FILTER = "Audio (*.wav *.mp3 *.flac *.ogg *.m4a *.aac *.opus *.aiff *.aif *.wma);;All files (*)"
+ANNOTATION_FILTER = ("Annotations (*.json *.txt *.csv *.mid *.midi);;MIR-ST500 JSON (*.json);;SSVD (*.txt);;"
+                     "vocadito / svt-live CSV (*.csv);;MIDI (*.mid *.midi);;All files (*)")
+CHECKPOINT_FILTER = "svt-live checkpoints (*.pt);;All files (*)"
+TAKE_FILTER = "MIDI (*.mid);;JSON (*.json);;CSV (*.csv)"
+PNG_FILTER = "PNG image (*.png)"
+
+
+class Dialogs:
+    """Modal Qt dialogs (file pickers, song-id choice), parented to ``parent``."""
+
+    def __init__(self, parent=None):
+        self.parent = parent
+
+    def _open(self, caption: str, start: str, filt: str) -> str | None:
+        path, _ = QFileDialog.getOpenFileName(self.parent, caption, start, filt)
+        return path or None
+
+    def open_audio(self, start: str = "") -> str | None:
+        return self._open("Open audio file", start, AUDIO_FILTER)
+
+    def open_annotation(self, start: str = "") -> str | None:
+        return self._open("Load reference annotation", start, ANNOTATION_FILTER)
+
+    def open_checkpoint(self, start: str = "") -> str | None:
+        return self._open("Choose a model checkpoint", start, CHECKPOINT_FILTER)
+
+    def save_take(self, start: str = "") -> str | None:
+        path, filt = QFileDialog.getSaveFileName(self.parent, "Save take", start, TAKE_FILTER)
+        if path and "." not in path.rsplit("/", 1)[-1]:  # no extension typed: use the chosen filter's
+            path += {"MIDI": ".mid", "JSON": ".json", "CSV": ".csv"}.get(filt.split(" ")[0], ".mid")
+        return path or None
+
+    def save_png(self, start: str = "") -> str | None:
+        path, _ = QFileDialog.getSaveFileName(self.parent, "Export piano roll", start, PNG_FILTER)
+        if path and not path.lower().endswith(".png"):
+            path += ".png"
+        return path or None
+
+    def song_id(self, choices: list[str], suggested: str | None = None) -> str | None:
+        """Pick one song of a MIR-ST500 JSON holding several."""
+        current = choices.index(suggested) if suggested in choices else 0
+        item, ok = QInputDialog.getItem(self.parent, "Which song?",
+                                        "This annotation file holds several songs; pick the one for this audio:",
+                                        choices, current, False)
+        return item if ok and item else None

@@ -1,0 +1,200 @@
+"""The take: what one recording produced, independent of Qt.
+
+A take collects the engine's output as it arrives:
+
+- notes, from :class:`~svt_live.events.NoteOn` (the note appears, still open)
+  and :class:`~svt_live.events.NoteOff` (the note closes with its final onset,
+  offset and fractional MIDI pitch);
+- the frame pitch contour (MIDI, NaN where unvoiced), one value per model
+  frame of ``frame_seconds`` (0.02 s), frame ``t`` at ``t * frame_seconds``;
+- the stream time reached (seconds of audio consumed);
+- optionally a reference (annotation) and its score.
+
+Closed notes, in the order the engine closed them, equal the engine's
+``notes`` array, so :meth:`Take.notes_array` is exactly what ``svt-live``
+prints for the same audio and model.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from svt_live.events import NoteOff, NoteOn
+
+SAVE_FORMATS = {".mid": "MIDI", ".midi": "MIDI", ".json": "JSON", ".csv": "CSV"}
+
+
+@dataclass
+class TakeNote:
+    """One note of the take.
+
+    ``onset``/``offset``: seconds from the start of the stream (``offset`` is
+    None while the note sounds); ``pitch``: nearest MIDI note announced by the
+    NoteOn; ``midi``: final fractional MIDI pitch (the NoteOn's pitch until
+    the NoteOff); ``velocity``: 1-127; ``latency``: seconds between the note's
+    start and the moment the engine announced it (``emitted_at - time``).
+    """
+
+    onset: float
+    pitch: int
+    velocity: int
+    latency: float
+    offset: float | None = None
+    midi: float | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.offset is None
+
+
+class Take:
+    """Notes, pitch contour and stream time of one recording.
+
+    ``frame_seconds``: time between contour frames (0.02 s).
+    """
+
+    def __init__(self, frame_seconds: float = 0.02, name: str = "take"):
+        self.frame_seconds = frame_seconds
+        self.name = name
+        self.notes: list[TakeNote] = []
+        self._closed: list[tuple[float, float, float]] = []  # (onset, offset, midi) in closing order
+        self._velocities: list[int] = []
+        self._open: TakeNote | None = None
+        self._contour = np.full(0, np.nan, dtype=np.float32)
+        self.n_frames = 0
+        self.stream_time = 0.0
+        self.finished = False
+        self.reference: np.ndarray | None = None
+        self.reference_name = ""
+
+    # ---- engine output -------------------------------------------------
+    def apply(self, event) -> None:
+        """Add one engine event (NoteOn opens a note, NoteOff closes the open one)."""
+        if isinstance(event, NoteOn):
+            self._close_dangling()
+            note = TakeNote(event.time, event.pitch, event.velocity, event.emitted_at - event.time)
+            self.notes.append(note)
+            self._open = note
+        elif isinstance(event, NoteOff):
+            note = self._open
+            if note is None or abs(note.onset - event.onset) > 1e-9:
+                # a NoteOff without its NoteOn (should not happen): keep the note anyway
+                note = TakeNote(event.onset, event.pitch, 80, event.emitted_at - event.onset)
+                self.notes.append(note)
+            note.offset, note.midi = event.time, event.midi
+            self._closed.append((event.onset, event.time, event.midi))
+            self._velocities.append(note.velocity)
+            self._open = None
+        self.stream_time = max(self.stream_time, getattr(event, "emitted_at", 0.0))
+
+    def _close_dangling(self) -> None:
+        """A NoteOn while another note is open: close the old one where the new one starts."""
+        if self._open is not None:
+            self._open.offset = max(self._open.onset, self.stream_time)
+            self._open = None
+
+    def add_contour(self, first_frame: int, pitch: np.ndarray) -> None:
+        """Store frame pitches (MIDI, NaN = unvoiced) for frames ``first_frame ...``."""
+        pitch = np.asarray(pitch, dtype=np.float32).reshape(-1)
+        end = first_frame + len(pitch)
+        if end > len(self._contour):
+            grown = np.full(max(end, 2 * len(self._contour), 512), np.nan, dtype=np.float32)
+            grown[:len(self._contour)] = self._contour
+            self._contour = grown
+        self._contour[first_frame:end] = pitch
+        self.n_frames = max(self.n_frames, end)
+
+    def advance(self, stream_time: float) -> None:
+        """The engine has consumed ``stream_time`` seconds of audio."""
+        self.stream_time = max(self.stream_time, float(stream_time))
+
+    def finish(self) -> None:
+        """The stream ended (the engine's finish() closed any open note)."""
+        self._close_dangling()
+        self.finished = True
+
+    # ---- views -----------------------------------------------------------
+    @property
+    def contour(self) -> np.ndarray:
+        """Frame pitch ``[n_frames]`` (MIDI, NaN where unvoiced)."""
+        return self._contour[:self.n_frames]
+
+    @property
+    def sounding(self) -> TakeNote | None:
+        """The note announced and not yet closed, if any."""
+        return self._open
+
+    def notes_array(self) -> np.ndarray:
+        """Closed notes ``[n, 3]`` (onset s, offset s, fractional MIDI), as the engine's ``notes``."""
+        return np.asarray(self._closed, dtype=np.float64).reshape(-1, 3)
+
+    @property
+    def velocities(self) -> list[int]:
+        """Velocity of each closed note, aligned with :meth:`notes_array`."""
+        return list(self._velocities)
+
+    @property
+    def latencies(self) -> np.ndarray:
+        """Latency of every announced note (s): ``emitted_at - onset`` of its NoteOn."""
+        return np.asarray([n.latency for n in self.notes], dtype=np.float64)
+
+    @property
+    def duration(self) -> float:
+        """Seconds covered: stream time, last contour frame or last note end, whichever is latest."""
+        ends = [self.stream_time, self.n_frames * self.frame_seconds]
+        ends += [n.offset or n.onset for n in self.notes[-1:]]
+        if self.reference is not None and len(self.reference):
+            ends.append(float(self.reference[:, 1].max()))
+        return max(ends)
+
+    def pitch_span(self) -> tuple[float, float] | None:
+        """Lowest and highest MIDI pitch among notes, reference and contour; None if empty."""
+        vals = [float(n.pitch) for n in self.notes]
+        if self.reference is not None and len(self.reference):
+            vals += [float(self.reference[:, 2].min()), float(self.reference[:, 2].max())]
+        c = self.contour
+        c = c[:: max(1, c.size // 5000)]  # a subsample keeps this cheap on hour-long takes
+        c = c[np.isfinite(c)]
+        if c.size:
+            vals += [float(np.percentile(c, 1)), float(np.percentile(c, 99))]
+        return (min(vals), max(vals)) if vals else None
+
+    # ---- reference and score ---------------------------------------------
+    def set_reference(self, notes: np.ndarray | None, name: str = "") -> None:
+        """Reference notes ``[n, 3]`` to overlay and score against (None removes it)."""
+        self.reference = None if notes is None else np.asarray(notes, dtype=np.float64).reshape(-1, 3)
+        self.reference_name = name if notes is not None else ""
+
+    def score(self, onset_tolerance: float = 0.05) -> dict | None:
+        """``{measure: (P, R, F1)}`` of the closed notes against the reference, or None."""
+        if self.reference is None:
+            return None
+        from svt_live.evaluate import score
+        return score(self.reference, self.notes_array(), onset_tolerance)
+
+    # ---- files -------------------------------------------------------------
+    def save(self, path: str | Path) -> str:
+        """Write the closed notes to ``path``; the format follows the extension.
+
+        ``.mid``/``.midi``: standard MIDI file (velocities from the NoteOns);
+        ``.json``: MIR-ST500 ``{name: [[onset, offset, midi], ...]}``;
+        ``.csv``: header ``onset,offset,midi``. Returns the format's name.
+        Raises ValueError for another extension, OSError when writing fails.
+        """
+        path = Path(path)
+        fmt = SAVE_FORMATS.get(path.suffix.lower())
+        notes = self.notes_array()
+        if fmt == "MIDI":
+            from svt_live.midi import write_midi_file
+            write_midi_file(path, notes, self._velocities)
+        elif fmt == "JSON":
+            from svt_live.annotations import write_json
+            write_json(path, {self.name: notes})
+        elif fmt == "CSV":
+            from svt_live.annotations import write_csv
+            write_csv(path, notes)
+        else:
+            raise ValueError(f"{path.name}: save as .mid, .json or .csv")
+        return fmt

@@ -1,0 +1,701 @@
+"""The main window: choose input, model and MIDI output; record; look; score; save.
+
+Everything slow runs in :class:`gui.worker.EngineWorker` (its own thread);
+the window only stores what arrives in a :class:`gui.take.Take` and repaints.
+Problems never open a modal box: they appear in the message strip above the
+roll (and in :attr:`MainWindow.messages`, for tests and scripts), and the
+take recorded so far is kept. Questions go through a replaceable
+:class:`gui.dialogs.Dialogs`.
+
+Choices (input, device, file, pace, model, MIDI output, zoom, folders) are
+kept in a QSettings store between launches; pass ``settings=`` to use
+another store (tests use an ini file in a temporary folder).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFrame, QHBoxLayout, QLabel, QMainWindow, QProgressBar,
+                               QPushButton, QScrollBar, QSizePolicy, QToolButton, QVBoxLayout, QWidget)
+
+from svt_live.annotations import load_json_notes, load_notes
+from svt_live.audio import AudioError
+from svt_live.checkpoint import DEFAULT_MODEL, bundled_models
+from svt_live.evaluate import MEASURES
+from svt_live.notes import NoteError
+
+from .dialogs import Dialogs
+from .pianoroll import PianoRoll
+from .take import Take
+from .worker import EngineWorker, LevelMonitor, ModelCache, SourceSpec, probe_audio
+
+MESSAGE_COLORS = {  # kind: (background, text, border)
+    "error": ("#5c1f24", "#ffe3e3", "#a33a44"),
+    "warning": ("#5a4717", "#fff3cf", "#a8872c"),
+    "info": ("#1e3a52", "#e3f1ff", "#3d6f99"),
+}
+CHECKPOINT_ITEM = "Checkpoint file…"
+LEVEL_FLOOR_DB = -60.0
+
+
+def list_mics(rescan: bool = False) -> tuple[list[dict], str | None]:
+    """Input devices (dicts with index, name, ...) and a reason when there are none.
+
+    ``rescan``: make PortAudio look for devices again (it lists them once, when
+    it starts); only while no stream is open.
+    """
+    try:
+        from svt_live.mic import list_input_devices
+    except ImportError as exc:
+        return [], f"microphone support is not installed ({exc.name or exc})"
+    if rescan:
+        try:
+            import sounddevice as sd
+            sd._terminate()  # sounddevice's own re-initialisation hooks (no public API for this)
+            sd._initialize()
+        except Exception:  # noqa: BLE001 - a failed rescan leaves the old list
+            pass
+    try:
+        devices = list_input_devices()
+    except Exception as exc:  # noqa: BLE001 - MicError, PortAudio errors
+        return [], f"cannot list microphones: {exc}"
+    return devices, None if devices else "no audio input device found"
+
+
+def list_midi_ports() -> list[str]:
+    """Names of existing MIDI output ports ([] when MIDI is unavailable)."""
+    try:
+        from svt_live.midi import output_port_names
+        return list(output_port_names())
+    except Exception:  # noqa: BLE001 - ImportError, MidiPortError, rtmidi's SystemError
+        return []
+
+
+class MainWindow(QMainWindow):
+    """The svt-gui window. Signals: ``takeStarted()``, ``takeFinished()``, ``message(kind, text)``."""
+
+    takeStarted = Signal()
+    takeFinished = Signal()
+    message = Signal(str, str)
+
+    def __init__(self, settings: QSettings | None = None, dialogs: Dialogs | None = None,
+                 models: ModelCache | None = None, level_monitor: bool = True):
+        super().__init__()
+        self.settings = settings if settings is not None else QSettings("svt-live", "svt-gui")
+        self.dialogs = dialogs if dialogs is not None else Dialogs(self)
+        self.models = models if models is not None else ModelCache("cpu")
+        self.use_level_monitor = level_monitor
+        self.messages: list[tuple[str, str]] = []  # (kind, text), oldest first
+        self.take = Take()
+        self.reference: tuple[np.ndarray, str, str] | None = None  # (notes, display name, audio it belongs to)
+        self.last_score: dict | None = None
+        self.worker: EngineWorker | None = None
+        self.monitor: LevelMonitor | None = None
+        self.audio_path: str | None = self.settings.value("input/file", None) or None
+        self._spec: SourceSpec | None = None
+        self._next_take: Take | None = None  # a take whose source is still opening
+        self._checkpoints: list[str] = []
+        self._restoring = True  # no settings writes while the widgets are being filled
+        self.setWindowTitle("svt-live — singing to MIDI")
+        self._build_ui()
+        self._build_actions()
+        self._restore()
+        self._restoring = False
+        self._input_changed()
+        self.roll.set_take(self.take)
+        self._stats_timer = QTimer(self, interval=100, timeout=self._poll_level)
+        self._stats_timer.start()
+
+    # ---- construction -------------------------------------------------------------
+    def _build_ui(self) -> None:
+        central = QWidget(self)
+        outer = QVBoxLayout(central)
+        outer.setContentsMargins(6, 6, 6, 2)
+        outer.setSpacing(4)
+
+        row1 = QHBoxLayout()
+        self.input_combo = QComboBox(minimumContentsLength=22)
+        self.input_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.refresh_button = QToolButton(text="↻", toolTip="Look for microphones again")
+        self.refresh_button.clicked.connect(lambda: self.refresh_devices(rescan=True))
+        self.open_button = QPushButton("Open file…", toolTip="Open an audio file and transcribe it (Ctrl+O)")
+        self.file_label = QLabel("no file", minimumWidth=120)
+        self.file_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.realtime_check = QCheckBox("Real-time pace",
+                                        toolTip="Feed the file at the pace of a live singer (latency as live)")
+        self.level_bar = QProgressBar(minimum=0, maximum=int(-LEVEL_FLOOR_DB), value=0, textVisible=True,
+                                      maximumWidth=150, toolTip="Microphone level (dBFS)")
+        self.level_bar.setFormat("level —")
+        for w in (QLabel("Input:"), self.input_combo, self.refresh_button, self.open_button, self.file_label):
+            row1.addWidget(w)
+        row1.setStretchFactor(self.file_label, 1)
+        row1.addWidget(self.realtime_check)
+        row1.addWidget(self.level_bar)
+
+        row2 = QHBoxLayout()
+        self.model_combo = QComboBox(minimumContentsLength=14)
+        self.midi_combo = QComboBox(minimumContentsLength=14)
+        self.record_button = QPushButton("● Record", toolTip="Record / stop (Space)", minimumWidth=100)
+        self.reference_button = QPushButton("Reference…", toolTip="Load a reference annotation to compare with")
+        self.score_label = QLabel("", textInteractionFlags=Qt.TextInteractionFlag.TextSelectableByMouse)
+        for w in (QLabel("Model:"), self.model_combo, QLabel("MIDI out:"), self.midi_combo,
+                  self.record_button, self.reference_button, self.score_label):
+            row2.addWidget(w)
+        row2.addStretch(1)
+        for b in (self.refresh_button, self.open_button, self.record_button, self.reference_button,
+                  self.realtime_check):
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Space stays record/stop
+
+        self.message_frame = QFrame(visible=False, objectName="messageFrame")
+        mrow = QHBoxLayout(self.message_frame)
+        mrow.setContentsMargins(8, 3, 3, 3)
+        self.message_label = QLabel(wordWrap=True, textInteractionFlags=Qt.TextInteractionFlag.TextSelectableByMouse)
+        close = QToolButton(text="✕", autoRaise=True, toolTip="Dismiss")
+        close.clicked.connect(self.clear_message)
+        mrow.addWidget(self.message_label, 1)
+        mrow.addWidget(close)
+
+        self.roll = PianoRoll()
+        self.scrollbar = QScrollBar(Qt.Orientation.Horizontal)
+        outer.addLayout(row1)
+        outer.addLayout(row2)
+        outer.addWidget(self.message_frame)
+        outer.addWidget(self.roll, 1)
+        outer.addWidget(self.scrollbar)
+        self.setCentralWidget(central)
+
+        sb = self.statusBar()
+        self.progress = QProgressBar(minimum=0, maximum=1000, value=0, maximumWidth=160, visible=False)
+        self.latency_label = QLabel("latency —", toolTip="Time from a note's start to its NoteOn "
+                                    "(emitted_at - time): last note and mean over the take")
+        self.dropped_label = QLabel("dropped 0", toolTip="Microphone blocks lost (input overflows)")
+        self.cpu_label = QLabel("CPU —", toolTip="Engine thread's CPU time per second of wall time "
+                                "(100 % = one core busy); files: audio seconds per wall second")
+        self.notes_label = QLabel("0 notes")
+        for w in (self.progress, self.notes_label, self.latency_label, self.dropped_label, self.cpu_label):
+            sb.addPermanentWidget(w)
+
+        self.input_combo.currentIndexChanged.connect(self._input_changed)
+        self.open_button.clicked.connect(self.ask_open_audio)
+        self.record_button.clicked.connect(self.toggle_recording)
+        self.reference_button.clicked.connect(self.ask_load_reference)
+        self.model_combo.activated.connect(self._model_activated)
+        self.midi_combo.currentIndexChanged.connect(lambda _: self._save_choice())
+        self.realtime_check.toggled.connect(lambda _: self._save_choice())
+        self.scrollbar.valueChanged.connect(self._scrolled)
+        self.roll.viewChanged.connect(self._sync_scrollbar)
+
+    def _build_actions(self) -> None:
+        def action(text, slot, keys, menu):
+            a = QAction(text, self, triggered=slot)
+            a.setShortcuts([QKeySequence(k) for k in keys])
+            a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            menu.addAction(a)
+            self.addAction(a)
+            return a
+
+        file_menu = self.menuBar().addMenu("&File")
+        self.open_action = action("&Open audio file…", self.ask_open_audio, ["Ctrl+O"], file_menu)
+        self.reference_action = action("Load &reference…", self.ask_load_reference, ["Ctrl+R"], file_menu)
+        file_menu.addSeparator()
+        self.save_action = action("&Save take…", self.ask_save_take, ["Ctrl+S"], file_menu)
+        self.png_action = action("&Export roll as PNG…", self.ask_export_png, ["Ctrl+E"], file_menu)
+        file_menu.addSeparator()
+        action("&Quit", self.close, ["Ctrl+Q"], file_menu)
+        take_menu = self.menuBar().addMenu("&Take")
+        self.record_action = action("&Record / stop", self.toggle_recording, ["Space"], take_menu)
+        view = self.menuBar().addMenu("&View")
+        action("Zoom &in", lambda: self.zoom(1.25), ["+", "=", "Ctrl++"], view)
+        action("Zoom &out", lambda: self.zoom(0.8), ["-", "Ctrl+-"], view)
+        action("&Fit the take", self.roll.fit, ["0"], view)
+
+    # ---- settings ------------------------------------------------------------------
+    def _restore(self) -> None:
+        s = self.settings
+        self.refresh_devices()
+        models = bundled_models()
+        self._checkpoints = [p for p in self._setting_list("model/checkpoints") if Path(p).exists()]
+        for name in models:
+            self.model_combo.addItem(name, name)
+        for p in self._checkpoints:
+            self.model_combo.addItem(Path(p).name, p)
+        self.model_combo.addItem(CHECKPOINT_ITEM, None)
+        want = s.value("model", None) or (DEFAULT_MODEL if DEFAULT_MODEL in models else (models or [None])[0])
+        i = self.model_combo.findData(want)
+        self.model_combo.setCurrentIndex(max(0, i))
+        self._model_index = self.model_combo.currentIndex()
+
+        self.midi_combo.addItem("None", "none")
+        self.midi_combo.addItem("Virtual port “svt-live”", "virtual")
+        for name in list_midi_ports():
+            self.midi_combo.addItem(name, f"port:{name}")
+        want = s.value("midi/out", "virtual")
+        i = self.midi_combo.findData(want)
+        if i < 0 and str(want).startswith("port:"):  # remembered port is gone: show it, it may come back
+            self.midi_combo.addItem(f"{want[5:]} (not found)", want)
+            i = self.midi_combo.count() - 1
+        self.midi_combo.setCurrentIndex(max(0, i))
+
+        self.realtime_check.setChecked(s.value("input/realtime", False, type=bool))
+        self.roll.px_per_s = float(s.value("view/px_per_s", 100.0, type=float))
+        geometry = s.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1100, 680)
+        self._show_file()
+
+    def _setting_list(self, key: str) -> list[str]:
+        raw = self.settings.value(key, "[]")
+        try:
+            value = json.loads(raw) if isinstance(raw, str) else list(raw)
+        except (ValueError, TypeError):
+            return []
+        return [str(v) for v in value] if isinstance(value, list) else []
+
+    def _save_choice(self) -> None:
+        if self._restoring:
+            return
+        s = self.settings
+        kind, device = self.input_choice
+        s.setValue("input/kind", kind)
+        if kind == "mic":
+            s.setValue("input/device", device)  # by name: PortAudio's indices move
+        if self.audio_path:
+            s.setValue("input/file", self.audio_path)
+        s.setValue("input/realtime", self.realtime_check.isChecked())
+        if self.model_combo.currentData():
+            s.setValue("model", self.model_combo.currentData())
+        s.setValue("model/checkpoints", json.dumps(self._checkpoints))
+        s.setValue("midi/out", self.midi_combo.currentData())
+
+    # ---- input -------------------------------------------------------------------
+    def refresh_devices(self, rescan: bool = False) -> None:
+        """(Re)list microphones in the input menu, keeping the current or remembered choice.
+
+        ``rescan`` (the ↻ button): close the level meter's stream and have PortAudio
+        look for devices again (not while recording).
+        """
+        if rescan:
+            if self.recording:
+                return
+            closing = self._release_monitor()
+            if closing is not None:
+                closing.stop(5.0)
+        current = self.input_combo.currentData() if self.input_combo.count() else None
+        if current is None:
+            kind = self.settings.value("input/kind", None)
+            current = f"mic:{self.settings.value('input/device', '')}" if kind == "mic" else kind
+        self.input_combo.blockSignals(True)
+        self.input_combo.clear()
+        self.input_combo.addItem("Audio file", "file")
+        devices, why = list_mics(rescan)
+        for d in devices:
+            self.input_combo.addItem(f"Mic: {d['name']}", f"mic:{d['name']}")
+        if why:
+            self.input_combo.addItem(f"Microphone ({why})", None)
+            model = self.input_combo.model()
+            model.item(self.input_combo.count() - 1).setEnabled(False)
+        i = self.input_combo.findData(current) if current else -1
+        if i < 0 and current is None and devices:
+            i = 1  # first launch with a microphone: use it
+        self.input_combo.setCurrentIndex(max(0, i))
+        self.input_combo.blockSignals(False)
+        self._input_changed()
+
+    def _input_changed(self, *_):
+        kind, _device = self.input_choice
+        is_file = kind == "file"
+        self.realtime_check.setEnabled(is_file)
+        self.file_label.setEnabled(is_file)
+        self.level_bar.setEnabled(not is_file)
+        self._save_choice()
+        self._restart_monitor()
+
+    def _show_file(self) -> None:
+        p = self.audio_path
+        self.file_label.setText(Path(p).name if p else "no file")
+        self.file_label.setToolTip(p or "")
+
+    @property
+    def source_kind(self) -> str:
+        return self.input_choice[0]
+
+    @property
+    def input_choice(self) -> tuple[str, str | None]:
+        """('file', None) or ('mic', device name), from the input menu's item data 'file' / 'mic:<name>'."""
+        data = self.input_combo.currentData() or "file"
+        return ("mic", data[4:]) if data.startswith("mic:") else ("file", None)
+
+    def select_file_input(self) -> None:
+        """Switch the input menu to 'Audio file'."""
+        self.input_combo.setCurrentIndex(0)
+
+    def select_mic(self, name: str | None = None) -> bool:
+        """Switch the input to the microphone called ``name`` (first one if None); False if absent."""
+        for i in range(self.input_combo.count()):
+            data = self.input_combo.itemData(i) or ""
+            if data.startswith("mic:") and (name is None or name in data[4:]):
+                self.input_combo.setCurrentIndex(i)
+                return True
+        return False
+
+    # ---- level meter ---------------------------------------------------------------
+    def _restart_monitor(self) -> None:
+        if self._restoring:
+            return
+        closing = self._release_monitor()
+        kind, device = self.input_choice
+        if kind == "mic" and self.use_level_monitor and self.worker is None:
+            self.monitor = LevelMonitor(device, after=closing)
+            self.monitor.start()
+
+    def _release_monitor(self) -> LevelMonitor | None:
+        """Ask the level monitor to close its device without waiting; returns it (or None)."""
+        monitor, self.monitor = self.monitor, None
+        if monitor is not None:
+            monitor.request_stop()
+        return monitor
+
+    def _poll_level(self) -> None:
+        level = None
+        if self.worker is not None and self.worker.mic is not None:
+            level = getattr(self.worker.mic, "level_db", None)
+        elif self.monitor is not None:
+            if self.monitor.error:
+                self.show_message(f"Microphone: {self.monitor.error}", "error")
+                self.monitor = None
+            else:
+                level = self.monitor.level_db
+        if level is None or not np.isfinite(level):
+            self.level_bar.setValue(0)
+            self.level_bar.setFormat("level —")
+        else:
+            self.level_bar.setValue(int(np.clip(level - LEVEL_FLOOR_DB, 0, -LEVEL_FLOOR_DB)))
+            self.level_bar.setFormat(f"{level:.0f} dB")
+
+    # ---- model ---------------------------------------------------------------------
+    def _model_activated(self, index: int) -> None:
+        if self.model_combo.itemText(index) != CHECKPOINT_ITEM:
+            self._model_index = index
+            self._save_choice()
+            return
+        path = self.dialogs.open_checkpoint(self.settings.value("dirs/checkpoint", ""))
+        if path:
+            self.set_model(path)
+        else:
+            self.model_combo.setCurrentIndex(self._model_index)
+
+    def set_model(self, name_or_path: str) -> None:
+        """Use a bundled model name or a checkpoint file for the next take."""
+        i = self.model_combo.findData(name_or_path)
+        if i < 0:
+            p = Path(name_or_path)
+            if not p.exists():
+                self.show_message(f"{p}: no such checkpoint file", "error")
+                self.model_combo.setCurrentIndex(self._model_index)
+                return
+            self._checkpoints = [str(p)] + [c for c in self._checkpoints if c != str(p)][:7]
+            self.settings.setValue("dirs/checkpoint", str(p.parent))
+            i = self.model_combo.count() - 1
+            self.model_combo.insertItem(i, p.name, str(p))
+        self.model_combo.setCurrentIndex(i)
+        self._model_index = i
+        self._save_choice()
+
+    @property
+    def model_name(self) -> str | None:
+        return self.model_combo.currentData()
+
+    # ---- recording ---------------------------------------------------------------------
+    @property
+    def recording(self) -> bool:
+        return self.worker is not None
+
+    def toggle_recording(self) -> None:
+        """Space / the Record button: start a take, or stop the one running."""
+        if self.recording:
+            self.stop()
+        else:
+            self.start()
+
+    def start(self) -> bool:
+        """Start a take from the chosen input; False (with a message) when it cannot start."""
+        if self.recording:
+            return False
+        kind, device = self.input_choice
+        if kind == "file":
+            if not self.audio_path:
+                return self.ask_open_audio()
+            try:
+                probe_audio(self.audio_path)
+            except AudioError as exc:
+                self.show_message(str(exc), "error")
+                return False
+            spec = SourceSpec("file", path=self.audio_path, realtime=self.realtime_check.isChecked())
+            name = Path(self.audio_path).stem
+        else:
+            spec = SourceSpec("mic", device=device)
+            name = "take"
+        closing = self._release_monitor()
+        self.clear_message()
+        self._spec = spec
+        midi = self.midi_combo.currentData() or "none"
+        midi_spec = None if midi == "none" else (("virtual",) if midi == "virtual" else ("port", midi[5:]))
+        # the new take replaces the shown one only once its source is open (see _on_source):
+        # a bad model or device leaves the previous take on screen
+        self._next_take = Take(name=name)
+        if self.reference is not None and (kind != "file" or self.reference[2] == self.audio_path):
+            self._next_take.set_reference(self.reference[0], self.reference[1])
+        self.worker = EngineWorker(spec, self.model_name, self.models, midi_spec, after=closing, parent=self)
+        self.worker.update.connect(self._on_update)
+        self.worker.failed.connect(lambda text: self.show_message(text, "error"))
+        self.worker.warning.connect(lambda text: self.show_message(text, "warning"))
+        self.worker.started_source.connect(self._on_source)
+        self.worker.finished.connect(self._on_finished)
+        self._set_busy(True)
+        self.worker.start()
+        self.takeStarted.emit()
+        self.statusBar().showMessage("Transcribing…" if not spec.live else "Recording…")
+        return True
+
+    def stop(self) -> None:
+        """End the take: the engine finishes and closes the sounding note (asynchronously)."""
+        if self.worker is not None:
+            self.worker.request_stop()
+            self.statusBar().showMessage("Stopping…")
+
+    def wait_idle(self, timeout_ms: int = 5000) -> bool:
+        """Block until the running take's thread ended (for scripts; the GUI never calls it)."""
+        return self.worker is None or self.worker.wait(timeout_ms)
+
+    def _set_busy(self, busy: bool) -> None:
+        self.record_button.setText("■ Stop" if busy else "● Record")
+        for w in (self.input_combo, self.refresh_button, self.open_button, self.model_combo, self.midi_combo,
+                  self.realtime_check, self.open_action):
+            w.setEnabled(not busy)
+        if not busy:
+            self._input_changed()
+
+    def _on_source(self, info: dict) -> None:
+        """The worker opened its model and source: show the new take."""
+        self.take, self._next_take = self._next_take, None
+        self.take.frame_seconds = info["frame_seconds"]
+        self.last_score = None
+        self.score_label.setText("")
+        live = self._spec is not None and self._spec.live
+        self.latency_label.setText("latency —" if live else "latency (live only)")
+        self.dropped_label.setText("dropped 0")
+        self.notes_label.setText("0 notes")
+        self.progress.setVisible(self._spec is not None and self._spec.kind == "file")
+        self.progress.setValue(0)
+        self.roll.recording = True
+        self.roll.set_take(self.take)
+        self.setWindowTitle(f"svt-live — {self.take.name} — model {info['model']}")
+
+    def _on_update(self, up) -> None:
+        take = self.take
+        for first, pitch in up.contour:
+            take.add_contour(first, pitch)
+        for ev in up.events:
+            take.apply(ev)
+        take.advance(up.stream_time)
+        self.roll.refresh()
+        if up.progress is not None:
+            self.progress.setValue(int(1000 * up.progress))
+        lat = take.latencies
+        if lat.size and self._spec is not None and self._spec.live:  # full-speed files: not meaningful
+            self.latency_label.setText(f"latency {1000 * lat[-1]:.0f} ms (mean {1000 * lat.mean():.0f})")
+        self.dropped_label.setText(f"dropped {up.overflows}")
+        cpu = f"CPU {100 * up.cpu:.0f} %"
+        if self._spec is not None and not self._spec.live:
+            cpu += f" · {up.speed:.0f}× real time"
+        self.cpu_label.setText(cpu)
+        self.notes_label.setText(f"{len(take.notes)} notes")
+
+    def _on_finished(self) -> None:
+        worker, self.worker = self.worker, None
+        if worker is not None:
+            worker.wait(2000)
+            worker.deleteLater()
+        started, self._next_take = self._next_take is None, None
+        self._set_busy(False)
+        if started:
+            self.take.finish()
+            self.roll.recording = False
+            if self._spec is not None and not self._spec.live and self.take.duration <= 60:
+                self.roll.fit()
+            else:
+                self.roll.follow = False
+                self.roll.refresh()
+            self.progress.setValue(1000)
+            n = len(self.take.notes_array())
+            self.notes_label.setText(f"{n} notes")
+            self._update_score()
+            self.statusBar().showMessage(f"Take done: {n} notes, {self.take.duration:.1f} s", 8000)
+        self.takeFinished.emit()
+
+    # ---- files ---------------------------------------------------------------------------
+    def ask_open_audio(self) -> bool:
+        path = self.dialogs.open_audio(self.settings.value("dirs/audio", ""))
+        return self.open_audio_file(path) if path else False
+
+    def open_audio_file(self, path: str | Path, start: bool = True) -> bool:
+        """Choose ``path`` as input and (by default) transcribe it; False with a message if unreadable.
+
+        The current take is kept when the file cannot be used.
+        """
+        if self.recording:
+            self.show_message("Stop the current take before opening a file", "warning")
+            return False
+        try:
+            probe_audio(path)
+        except AudioError as exc:
+            self.show_message(str(exc), "error")
+            return False
+        path = str(Path(path).resolve())
+        self.audio_path = path
+        self.settings.setValue("dirs/audio", str(Path(path).parent))
+        self.select_file_input()
+        self._show_file()
+        self._save_choice()
+        return self.start() if start else True
+
+    def ask_load_reference(self) -> bool:
+        path = self.dialogs.open_annotation(self.settings.value("dirs/annotation", ""))
+        return self.load_reference(path) if path else False
+
+    def load_reference(self, path: str | Path, song_id: str | None = None) -> bool:
+        """Overlay reference notes from an annotation file and score the take against them.
+
+        MIR-ST500 JSON with several songs: ``song_id``, else the audio's folder
+        name or file stem when the file holds it, else the user is asked.
+        A bad file leaves the current reference and take as they were.
+        """
+        path = Path(path)
+        try:
+            if path.suffix.lower() == ".json":
+                notes, key = self._pick_song(path, song_id)
+                if notes is None:
+                    return False
+                name = f"{path.name} [{key}]"
+            else:
+                notes, name = load_notes(path), path.name
+        except (NoteError, OSError) as exc:
+            self.show_message(f"Reference not loaded: {exc}", "error")
+            return False
+        self.settings.setValue("dirs/annotation", str(path.resolve().parent))
+        self.reference = (notes, name, self.audio_path if self.source_kind == "file" else None)
+        self.take.set_reference(notes, name)
+        self.roll.refresh()
+        self._update_score()
+        self.show_message(f"Reference {name}: {len(notes)} notes", "info")
+        return True
+
+    def _pick_song(self, path: Path, song_id: str | None):
+        songs = load_json_notes(path)
+        if song_id is not None:
+            if str(song_id) not in songs:
+                raise NoteError(f"{path}: no song with id {song_id!r}")
+            return songs[str(song_id)], str(song_id)
+        if len(songs) == 1:
+            return next(iter(songs.items()))[::-1]
+        audio = Path(self.audio_path) if self.audio_path else None
+        for key in ((audio.parent.name, audio.stem) if audio else ()):
+            if key in songs:
+                return songs[key], key
+        key = self.dialogs.song_id(sorted(songs, key=lambda k: (len(k), k)),
+                                   audio.parent.name if audio else None)
+        return (songs[key], key) if key in songs else (None, None)
+
+    def _update_score(self) -> None:
+        self.last_score = self.take.score()
+        if self.last_score is None:
+            self.score_label.setText("")
+            return
+        parts = [f"{m} F1 {100 * self.last_score[m][2]:.1f} %" for m in MEASURES]
+        self.score_label.setText("  ·  ".join(parts))
+        self.score_label.setToolTip(f"vs {self.take.reference_name}\n" + "\n".join(
+            f"{m}: P {100 * p:.1f} %  R {100 * r:.1f} %  F1 {100 * f:.1f} %"
+            for m, (p, r, f) in self.last_score.items()))
+
+    def ask_save_take(self) -> bool:
+        start = str(Path(self.settings.value("dirs/save", "")) / f"{self.take.name}.mid")
+        path = self.dialogs.save_take(start)
+        return self.save_take(path) if path else False
+
+    def save_take(self, path: str | Path) -> bool:
+        """Save the take's closed notes as MIDI, JSON or CSV (by extension)."""
+        try:
+            fmt = self.take.save(path)
+        except (ValueError, OSError) as exc:
+            self.show_message(f"Not saved: {exc}", "error")
+            return False
+        self.settings.setValue("dirs/save", str(Path(path).resolve().parent))
+        self.show_message(f"Saved {len(self.take.notes_array())} notes to {path} ({fmt})", "info")
+        return True
+
+    def ask_export_png(self) -> bool:
+        start = str(Path(self.settings.value("dirs/save", "")) / f"{self.take.name}.png")
+        path = self.dialogs.save_png(start)
+        return self.export_png(path) if path else False
+
+    def export_png(self, path: str | Path) -> bool:
+        """Save the piano roll as it is shown as a PNG image."""
+        if not self.roll.grab().save(str(path), "PNG"):
+            self.show_message(f"Not exported: cannot write {path}", "error")
+            return False
+        self.show_message(f"Piano roll saved to {path}", "info")
+        return True
+
+    # ---- messages --------------------------------------------------------------------------
+    def show_message(self, text: str, kind: str = "error") -> None:
+        """Show ``text`` in the message strip (kind: error, warning or info) and the status bar."""
+        self.messages.append((kind, text))
+        self.message_label.setText(text)
+        bg, fg, border = MESSAGE_COLORS.get(kind, MESSAGE_COLORS["info"])
+        self.message_frame.setStyleSheet(f"#messageFrame {{background:{bg}; border:1px solid {border};}} "
+                                         f"#messageFrame QLabel, #messageFrame QToolButton {{color:{fg};}}")
+        self.message_frame.setVisible(True)
+        self.statusBar().showMessage(text, 10000)
+        self.message.emit(kind, text)
+
+    def clear_message(self) -> None:
+        self.message_frame.setVisible(False)
+        self.message_label.setText("")
+
+    def zoom(self, factor: float) -> None:
+        """+/-: multiply the roll's pixels per second by ``factor`` (remembered for the next launch)."""
+        self.roll.zoom(factor)
+        self.settings.setValue("view/px_per_s", self.roll.px_per_s)
+
+    # ---- scrolling -----------------------------------------------------------------------------
+    def _sync_scrollbar(self) -> None:
+        view = self.roll.view_seconds
+        total = max(self.roll.duration, view)
+        self.scrollbar.blockSignals(True)
+        self.scrollbar.setRange(0, int(1000 * max(0.0, total - 0.5 * view)))
+        self.scrollbar.setPageStep(int(1000 * view))
+        self.scrollbar.setSingleStep(max(1, int(100 * view)))
+        self.scrollbar.setValue(int(1000 * self.roll.t0))
+        self.scrollbar.blockSignals(False)
+
+    def _scrolled(self, value: int) -> None:
+        self.roll.set_t0(value / 1000.0)
+
+    # ---- shutdown ------------------------------------------------------------------------------
+    def closeEvent(self, ev) -> None:
+        self._save_choice()
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.sync()
+        closing = self._release_monitor()
+        if closing is not None:
+            closing.stop(5.0)
+        if self.worker is not None:
+            self.worker.request_stop()
+            self.worker.wait(3000)
+        super().closeEvent(ev)

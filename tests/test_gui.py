@@ -1,0 +1,619 @@
+"""The svt-gui window, offscreen (QT_QPA_PLATFORM=offscreen), driven with pytest-qt.
+
+Checks that the window shows exactly the notes ``svt-live FILE`` gives, scores
+them like :func:`svt_live.evaluate.score`, draws notes while a take runs,
+saves takes that read back, remembers choices, and survives bad input.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+pytest.importorskip("PySide6")
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QSettings, Qt, QTimer  # noqa: E402
+
+from gui.pianoroll import COLORS, KEY_WIDTH  # noqa: E402
+from gui.take import Take  # noqa: E402
+from gui.window import MainWindow  # noqa: E402
+from gui.worker import ModelCache  # noqa: E402
+from svt_live import cli  # noqa: E402
+from svt_live.annotations import load_notes  # noqa: E402
+from svt_live.evaluate import score  # noqa: E402
+from svt_live.events import NoteOff, NoteOn  # noqa: E402
+
+DATA = Path(__file__).resolve().parents[1] / "svt_live" / "data"
+CLIP = DATA / "vocadito_10.wav"
+CLIP_REF = DATA / "vocadito_10_notesA1.csv"
+TAKE_TIMEOUT_MS = 60_000
+
+
+class FakeDialogs:
+    """Answers the window's questions without modal dialogs; records what was asked."""
+
+    def __init__(self, **answers):
+        self.answers = answers
+        self.asked: list[tuple] = []
+
+    def __getattr__(self, name):
+        def ask(*args):
+            self.asked.append((name, *args))
+            return self.answers.get(name)
+        return ask
+
+
+@pytest.fixture(scope="module")
+def random_model(tmp_path_factory) -> str:
+    """A randomly initialised singing_crnn with low thresholds: many notes on any audio."""
+    import torch
+
+    from svt_live.checkpoint import save_checkpoint
+    from svt_live.decode import DecodeParams
+    from svt_live.features import FeatureConfig
+    from svt_live.models import build_model
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("models") / "random.pt"
+    save_checkpoint(path, build_model("singing_crnn"), {}, FeatureConfig(),
+                    DecodeParams(onset_threshold=0.3, voiced_threshold=0.0))
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def models() -> ModelCache:
+    return ModelCache("cpu")
+
+
+@pytest.fixture(scope="module")
+def short_clip(tmp_path_factory) -> Path:
+    """The first 3 s of the bundled clip as a 16 kHz int16 WAV."""
+    from svt_live.audio import load_audio
+
+    x = load_audio(CLIP)[: 3 * 16000]
+    path = tmp_path_factory.mktemp("audio") / "short.wav"
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes((np.clip(x, -1, 1) * 32767).astype("<i2").tobytes())
+    return path
+
+
+@pytest.fixture
+def settings_path(tmp_path) -> Path:
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "qsettings"))
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    return tmp_path / "svt-gui.ini"
+
+
+@pytest.fixture
+def make_window(qtbot, settings_path, models):
+    """``make_window(dialogs=None, **kw)`` -> a shown MainWindow on a temporary settings file."""
+    made = []
+
+    def make(dialogs=None, **kw):
+        settings = QSettings(str(settings_path), QSettings.Format.IniFormat)
+        win = MainWindow(settings=settings, dialogs=dialogs or FakeDialogs(), models=models,
+                         level_monitor=kw.pop("level_monitor", False), **kw)
+        qtbot.addWidget(win)
+        win.resize(1100, 650)
+        with qtbot.waitActive(win):  # shortcuts (Space, Ctrl+S, +/-) need the active window
+            win.show()
+            win.activateWindow()
+        win.midi_combo.setCurrentIndex(win.midi_combo.findData("none"))
+        made.append(win)
+        return win
+
+    yield make
+    for win in made:
+        if win.recording:
+            win.stop()
+            win.wait_idle(5000)
+
+
+def run_file(qtbot, win, path, model=None) -> None:
+    """Open ``path`` in file mode and wait until the take is finished."""
+    if model:
+        win.set_model(model)
+    with qtbot.waitSignal(win.takeFinished, timeout=TAKE_TIMEOUT_MS):
+        assert win.open_audio_file(path), win.messages
+    assert not win.recording
+
+
+def cli_notes(tmp_path, audio, model) -> np.ndarray:
+    out = tmp_path / "cli.json"
+    args = [str(audio), "--json", str(out), "-q", "--device", "cpu"] + (["--model", model] if model else [])
+    assert cli.main(args) == 0
+    (notes,) = json.loads(out.read_text()).values()
+    return np.asarray(notes, dtype=np.float64).reshape(-1, 3)
+
+
+def rounded(notes: np.ndarray) -> np.ndarray:
+    """As the JSON writer rounds: times to 0.1 ms, pitch to 0.01."""
+    return np.column_stack([np.round(notes[:, :2], 4), np.round(notes[:, 2], 2)]).reshape(-1, 3)
+
+
+# ---- the take model, without Qt ------------------------------------------------------------
+
+def test_take_collects_events_and_contour():
+    take = Take()
+    take.apply(NoteOn(0.10, 60, 90, emitted_at=0.16))
+    assert take.sounding is not None and take.sounding.pitch == 60
+    assert take.notes_array().shape == (0, 3)
+    take.apply(NoteOff(0.50, 60, 0.10, 60.2, emitted_at=0.56))
+    take.apply(NoteOn(0.60, 62, 70, emitted_at=0.70))
+    take.add_contour(0, np.array([60.1, np.nan, 60.0], np.float32))
+    take.add_contour(1000, np.array([61.0], np.float32))  # grows
+    take.advance(0.9)
+    take.finish()
+    assert np.allclose(take.notes_array(), [[0.10, 0.50, 60.2]])
+    assert take.velocities == [90]
+    assert np.allclose(take.latencies, [0.06, 0.10])
+    assert take.n_frames == 1001 and np.isnan(take.contour[1]) and take.contour[1000] == 61.0
+    assert take.sounding is None and take.notes[1].offset == pytest.approx(0.9)
+    assert take.duration == pytest.approx(1001 * 0.02)
+    assert take.score() is None
+    take.set_reference(np.array([[0.1, 0.5, 60.0]]), "ref")
+    assert take.score()["COnPOff"][2] == 1.0
+
+
+def test_take_save_round_trip(tmp_path):
+    take = Take(name="song")
+    for on, off, m in [(0.1, 0.4, 60.3), (0.5, 0.9, 64.0)]:
+        take.apply(NoteOn(on, round(m), 80, on + 0.05))
+        take.apply(NoteOff(off, round(m), on, m, off + 0.05))
+    for ext in (".mid", ".json", ".csv"):
+        take.save(tmp_path / f"t{ext}")
+        back = load_notes(tmp_path / f"t{ext}", song_id="song")
+        want = take.notes_array()
+        if ext == ".mid":
+            want = np.column_stack([want[:, :2], np.round(want[:, 2])])
+        assert np.allclose(back, want, atol=1e-3), ext
+    with pytest.raises(ValueError):
+        take.save(tmp_path / "t.xyz")
+
+
+def test_thousands_of_slot_calls_do_not_crash(qtbot):
+    """PySide6 6.12.0 on CPython 3.11 drops a reference to None/True per slot call or emit;
+    importing gui makes them immortal when needed (gui/compat.py). Without that this aborts."""
+    import sys
+
+    from PySide6.QtCore import QObject, Signal
+
+    import gui.compat
+
+    class Pinger(QObject):
+        ping = Signal(object)
+
+    calls = []
+    p = Pinger()
+    p.ping.connect(lambda x: calls.append(x))
+    before = sys.getrefcount(None), sys.getrefcount(True)
+    for i in range(20_000):
+        p.ping.emit(i)
+    assert len(calls) == 20_000
+    if not gui.compat.APPLIED:  # a sound binding keeps the counts
+        assert (sys.getrefcount(None), sys.getrefcount(True)) >= (before[0] - 100, before[1] - 100)
+
+
+# ---- file mode ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("which", ["bundled", "random"])
+def test_file_mode_notes_equal_cli_and_score(qtbot, make_window, tmp_path, random_model, which):
+    model = random_model if which == "random" else None
+    win = make_window()
+    ticks: list[float] = []
+    timer = QTimer(interval=20, timeout=lambda: ticks.append(time.monotonic()))
+    timer.start()
+    run_file(qtbot, win, CLIP, model)
+    timer.stop()
+    notes = win.take.notes_array()
+    expected = cli_notes(tmp_path, CLIP, model)
+    assert rounded(notes).shape == expected.shape
+    assert np.allclose(rounded(notes), expected, atol=1e-6)
+    if which == "random":
+        assert len(notes) > 20  # the comparison means something
+        assert len(win.roll.take.notes) == len(notes)  # the roll draws this take
+    assert win.take.n_frames == pytest.approx(9.1 / 0.02, abs=3)  # contour for every frame
+    assert win.progress.value() == 1000
+    # the GUI thread kept ticking while the engine ran
+    assert len(ticks) > 3 and max(np.diff(ticks)) < 1.5
+
+    assert win.load_reference(CLIP_REF)
+    ref = load_notes(CLIP_REF)
+    assert np.allclose(win.take.reference, ref)
+    want = score(ref, notes)
+    assert win.last_score == want
+    for m, (_, _, f1) in want.items():
+        assert f"{m} F1 {100 * f1:.1f} %" in win.score_label.text()
+
+
+def test_roll_draws_notes_keyboard_and_reference(qtbot, make_window, random_model):
+    win = make_window()
+    run_file(qtbot, win, CLIP, random_model)
+    win.load_reference(CLIP_REF)
+    roll = win.roll
+    img = roll.grab().toImage()
+    note = max(win.take.notes, key=lambda n: n.offset - n.onset)
+    roll.fit()
+    img = roll.grab().toImage()
+    x = int(roll.x_of((note.onset + note.offset) / 2))
+    y = int(roll.y_of(note.pitch))
+    assert KEY_WIDTH < x < roll.width()
+    c = img.pixelColor(x, y)
+    want = COLORS["note"]
+    assert abs(c.blue() - want.blue()) < 60 and c.blue() > c.red() + 60, c.name()
+    # keyboard: the white-key column is light at a white key row (C4 = 60 is in range)
+    key = img.pixelColor(KEY_WIDTH - 5, int(roll.y_of(roll.pitch_lo if roll.pitch_lo % 12 in (0, 2, 4, 5, 7, 9, 11)
+                                                         else roll.pitch_lo + 1)))
+    assert key.lightness() > 180
+
+
+def test_zoom_scroll_and_shortcuts(qtbot, make_window, random_model):
+    win = make_window()
+    run_file(qtbot, win, CLIP, random_model)
+    before = win.roll.px_per_s
+    qtbot.keyClick(win, Qt.Key.Key_Plus)
+    assert win.roll.px_per_s == pytest.approx(before * 1.25)
+    qtbot.keyClick(win, Qt.Key.Key_Minus)
+    qtbot.keyClick(win, Qt.Key.Key_Minus)
+    assert win.roll.px_per_s == pytest.approx(before * 0.8)
+    win.roll.px_per_s = 400.0
+    win.roll.set_t0(0.0)
+    win.scrollbar.setValue(win.scrollbar.maximum())
+    assert win.roll.t0 > 3.0
+
+
+# ---- live-ish and microphone sessions -----------------------------------------------------------
+
+def test_realtime_file_session_stop_and_save_midi(qtbot, make_window, tmp_path, random_model, short_clip):
+    import mido
+
+    win = make_window()
+    win.set_model(random_model)
+    win.realtime_check.setChecked(True)
+    seen: list[tuple[float, int]] = []
+    assert win.open_audio_file(short_clip, start=False)
+    with qtbot.waitSignal(win.takeStarted, timeout=5000):
+        qtbot.keyClick(win, Qt.Key.Key_Space)  # Space = record
+    qtbot.waitUntil(lambda: seen.append((win.take.stream_time, len(win.take.notes))) or
+                    (win.take.stream_time > 2.2 and len(win.take.notes) > 2), timeout=20_000)
+    assert win.recording
+    with qtbot.waitSignal(win.takeFinished, timeout=10_000):
+        qtbot.keyClick(win, Qt.Key.Key_Space)  # Space = stop
+    live = seen
+    assert any(0 < n for t, n in live if t < 2.6), "no note appeared while recording"
+    assert len({n for _, n in live}) > 2, "the note count did not grow during the take"
+    assert win.take.stream_time < 2.9  # stopped before the end of the 3 s clip
+    assert "latency" in win.latency_label.text() and "ms" in win.latency_label.text()
+
+    notes = win.take.notes_array()
+    assert len(notes) > 2
+    out = tmp_path / "take.mid"
+    assert win.save_take(out)
+    t, back, sounding = 0.0, [], {}
+    for msg in mido.MidiFile(out):
+        t += msg.time
+        if msg.type == "note_on" and msg.velocity > 0:
+            sounding[msg.note] = t
+        elif msg.type in ("note_off", "note_on"):
+            back.append((sounding.pop(msg.note), t, msg.note))
+    back = np.array(sorted(back))
+    assert np.allclose(back[:, :2], notes[:, :2], atol=1e-3)
+    assert np.array_equal(back[:, 2], np.round(notes[:, 2]))
+    # notes closed well before the stop equal those of the whole file (same engine, any pace)
+    full = cli_notes(tmp_path, short_clip, random_model)
+    early = notes[notes[:, 1] < win.take.stream_time - 0.3]
+    assert len(early) and np.allclose(rounded(early), full[:len(early)], atol=1e-6)
+
+
+def test_realtime_session_sends_midi_through_jack(qtbot, make_window, monkeypatch, jack_server, random_model,
+                                                  short_clip):
+    """MIDI out 'virtual': a JACK port 'svt-live' appears while recording and carries the take's notes."""
+    import gui.window
+    rtmidi = pytest.importorskip("rtmidi")
+    monkeypatch.setenv("SVT_MIDI_API", "jack")
+    # no PortAudio here: started while this jackd runs, it would join it and abort at exit after jackd stops
+    monkeypatch.setattr(gui.window, "list_mics", lambda rescan=False: ([], "not listed in this test"))
+    win = make_window()
+    win.set_model(random_model)
+    win.realtime_check.setChecked(True)
+    win.midi_combo.setCurrentIndex(win.midi_combo.findData("virtual"))
+    listener = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name="gui-listener")
+    assert win.open_audio_file(short_clip)
+    port = []
+    qtbot.waitUntil(lambda: bool(port.extend(i for i, p in enumerate(listener.get_ports()) if "svt-live" in p)
+                                 or port), timeout=10_000)
+    listener.open_port(port[0])
+    qtbot.waitUntil(lambda: not win.recording, timeout=20_000)
+    got, end = [], time.monotonic() + 1.0
+    while time.monotonic() < end:
+        msg = listener.get_message()
+        if msg is None:
+            time.sleep(0.01)
+        else:
+            got.append(msg[0])
+    listener.close_port()
+    listener.delete()
+    assert not [t for k, t in win.messages if k in ("error", "warning")], win.messages
+    want = [m for n in win.take.notes for m in ([0x90, n.pitch, n.velocity], [0x80, n.pitch, 0])] + [[0xB0, 123, 0]]
+    assert len(got) > 4 and got == want[-len(got):]  # all sent after the listener connected, in order
+
+
+MIC_SESSION = r"""
+import json, subprocess, sys, time
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from gui.window import MainWindow
+settings, model, clip = sys.argv[1:4]
+win = MainWindow(settings=QSettings(settings, QSettings.Format.IniFormat))
+win.resize(900, 500)
+win.show()
+win.midi_combo.setCurrentIndex(win.midi_combo.findData("none"))
+win.refresh_devices(rescan=True)  # the ↻ button: PortAudio lists devices again
+found = win.select_mic("pulse")
+win.set_model(model)
+levels, counts = [], []
+
+def pump(until, timeout):
+    end = time.monotonic() + timeout
+    while not until() and time.monotonic() < end:
+        app.processEvents()
+        levels.append(win.level_bar.value())
+        counts.append(len(win.take.notes))
+        time.sleep(0.01)
+
+pump(lambda: win.monitor is not None and win.monitor.level_db is not None, 10)  # idle level meter runs
+idle_level = win.monitor.level_db if win.monitor else None
+started = found and win.start()
+pump(lambda: win.take.stream_time > 0.05, 15)  # the first audio arrived
+t_play = win.take.stream_time
+player = subprocess.Popen(["paplay", "-d", "vsink", clip])
+pump(lambda: player.poll() is not None, 20)
+pump(lambda: win.take.stream_time > t_play + 3.3, 10)  # the audio server delivers in chunks
+t_played = win.take.stream_time - t_play
+win.stop()
+pump(lambda: not win.recording, 15)
+monitor_after = win.monitor is not None  # the level meter runs again between takes
+win.close()
+print(json.dumps({"found": found, "started": bool(started), "idle_level": idle_level, "t_played": t_played,
+                  "stream_time": win.take.stream_time, "notes": win.take.notes_array().tolist(),
+                  "max_level": max(levels), "counts": counts, "messages": win.messages,
+                  "dropped": win.dropped_label.text(), "recording": win.recording,
+                  "monitor_after": monitor_after, "monitor_closed": win.monitor is None}))
+"""
+
+
+def test_mic_session_through_pulseaudio(pulse_server, random_model, short_clip, tmp_path):
+    """A real microphone take: paplay plays the clip into a PulseAudio null sink, the window records
+    its monitor. A subprocess, because PortAudio reads the device list once per process."""
+    import subprocess
+    import sys
+
+    env = dict(pulse_server, QT_QPA_PLATFORM="offscreen")
+    out = subprocess.run([sys.executable, "-c", MIC_SESSION, str(tmp_path / "s.ini"), random_model,
+                          str(short_clip)], env=env, capture_output=True, text=True, timeout=120,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert out.returncode == 0, out.stderr[-2000:]
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    assert r["found"] and r["started"] and not r["recording"], r["messages"]
+    assert r["idle_level"] is not None  # the level meter works before recording
+    assert not [t for k, t in r["messages"] if k == "error"], r["messages"]
+    assert r["t_played"] > 3.0, r
+    assert r["max_level"] > 20  # the meter moved above -40 dBFS while the clip played
+    assert len(r["notes"]) > 2 and len(set(r["counts"])) > 2  # notes appeared during the take
+    assert r["dropped"] == "dropped 0"
+    assert r["monitor_after"] and r["monitor_closed"]
+
+
+class DyingMic:
+    """Stands in for svt_live.mic.MicSource: plays the clip in 10 ms blocks, then the device dies."""
+
+    def __init__(self, device=None, sample_rate=None, block_seconds=0.01, channels=1):
+        from svt_live.audio import load_audio
+        self.sample_rate, self.overflows, self.level_db = 16000, 3, -20.0
+        x = load_audio(CLIP)[: int(2.5 * 16000)]
+        self._blocks = [x[i:i + 160, None] for i in range(0, len(x), 160)]
+
+    def start(self):
+        return self
+
+    def stop(self):
+        pass
+
+    def read(self, timeout=0.5):
+        from svt_live.mic import MicError
+        if not self._blocks:
+            raise MicError("audio input 'fake' stopped (device or audio server went away)")
+        time.sleep(0.0005)
+        return self._blocks.pop(0)
+
+
+def _add_mic_item(win, name):
+    win.input_combo.addItem(f"Mic: {name}", f"mic:{name}")
+    win.input_combo.setCurrentIndex(win.input_combo.count() - 1)
+
+
+def test_mic_that_dies_keeps_the_take(qtbot, make_window, monkeypatch, random_model):
+    mic = pytest.importorskip("svt_live.mic")
+    monkeypatch.setattr(mic, "MicSource", DyingMic)
+    win = make_window()
+    win.set_model(random_model)
+    _add_mic_item(win, "fake")
+    with qtbot.waitSignal(win.takeFinished, timeout=TAKE_TIMEOUT_MS):
+        assert win.start()
+    assert win.messages[-1][0] == "error" and "stopped" in win.messages[-1][1]
+    assert len(win.take.notes_array()) > 5 and win.take.stream_time == pytest.approx(2.5, abs=0.05)
+    assert win.dropped_label.text() == "dropped 3"
+    assert "latency" in win.latency_label.text() and "ms" in win.latency_label.text()
+
+
+def test_no_such_input_device(qtbot, make_window, random_model):
+    win = make_window()
+    _add_mic_item(win, "no such microphone")
+    with qtbot.waitSignal(win.takeFinished, timeout=TAKE_TIMEOUT_MS):
+        assert win.start()
+    assert win.messages[-1][0] == "error"
+    assert "no input device" in win.messages[-1][1] or "no audio input devices" in win.messages[-1][1]
+    win.select_file_input()
+    run_file(qtbot, win, CLIP, random_model)  # still usable
+    assert len(win.take.notes_array()) > 20
+
+
+def test_midi_output_problem_is_a_warning_not_the_end(qtbot, make_window, random_model, short_clip):
+    win = make_window()
+    win.set_model(random_model)
+    win.realtime_check.setChecked(True)
+    win.midi_combo.setCurrentIndex(win.midi_combo.findData("virtual"))
+    assert win.open_audio_file(short_clip)
+    qtbot.waitUntil(lambda: win.take.stream_time > 0.5, timeout=10_000)
+    with qtbot.waitSignal(win.takeFinished, timeout=10_000):
+        win.stop()
+    assert not [t for k, t in win.messages if k == "error"], win.messages
+    assert all("MIDI" in t for k, t in win.messages if k == "warning")  # no MIDI system here: warned
+    assert win.take.stream_time > 0.5
+
+
+# ---- errors leave the window usable ---------------------------------------------------------------
+
+def test_missing_and_unreadable_files_then_a_good_one(qtbot, make_window, tmp_path, random_model):
+    missing = tmp_path / "nope.wav"
+    junk = tmp_path / "junk.wav"
+    junk.write_bytes(b"this is not audio" * 100)
+    win = make_window(dialogs=FakeDialogs(open_audio=str(missing)))
+    run_file(qtbot, win, CLIP, random_model)
+    kept = win.take.notes_array()
+    qtbot.keyClick(win, Qt.Key.Key_O, Qt.KeyboardModifier.ControlModifier)  # Ctrl+O -> the missing file
+    assert win.dialogs.asked and win.dialogs.asked[-1][0] == "open_audio"
+    assert win.messages[-1][0] == "error" and "no such file" in win.messages[-1][1]
+    assert win.message_frame.isVisible() and "nope.wav" in win.message_label.text()
+    assert not win.open_audio_file(junk)
+    assert win.messages[-1][0] == "error" and "junk.wav" in win.messages[-1][1]
+    assert not win.recording and np.array_equal(win.take.notes_array(), kept)  # the take is kept
+    n_messages = len(win.messages)
+    run_file(qtbot, win, CLIP)  # still usable
+    assert not [k for k, _ in win.messages[n_messages:] if k == "error"]
+    assert not win.message_frame.isVisible()  # a new take clears the old error
+
+
+def test_unusable_checkpoint_keeps_the_take(qtbot, make_window, tmp_path, random_model):
+    bad = tmp_path / "broken.pt"
+    bad.write_bytes(b"not a checkpoint")
+    win = make_window()
+    run_file(qtbot, win, CLIP, random_model)
+    kept = win.take
+    win.set_model(str(bad))
+    with qtbot.waitSignal(win.takeFinished, timeout=TAKE_TIMEOUT_MS):
+        assert win.start()
+    assert win.messages[-1][0] == "error" and "broken.pt" in win.messages[-1][1]
+    assert win.take is kept and win.roll.take is kept and len(kept.notes_array()) > 20
+    win.set_model(random_model)
+    run_file(qtbot, win, CLIP)
+
+
+def test_bad_annotation_keeps_take_and_reference(qtbot, make_window, tmp_path, random_model):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("0.1,220.0,0.5\nnot,numbers,here\n")
+    broken_json = tmp_path / "bad.json"
+    broken_json.write_text('{"1": [[0.1, 0.5, 60]')
+    win = make_window(dialogs=FakeDialogs(open_annotation=str(bad)))
+    run_file(qtbot, win, CLIP, random_model)
+    assert win.load_reference(CLIP_REF)
+    before = win.last_score
+    assert not win.ask_load_reference()
+    assert win.messages[-1][0] == "error" and "bad.csv" in win.messages[-1][1]
+    assert not win.load_reference(broken_json)
+    assert "malformed JSON" in win.messages[-1][1]
+    assert not win.load_reference(tmp_path / "absent.txt")
+    assert win.last_score == before and np.allclose(win.take.reference, load_notes(CLIP_REF))
+    run_file(qtbot, win, CLIP)  # the app goes on
+    assert win.last_score is not None  # the reference belongs to this audio: still scored
+
+
+def test_mir_st500_json_song_choice(qtbot, make_window, tmp_path, random_model):
+    ref = load_notes(CLIP_REF)
+    songs = {"7": ref.tolist(), "12": (ref[:5] + [0, 0, 2]).tolist()}
+    ann = tmp_path / "annotations.json"
+    ann.write_text(json.dumps(songs))
+    dialogs = FakeDialogs(song_id="12")
+    win = make_window(dialogs=dialogs)
+    run_file(qtbot, win, CLIP, random_model)
+    assert win.load_reference(ann)  # two songs, neither named like the audio: the user is asked
+    assert dialogs.asked[-1][0] == "song_id" and dialogs.asked[-1][1] == ["7", "12"]
+    assert np.allclose(win.take.reference, songs["12"])
+    folder = tmp_path / "7"  # the course layout: <song id>/<audio>
+    folder.mkdir()
+    (folder / "Vocal.wav").write_bytes(CLIP.read_bytes())
+    run_file(qtbot, win, folder / "Vocal.wav")
+    n_asked = len(dialogs.asked)
+    assert win.load_reference(ann)
+    assert len(dialogs.asked) == n_asked  # key from the folder name, no question
+    assert np.allclose(win.take.reference, ref)
+    assert win.load_reference(ann, song_id="12") and len(win.take.reference) == 5
+
+
+# ---- saving, exporting, settings -------------------------------------------------------------------
+
+def test_save_take_formats_and_png(qtbot, make_window, tmp_path, random_model):
+    win = make_window(dialogs=FakeDialogs(save_take=str(tmp_path / "k.csv"), save_png=str(tmp_path / "roll.png")))
+    run_file(qtbot, win, CLIP, random_model)
+    notes = win.take.notes_array()
+    qtbot.keyClick(win, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)  # Ctrl+S
+    assert np.allclose(load_notes(tmp_path / "k.csv"), rounded(notes), atol=1e-6)
+    assert win.save_take(tmp_path / "k.json")
+    assert np.allclose(load_notes(tmp_path / "k.json", song_id="vocadito_10"), rounded(notes), atol=1e-6)
+    assert not win.save_take(tmp_path / "k.txt")
+    assert win.messages[-1][0] == "error"
+    assert win.ask_export_png()
+    from PySide6.QtGui import QImage
+    img = QImage(str(tmp_path / "roll.png"))
+    assert img.width() == win.roll.width() and img.height() == win.roll.height()
+
+
+def test_choices_are_remembered(qtbot, make_window, monkeypatch, random_model):
+    import gui.window
+    fake = [{"index": 3, "name": "USB Mic", "hostapi": "ALSA", "channels": 1, "default_samplerate": 48000.0}]
+    monkeypatch.setattr(gui.window, "list_mics", lambda rescan=False: (fake, None))
+    win = make_window()
+    assert win.select_mic("USB")
+    win.set_model(random_model)
+    win.realtime_check.setChecked(True)
+    win.midi_combo.setCurrentIndex(win.midi_combo.findData("virtual"))
+    win.audio_path = str(CLIP)
+    qtbot.keyClick(win, Qt.Key.Key_Plus)
+    zoom = win.roll.px_per_s
+    win.close()
+    assert win.settings.value("midi/out") == "virtual"  # (make_window then picks "none" for the test)
+    again = make_window()
+    assert again.input_choice == ("mic", "USB Mic")
+    assert again.model_name == random_model
+    assert again.realtime_check.isChecked()
+    assert again.audio_path == str(CLIP) and again.file_label.text() == CLIP.name
+    assert again.roll.px_per_s == pytest.approx(zoom)
+    again.midi_combo.setCurrentIndex(again.midi_combo.findData("none"))
+    again.select_file_input()
+    again.close()
+    third = make_window()
+    assert third.midi_combo.currentData() == "none" and third.input_choice == ("file", None)
+
+
+def test_checkpoint_picked_through_the_model_menu(qtbot, make_window, random_model):
+    win = make_window(dialogs=FakeDialogs(open_checkpoint=random_model))
+    last = win.model_combo.count() - 1
+    win.model_combo.setCurrentIndex(last)
+    win.model_combo.activated.emit(last)  # "Checkpoint file…"
+    assert win.model_name == random_model
+    win.dialogs.answers["open_checkpoint"] = None  # cancelled: the choice stays
+    last = win.model_combo.count() - 1
+    win.model_combo.setCurrentIndex(last)
+    win.model_combo.activated.emit(last)
+    assert win.model_name == random_model
