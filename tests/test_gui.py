@@ -182,13 +182,11 @@ def test_take_save_round_trip(tmp_path):
 
 
 def test_thousands_of_slot_calls_do_not_crash(qtbot):
-    """PySide6 6.12.0 on CPython 3.11 drops a reference to None/True per slot call or emit;
-    importing gui makes them immortal when needed (gui/compat.py). Without that this aborts."""
+    """PySide6 6.12.0 on CPython 3.11 drops a reference to None/True per slot call or emit and
+    aborts the interpreter after a few thousand (pyproject.toml excludes that release)."""
     import sys
 
     from PySide6.QtCore import QObject, Signal
-
-    import gui.compat
 
     class Pinger(QObject):
         ping = Signal(object)
@@ -200,8 +198,7 @@ def test_thousands_of_slot_calls_do_not_crash(qtbot):
     for i in range(20_000):
         p.ping.emit(i)
     assert len(calls) == 20_000
-    if not gui.compat.APPLIED:  # a sound binding keeps the counts
-        assert (sys.getrefcount(None), sys.getrefcount(True)) >= (before[0] - 100, before[1] - 100)
+    assert (sys.getrefcount(None), sys.getrefcount(True)) >= (before[0] - 100, before[1] - 100)
 
 
 # ---- file mode ---------------------------------------------------------------------------------
