@@ -149,14 +149,18 @@ def load_svt_csv(path: str | Path) -> np.ndarray:
 def atomic_write(path: str | Path, write) -> None:
     """Call ``write(tmp_path)`` and rename the result onto ``path``.
 
-    A crash mid-write never leaves half a file where a good one was.
+    A crash mid-write never leaves half a file where a good one was. The
+    file gets the usual permissions (0666 less the umask), not mkstemp's 0600.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

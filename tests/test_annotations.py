@@ -135,3 +135,16 @@ def test_unreadable_midi(tmp_path):
         load_notes(p)
     with pytest.raises(NoteError, match="no such MIDI file"):
         load_midi_notes(tmp_path / "missing.mid")
+
+
+def test_written_files_get_umask_permissions(tmp_path):
+    import os
+
+    from svt_live.annotations import write_csv
+
+    umask = os.umask(0o022)
+    try:
+        write_csv(tmp_path / "n.csv", np.array([[0.0, 1.0, 60.0]]))
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "n.csv").stat().st_mode & 0o777 == 0o644
