@@ -1,10 +1,13 @@
 """Audio file decoding with PyAV: any format FFmpeg reads, any rate, to mono."""
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import av
 import numpy as np
+
+READ_ERRORS = (av.error.FFmpegError, OSError, ValueError)
 
 
 class AudioError(ValueError):
@@ -20,12 +23,67 @@ def _check_path(path: Path) -> None:
         raise AudioError(f"{path}: file is empty")
 
 
+def _mono(frame: av.AudioFrame) -> np.ndarray:
+    """Packed float frame ``[1, n * channels]`` -> channel average ``[n]`` float32, NaN/Inf zeroed.
+
+    (Packed, not planar: PyAV's ``to_ndarray`` reads past the last plane of 8-channel planar frames.)
+    """
+    x = frame.to_ndarray().reshape(-1, len(frame.layout.channels)).mean(axis=1)
+    return np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32)
+
+
+def _samples(container, path: Path, sample_rate: int):
+    """Mono float32 arrays at ``sample_rate`` from the container's first audio stream, in order.
+
+    A packet that does not decode (corrupt bytes) is skipped, and one warning
+    counts them; where the container's timestamps place the next good frame
+    later, the gap becomes silence so that later notes keep their times. A
+    read error (a file cut short) ends the stream there. Raises
+    :class:`AudioError` when nothing decodes before an error.
+    """
+    # layout=None keeps the source's channels: forcing "stereo" upmixed mono files at -3 dB
+    resampler = av.AudioResampler(format="flt", layout=None, rate=sample_rate)
+    packets = container.demux(container.streams.audio[0])
+    first_error, bad, decoded, after_bad = None, 0, False, False
+    resume = None  # stream time (s) where the next frame should start
+    while True:
+        try:
+            packet = next(packets)
+        except StopIteration:
+            break
+        except READ_ERRORS as exc:  # the file breaks off: keep what decoded
+            first_error = first_error or exc
+            break
+        try:
+            frames = packet.decode()
+        except READ_ERRORS as exc:  # corrupt data: skip this packet
+            first_error, bad, after_bad = first_error or exc, bad + 1, True
+            continue
+        for frame in frames:
+            if after_bad and resume is not None and frame.time is not None and frame.time > resume:
+                yield np.zeros(int(round((frame.time - resume) * sample_rate)), np.float32)
+            after_bad, decoded = False, True
+            resume = None if frame.time is None else frame.time + frame.samples / frame.sample_rate
+            for out in resampler.resample(frame):
+                yield _mono(out)
+    if not decoded:
+        if first_error is not None:
+            raise AudioError(f"{path}: not a readable audio file ({first_error.__class__.__name__})")
+        return
+    for out in resampler.resample(None):
+        yield _mono(out)
+    if bad:
+        warnings.warn(f"{path}: skipped {bad} undecodable packet(s), the file is corrupt or cut short "
+                      f"({first_error.__class__.__name__})", stacklevel=2)
+
+
 def iter_audio(path: str | Path, sample_rate: int = 16000, block_seconds: float = 1.0):
     """Decode ``path`` incrementally: yields mono float32 blocks ``[n]`` at ``sample_rate``.
 
     Memory stays flat in the file's length. Blocks are about ``block_seconds``
     long (the last one shorter). Same errors as :func:`load_audio`; a file
-    that breaks off mid-way (truncated) ends the stream where decoding stops.
+    that breaks off mid-way (truncated) ends the stream where decoding stops,
+    and corrupt data in the middle is skipped with a warning.
     """
     path = Path(path)
     _check_path(path)
@@ -33,34 +91,21 @@ def iter_audio(path: str | Path, sample_rate: int = 16000, block_seconds: float 
     buf, n, total = [], 0, 0
     try:
         container = av.open(str(path))
-    except (av.error.FFmpegError, OSError, ValueError) as exc:
+    except READ_ERRORS as exc:
         raise AudioError(f"{path}: not a readable audio file ({exc.__class__.__name__})") from None
     with container:
         if not container.streams.audio:
             raise AudioError(f"{path}: contains no audio stream")
-        # layout=None keeps the source's channels: forcing "stereo" upmixed mono files at -3 dB
-        resampler = av.AudioResampler(format="fltp", layout=None, rate=sample_rate)
-        frames = container.decode(container.streams.audio[0])
-        while True:
-            try:
-                frame = next(frames)
-            except StopIteration:
-                frame = None
-            except (av.error.FFmpegError, OSError, ValueError) as exc:
-                if total + n == 0:
-                    raise AudioError(f"{path}: not a readable audio file ({exc.__class__.__name__})") from None
-                frame = None  # truncated or corrupt tail: keep what decoded
-            for out in resampler.resample(frame):
-                x = np.nan_to_num(out.to_ndarray().mean(axis=0), nan=0.0, posinf=0.0, neginf=0.0)
-                buf.append(x.astype(np.float32))
-                n += x.size
-            if n >= target or (frame is None and n):
-                block = np.concatenate(buf)
-                buf, n = [], 0
+        for x in _samples(container, path, sample_rate):
+            buf.append(x)
+            n += x.size
+            if n >= target:
+                block, buf, n = np.concatenate(buf), [], 0
                 total += block.size
                 yield block
-            if frame is None:
-                break
+        if n:
+            total += n
+            yield np.concatenate(buf)
     if total == 0:
         raise AudioError(f"{path}: contains no audio samples")
 

@@ -95,6 +95,11 @@ def _registry():
     return MODELS
 
 
+def _reason(exc: BaseException) -> str:
+    """The first sentence of an exception's message on one line (torch's messages run to paragraphs)."""
+    return " ".join(str(exc).split()).split(". ")[0][:240] or exc.__class__.__name__  # EOFError: no message
+
+
 def read_checkpoint(path: str | Path) -> dict:
     """Load and validate a checkpoint dict; raises :class:`CheckpointError` with the reason."""
     path = Path(path)
@@ -102,8 +107,7 @@ def read_checkpoint(path: str | Path) -> dict:
         ck = torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError,
             KeyError, IndexError) as exc:  # garbage bytes fail the weights-only unpickler in all these ways
-        reason = (str(exc).splitlines() or [""])[0][:120] or exc.__class__.__name__  # EOFError has no message
-        raise CheckpointError(f"{path}: not a readable checkpoint ({reason})") from None
+        raise CheckpointError(f"{path}: not a readable checkpoint ({_reason(exc)})") from None
     if not isinstance(ck, dict) or ck.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{path}: not an svt-live checkpoint")
     if ck.get("version") != CHECKPOINT_VERSION:
@@ -127,8 +131,8 @@ def load_model(name_or_path: str | Path | None = None, device: str | torch.devic
         if getattr(model, "n_mels", features.n_mels) != features.n_mels:
             raise ValueError(f"model expects {model.n_mels} mel bands, features give {features.n_mels}")
         model.load_state_dict(ck["state_dict"])
-    except (ValueError, TypeError, KeyError, RuntimeError) as exc:
-        raise CheckpointError(f"{path}: incompatible checkpoint ({str(exc).splitlines()[0][:160]})") from None
+        decoding = DecodeParams.from_dict(ck["decoding"])
+    except (ValueError, TypeError, KeyError, AttributeError, RuntimeError) as exc:
+        raise CheckpointError(f"{path}: incompatible checkpoint ({_reason(exc)})") from None
     model.to(device).eval()
-    return LoadedModel(model, features, DecodeParams.from_dict(ck["decoding"]), ck.get("meta", {}),
-                       ck["model"]["name"])
+    return LoadedModel(model, features, decoding, ck.get("meta", {}), ck["model"]["name"])

@@ -18,6 +18,7 @@ one same-stem annotation per input file.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import warnings
@@ -96,7 +97,7 @@ def reference_for(audio: Path, ref: str, song_id: str | None) -> np.ndarray:
         songs = load_json_notes(r)
         if len(songs) == 1 and song_id is None:
             return next(iter(songs.values()))
-        key = song_id or audio.parent.name
+        key = song_id or audio.resolve().parent.name
         if key not in songs:
             key = audio.stem if audio.stem in songs else key
         if key not in songs:
@@ -175,17 +176,51 @@ def _check(args) -> None:
         raise UsageError("give audio files, or --input mic")
     if args.input == "file" and (args.input_device or args.seconds or args.save_audio or args.midi_out):
         raise UsageError("--input-device, --seconds, --save-audio and --midi-out need --input mic")
-    if args.seconds is not None and args.seconds <= 0:
-        raise UsageError("--seconds must be positive")
-    if args.hop is not None and args.hop <= 0:
-        raise UsageError("--hop must be positive")
-    if args.onset_tolerance <= 0:
-        raise UsageError("--onset-tolerance must be positive")
+    for flag in ("seconds", "hop", "onset_tolerance"):
+        value = getattr(args, flag)
+        if value is not None and not (0 < value < math.inf):  # also refuses nan
+            raise UsageError(f"--{flag.replace('_', '-')} must be a positive number, got {value}")
+
+
+def _torch_device(name: str):
+    """``--device``: auto, cpu, cuda or cuda:N -> a usable torch device, else :class:`UsageError`."""
+    import torch
+
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        device = None
+    if device is None or device.type not in ("cpu", "cuda"):
+        raise UsageError(f"--device {name!r}: use auto, cpu, cuda or cuda:N")
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise UsageError(f"--device {name}: {torch.cuda.device_count()} CUDA device(s) available")
+    return device
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings (dropped or unsorted notes, skipped corrupt audio) as one line each."""
+    print(f"svt-live: warning: {message}", file=sys.stderr)
+
+
+def _os_error(exc: OSError) -> str:
+    """One line for a failed file operation, naming the file the user gave (not a temporary one)."""
+    name = exc.filename2 if exc.filename2 is not None else exc.filename
+    return f"{name}: {exc.strerror}" if name is not None and exc.strerror else str(exc)
 
 
 def main(argv=None) -> int:
+    """The ``svt-live`` command: returns its exit status (0 ok, 1 failed, 2 bad usage, 130 interrupted)."""
     parser = build_parser()
-    warnings.simplefilter("default")
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        warnings.showwarning = _show_warning
+        return _main(parser, argv)
+
+
+def _main(parser, argv) -> int:
+    """:func:`main` without the warning set-up: every expected failure becomes one line and a status."""
     try:
         args = parser.parse_args(argv)
         _check(args)
@@ -203,8 +238,7 @@ def main(argv=None) -> int:
         import torch
         live = args.input == "mic"
         torch.set_num_threads(1 if live else min(4, os.cpu_count() or 1))
-        device = args.device if args.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
-        lm = load_model(args.model, device)
+        lm = load_model(args.model, _torch_device(args.device))
         if live:
             from .live import run_live
             return run_live(args, lm)
@@ -212,8 +246,11 @@ def main(argv=None) -> int:
     except UsageError as exc:
         print(f"svt-live: error: {exc} (see svt-live --help)", file=sys.stderr)
         return 2
-    except (AudioError, NoteError, CheckpointError, MicError, MidiPortError, OSError) as exc:
+    except (AudioError, NoteError, CheckpointError, MicError, MidiPortError) as exc:
         print(f"svt-live: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"svt-live: error: {_os_error(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("svt-live: interrupted", file=sys.stderr)

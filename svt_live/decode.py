@@ -22,6 +22,8 @@ frames at once, live and offline notes are identical for identical posteriors.
 """
 from __future__ import annotations
 
+import math
+import numbers
 import statistics
 from dataclasses import asdict, dataclass
 
@@ -41,6 +43,13 @@ class DecodeParams:
     voiced_threshold: float = 0.5
     min_note_frames: int = 2
     silence_frames: int = 2
+
+    def __post_init__(self):
+        for k, v in self.to_dict().items():
+            whole = k.endswith("_frames")
+            if not isinstance(v, numbers.Integral if whole else numbers.Real) or not math.isfinite(v):
+                raise ValueError(f"decoding setting {k} must be {'a whole' if whole else 'a finite'} number, "
+                                 f"got {v!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -34,18 +34,25 @@ from .inference import PosteriorStream
 
 LIVE_HOP = 0.04  # seconds of audio per model call in live mode
 FILE_HOP = 2.0  # file mode: latency does not matter, bigger hops cost less overhead
+MAX_SAMPLE = 1e6  # 120 dB over full scale: larger samples would overflow the mel power (float32)
 
 
 def _to_mono(block) -> np.ndarray:
     """Samples ``[n]`` or ``[n, channels]`` of any numeric dtype -> mono float32 ``[n]``.
 
-    Integer samples are scaled to [-1, 1); NaN and Inf become 0.
+    Integer samples are scaled to [-1, 1); NaN and Inf become 0; samples
+    are clipped to +-``MAX_SAMPLE``, so a burst of garbage from a device
+    cannot make the features infinite and the model's recurrent state NaN
+    for the rest of the stream.
     """
     x = np.asarray(block)
     if x.dtype.kind in "iu":
         info = np.iinfo(x.dtype)
         x = (x.astype(np.float64) - (info.max + info.min + 1) / 2) / ((info.max - info.min + 1) / 2)
-    x = np.nan_to_num(x.astype(np.float32, copy=False), nan=0.0, posinf=0.0, neginf=0.0)
+    elif x.dtype != np.float64:  # float64 is clipped before it is narrowed; float16 and bool widened first
+        x = x.astype(np.float32, copy=False)
+    x = np.clip(np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0), -MAX_SAMPLE, MAX_SAMPLE)
+    x = x.astype(np.float32, copy=False)
     if x.ndim == 2:
         x = x.mean(axis=1, dtype=np.float32)
     elif x.ndim != 1:
@@ -67,7 +74,7 @@ class Engine:
                  on_event: Callable | None = None, on_frames: Callable | None = None):
         self.lm = lm
         self.sr = lm.features.sample_rate
-        self.input_rate = int(sample_rate or self.sr)
+        self.input_rate = self.sr if sample_rate is None else int(sample_rate)
         if self.input_rate <= 0:
             raise ValueError(f"sample rate must be positive, got {self.input_rate}")
         device = next(lm.model.parameters()).device

@@ -10,6 +10,7 @@ offline, whatever block sizes the audio arrives in.
 """
 from __future__ import annotations
 
+import numbers
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -32,6 +33,17 @@ class FeatureConfig:
     n_mels: int = 256
     fmin: float = 30.0
     fmax: float = 8000.0
+
+    def __post_init__(self):
+        sizes = {k: getattr(self, k) for k in ("sample_rate", "hop", "win", "n_fft", "n_mels")}
+        bad = [k for k, v in sizes.items() if not isinstance(v, numbers.Integral) or v <= 0]
+        if bad:
+            raise ValueError(f"feature setting {bad[0]} must be a positive integer, got {sizes[bad[0]]!r}")
+        if self.n_fft < self.win:
+            raise ValueError(f"feature setting n_fft ({self.n_fft}) must be >= win ({self.win})")
+        if not (isinstance(self.fmin, numbers.Real) and isinstance(self.fmax, numbers.Real)
+                and 0 <= self.fmin < self.fmax):
+            raise ValueError(f"feature settings need 0 <= fmin < fmax, got {self.fmin!r}, {self.fmax!r}")
 
     @property
     def frame_seconds(self) -> float:

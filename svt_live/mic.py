@@ -12,13 +12,17 @@ module is first used: PortAudio lists devices once, when it starts.
 """
 from __future__ import annotations
 
+import atexit
 import math
 import queue
 
 import numpy as np
 
+from .jack import server_running
+
 PREFERRED_RATE = 16000  # the models' rate: no resampling when the device offers it
 MAX_BACKLOG_SECONDS = 20.0
+_exit_guarded = False  # whether sounddevice's exit handler is wrapped by _terminate_portaudio
 
 
 class MicError(RuntimeError):
@@ -26,11 +30,28 @@ class MicError(RuntimeError):
 
 
 def _sd():
+    global _exit_guarded
     try:
         import sounddevice
     except OSError as exc:  # sounddevice raises OSError when libportaudio is missing
         raise MicError(f"PortAudio is not available ({exc}); install libportaudio2") from None
+    if not _exit_guarded and hasattr(sounddevice, "_exit_handler"):
+        atexit.unregister(sounddevice._exit_handler)
+        atexit.register(_terminate_portaudio, sounddevice)
+        _exit_guarded = True
     return sounddevice
+
+
+def _terminate_portaudio(sd) -> None:
+    """At exit: sounddevice's exit handler (it terminates PortAudio), skipped when the JACK server
+    PortAudio attached to has gone. PortAudio's JACK host API would abort the process there (a
+    failed assertion), after every output was written, e.g. when JACK, used for MIDI, stopped."""
+    try:
+        jack = any("JACK" in api["name"] for api in sd.query_hostapis())
+    except sd.PortAudioError:  # already terminated
+        return
+    if not jack or server_running():
+        sd._exit_handler()
 
 
 def list_input_devices() -> list[dict]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import time
 from pathlib import Path
 
 import mido
@@ -11,6 +12,7 @@ import numpy as np
 
 from .annotations import atomic_write
 from .events import NoteOff, NoteOn
+from .jack import ServerWatch
 
 TICKS_PER_BEAT = 960
 TEMPO = 500000  # microseconds per beat (120 BPM): 1 tick = 1/1920 s, well under 1 ms
@@ -51,6 +53,7 @@ ALL_NOTES_OFF = 123  # controller number
 API_BY_NAME = {"alsa": "API_LINUX_ALSA", "jack": "API_UNIX_JACK", "coremidi": "API_MACOSX_CORE",
                "winmm": "API_WINDOWS_MM"}
 API_ENV = "SVT_MIDI_API"  # e.g. "jack" or "alsa,jack": which MIDI systems to try, in order
+PORT_CHECK_SECONDS = 0.5  # how often sending checks that the port still exists
 
 
 class MidiPortError(RuntimeError):
@@ -143,7 +146,10 @@ def list_output_ports(api: str | None = None) -> str:
 
 
 def _connect(clients: list, port: str, virtual: bool | None) -> tuple:
-    """Open the port :class:`MidiOut` asks for on one of ``clients``; returns ``(client, api, port name)``."""
+    """Open the port :class:`MidiOut` asks for on one of ``clients``.
+
+    Returns ``(client, api, port name, whether a virtual port was created)``.
+    """
     import rtmidi
 
     found = [(api, client, i, name) for api, client in clients
@@ -165,7 +171,7 @@ def _connect(clients: list, port: str, virtual: bool | None) -> tuple:
             client.open_port(index)
     except (rtmidi.RtMidiError, ValueError) as exc:
         raise MidiPortError(f"cannot open MIDI port {name!r} ({api}): {exc}") from None
-    return client, api, name
+    return client, api, name, index is None
 
 
 class MidiOut:
@@ -178,28 +184,48 @@ class MidiOut:
     to try in order, e.g. ``"jack"`` (default ``$SVT_MIDI_API``, else ALSA
     then JACK on Linux, CoreMIDI on macOS, Windows MM on Windows).
     Attributes: ``port_name`` (the port opened), ``api`` (the system used).
+    Sending raises :class:`MidiPortError` once the port has gone away (its
+    JACK server stopped, or the program owning an opened port quit; checked
+    every ``PORT_CHECK_SECONDS``): rtmidi itself drops such messages silently.
     """
 
     def __init__(self, port: str = "svt-live", virtual: bool | None = None, api: str | None = None,
                  channel: int = 0):
         self.channel = int(channel) & 0x0F
         self._sounding: set[int] = set()
-        self._out = None
+        self._out = self._watch = None
         clients, failed = _clients(api)
         if not clients:
             raise _no_system(failed)
         try:
-            self._out, self.api, self.port_name = _connect(clients, port, virtual)
+            self._out, self.api, self.port_name, self._virtual = _connect(clients, port, virtual)
         finally:
             for _, client in clients:
                 if client is not self._out:
                     client.delete()
+        if self.api == "jack":
+            try:
+                self._watch = ServerWatch()
+            except OSError:
+                pass  # no check then: rtmidi works without it
+        self._checked = time.monotonic()
+
+    def port_exists(self) -> bool:
+        """Whether the port is still there: its JACK server still runs (for JACK), and an
+        opened (not virtual) port is still among the destinations."""
+        if self._watch is not None and self._watch.down:
+            return False
+        return self._virtual or self.port_name in self._out.get_ports()
 
     def send_bytes(self, message: list[int]) -> None:
         """Send one raw MIDI message; raises :class:`MidiPortError` when the port fails."""
         import rtmidi
         if self._out is None:
             raise MidiPortError("MIDI port is closed")
+        if time.monotonic() - self._checked >= PORT_CHECK_SECONDS:
+            self._checked = time.monotonic()
+            if not self.port_exists():
+                raise MidiPortError(f"MIDI port {self.port_name!r} went away ({self.api})")
         try:
             self._out.send_message(message)
         except (rtmidi.RtMidiError, ValueError) as exc:
@@ -231,6 +257,9 @@ class MidiOut:
             self._out.close_port()
             self._out.delete()
             self._out = None
+            if self._watch is not None:
+                self._watch.close()
+                self._watch = None
 
     def __enter__(self) -> "MidiOut":
         return self

@@ -164,3 +164,28 @@ def private_pulse(tmp_path):
     proc, env = start_pulse(tmp_path / "pulse")
     yield proc, env
     _stop(proc)
+
+
+# ---------------------------------------------------------------------------------------------
+# The robustness table (docs/robustness.md): its pytest hooks and the `robust` fixture.
+
+from robustness.report import (pytest_collection_finish, pytest_configure, pytest_deselected,  # noqa: E402,F401
+                               pytest_runtest_logreport, pytest_sessionfinish, robust)
+
+
+@pytest.fixture
+def private_jack(tmp_path):
+    """A JACK server (dummy driver, 16 kHz) for one test, which may stop it: yields
+    ``(process, environment naming it in JACK_DEFAULT_SERVER)``. Skips when jackd cannot start."""
+    if not (shutil.which("jackd") and shutil.which("jack_wait")):
+        pytest.skip("jackd not installed (scripts/setup-system.sh installs jackd2)")
+    name = f"svt-private-{os.getpid()}-{time.monotonic_ns()}"
+    with open(tmp_path / "jackd.log", "w") as log:
+        proc = subprocess.Popen(["jackd", "--no-realtime", "-n", name, "-d", "dummy", "-r", "16000", "-p", "256"],
+                                stdout=log, stderr=subprocess.STDOUT)
+    if subprocess.run(["jack_wait", "-s", name, "-w", "-t", "10"], capture_output=True).returncode or \
+            proc.poll() is not None:
+        _stop(proc)
+        pytest.skip(f"jackd could not start: {(tmp_path / 'jackd.log').read_text()[-300:]!r}")
+    yield proc, dict(os.environ, JACK_DEFAULT_SERVER=name)
+    _stop(proc)

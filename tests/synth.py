@@ -49,22 +49,29 @@ def write_wav(path, audio: np.ndarray, sr: int = SR) -> Path:
     return path
 
 
+LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 4: "quad", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}
+
+
 def encode(path, audio: np.ndarray, sr: int = SR, codec: str = "flac", stereo: bool = False) -> Path:
-    """Encode mono ``audio`` with PyAV (``flac``, ``libmp3lame``...); ``stereo`` duplicates the channel."""
+    """Encode ``audio`` with PyAV (``flac``, ``libmp3lame``, ``pcm_s24le``...): mono ``[n]`` (``stereo``
+    duplicates the channel) or ``[n, channels]`` with 1 to 8 channels, full scale 1.0."""
     path = Path(path)
-    layout = "stereo" if stereo else "mono"
-    data = np.clip(audio, -1, 1).astype(np.float32)[None, :]
+    data = np.clip(audio, -1, 1).astype(np.float32)
+    data = data.reshape(len(data), -1).T  # [channels, n]
     if stereo:
         data = np.repeat(data, 2, axis=0)
+    layout = LAYOUTS[len(data)]
     with av.open(str(path), "w") as container:
         stream = container.add_stream(codec, rate=sr, layout=layout)
         fmt = stream.codec_context.codec.audio_formats[0].name
         if fmt in ("s16", "s16p"):
             samples = (data * 32767).astype(np.int16)
-        elif fmt in ("s32", "s32p"):
+        elif fmt in ("s32", "s32p"):  # also 24-bit PCM: the encoder keeps the top 24 bits
             samples = (data * 2147483647).astype(np.int32)
+        elif fmt in ("u8", "u8p"):
+            samples = np.clip(np.round(data * 128 + 128), 0, 255).astype(np.uint8)
         else:
-            samples = data
+            samples = data.astype(np.float64) if fmt.startswith("dbl") else data
         if not fmt.endswith("p"):  # packed: interleave channels into one row
             samples = samples.T.reshape(1, -1)
         frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples), format=fmt, layout=layout)

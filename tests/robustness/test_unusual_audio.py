@@ -1,0 +1,106 @@
+"""Unusual but valid audio: every PCM sample format, rates from 8 to 192 kHz, 1 to 8 channels,
+DC offset, clipping and silence. Each decodes to the right mono signal and transcribes (with the
+shipped default model) with exit 0 and nothing on stderr; where the signal is the same, so are the notes."""
+import numpy as np
+import pytest
+
+import synth
+from svt_live.annotations import load_notes
+from svt_live.audio import load_audio
+from svt_live.evaluate import score
+
+from .helpers import case, seen, svt
+
+SONG = np.array([[0.2, 0.7, 60.0], [0.9, 1.4, 64.0], [1.6, 2.2, 67.0]])
+DURATION = 2.5
+SAME = "exit 0, decodes to {} within its precision, notes as from 16-bit 16 kHz mono"
+
+
+def transcribe(path, capsys, robust, expected=None) -> np.ndarray:
+    """``svt-live path`` with the shipped default model: asserts exit 0 and a silent stderr; returns the
+    notes. With ``expected`` (notes), asserts they are the same notes (onset, pitch, offset)."""
+    out = path.with_suffix(".json")
+    rc, _, lines = svt([path, "--json", out, "-q"], capsys)
+    notes = load_notes(out, song_id=path.stem) if rc == 0 else np.zeros((0, 3))
+    sung = int(round(score(SONG, notes)["COnP"][1] * len(SONG))) if len(notes) else 0
+    if expected is None:
+        robust(f"{seen(rc, lines)}; {len(notes)} notes, {sung} of the {len(SONG)} sung notes among them")
+    else:
+        robust(f"{seen(rc, lines)}; the same {len(notes)} notes as 16-bit 16 kHz mono")
+    assert rc == 0 and not lines
+    if expected is not None:
+        assert score(expected, notes)["COnPOff"][2] == 1.0, (notes, expected)
+    return notes
+
+
+@pytest.fixture(scope="module")
+def audio():
+    return synth.harmonic_tones(SONG, DURATION)
+
+
+@pytest.fixture(scope="module")
+def expected(audio, tmp_path_factory):
+    """Notes of the song as plain 16-bit 16 kHz mono, from the shipped default model."""
+    from svt_live.checkpoint import load_model
+    from svt_live.transcribe import transcribe_file
+
+    notes, _ = transcribe_file(synth.write_wav(tmp_path_factory.mktemp("ref") / "ref.wav", audio), load_model())
+    assert len(notes) >= 1
+    return notes
+
+
+@pytest.mark.parametrize("codec, atol", [
+    case("16-bit WAV", "pcm_s16le", 2 / 32768, category="audio", expected=SAME.format("the signal")),
+    case("24-bit WAV", "pcm_s24le", 2 ** -22, category="audio", expected=SAME.format("the signal")),
+    case("32-bit integer WAV", "pcm_s32le", 1e-7, category="audio", expected=SAME.format("the signal")),
+    case("32-bit float WAV", "pcm_f32le", 1e-7, category="audio", expected=SAME.format("the signal")),
+    case("64-bit float WAV", "pcm_f64le", 1e-7, category="audio", expected=SAME.format("the signal")),
+])
+def test_sample_formats(codec, atol, audio, expected, tmp_path, capsys, robust):
+    path = synth.encode(tmp_path / f"{codec}.wav", audio, codec=codec)
+    np.testing.assert_allclose(load_audio(path), audio, atol=atol)
+    transcribe(path, capsys, robust, expected)
+
+
+@pytest.mark.parametrize("rate", [
+    case(f"{rate / 1000:g} kHz WAV", rate, category="audio", expected=SAME.format("the signal"))
+    for rate in (8000, 44100, 192000)])
+def test_sample_rates(rate, audio, expected, tmp_path, capsys, robust):
+    path = synth.encode(tmp_path / f"r{rate}.wav", synth.harmonic_tones(SONG, DURATION, sr=rate), sr=rate,
+                        codec="pcm_s16le")
+    decoded = load_audio(path)
+    assert len(decoded) == len(audio)
+    assert np.corrcoef(decoded, audio)[0, 1] > 0.999
+    transcribe(path, capsys, robust, expected)
+
+
+@pytest.mark.parametrize("channels", [
+    case(f"{n}-channel WAV", n, category="audio", expected=SAME.format("the mean of the channels"))
+    for n in range(1, 9)])
+def test_channel_counts(channels, audio, expected, tmp_path, capsys, robust):
+    gains = 1 + 0.3 * np.linspace(-1, 1, channels) if channels > 1 else np.ones(1)  # they average to 1
+    path = synth.encode(tmp_path / f"c{channels}.wav", audio[:, None] * gains, codec="pcm_s16le")
+    np.testing.assert_allclose(load_audio(path), audio, atol=2 / 32768)
+    transcribe(path, capsys, robust, expected)
+
+
+DIFFERENT = "exit 0, nothing on stderr, notes found among the sung ones"
+
+
+@pytest.mark.parametrize("signal, codec", [
+    case("8-bit unsigned WAV", lambda a: a, "pcm_u8", category="audio", expected=DIFFERENT),
+    case("DC offset of 0.4", lambda a: 0.5 * a + 0.4, "pcm_s16le", category="audio", expected=DIFFERENT),
+    case("clipped at 10x full scale", lambda a: np.clip(10 * a, -1, 1), "pcm_s16le", category="audio",
+         expected=DIFFERENT),
+])
+def test_degraded_signal(signal, codec, audio, tmp_path, capsys, robust):
+    notes = transcribe(synth.encode(tmp_path / "odd.wav", signal(audio), codec=codec), capsys, robust)
+    assert len(notes) and score(SONG, notes)["COnP"][0] > 0
+
+
+@pytest.mark.robustness("audio", "exit 0 and no notes (not an error)", case="pure silence")
+def test_silence(tmp_path, capsys, robust):
+    path = synth.write_wav(tmp_path / "silence.wav", np.zeros(3 * 16000, np.float32))
+    rc, out, lines = svt([path], capsys)
+    robust(f"{seen(rc, lines)}; stdout `{out.strip()}`")
+    assert rc == 0 and not lines and out.endswith("silence.wav: 0 notes\n")
