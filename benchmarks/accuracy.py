@@ -3,7 +3,7 @@
 Prints, for every set and system, COnPOff / COnP / COn F1 (mir_eval, onset
 50 ms, pitch 50 cents, offset 20 % / 50 ms), averaged per song and pooled
 over notes, plus the course protocol's 100 ms onset tolerance for the MIR-ST500
-test songs. "streaming" runs the Engine at the live hop (40 ms blocks,
+test songs. "streaming" runs the Engine at the live hop (10 ms blocks, one model call per 20 ms,
 lookahead as declared by the checkpoint); "offline" transcribes whole files.
 Peers' rows come from benchmarks/peers (run `bash benchmarks/peers/run.sh`
 first; their rows are skipped with a note when their predictions are absent).
@@ -34,12 +34,12 @@ from svt_train.datasets import named_set  # noqa: E402
 
 
 def row(system: str, mode: str, set_name: str, res: dict, tol: float) -> str:
-    cells = "".join(f"{100 * res['mean'][m][2]:>9.1f}{100 * res['pooled'][m][2]:>8.1f}" for m in MEASURES)
+    cells = "".join(f"{100 * res['mean'][m][2]:>14.1f}{100 * res['pooled'][m][2]:>8.1f}" for m in MEASURES)
     return f"{set_name:<10}{system:<22}{mode:<11}{int(tol * 1000):>4}ms{cells}"
 
 
 def header() -> str:
-    cols = "".join(f"{m + ' mean':>9}{'pooled':>8}" for m in MEASURES)
+    cols = "".join(f"{m + ' mean':>14}{'pooled':>8}" for m in MEASURES)
     h = f"{'set':<10}{'system':<22}{'mode':<11}{'onset':>6}{cols}"
     return h + "\n" + "-" * len(h)
 

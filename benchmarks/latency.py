@@ -1,7 +1,7 @@
 """Live latency and per-hop compute of the streaming engine, on SSVD dev.
 
 Every song is streamed through :class:`svt_live.engine.Engine` as a
-microphone would deliver it: 16 kHz, 10 ms blocks, the live hop (40 ms),
+microphone would deliver it: 16 kHz, 10 ms blocks, the live hop (20 ms),
 one torch thread. Printed:
 
 - **note latency**: for every streamed note matched to a reference note

@@ -278,7 +278,7 @@ class PianoRoll(QWidget):
             p.setPen(QPen(COLORS["sounding_edge" if lit else "note_edge"], 1.5 if lit else 1))
             p.setBrush(COLORS["sounding" if lit else "note"])
             x0 = self.x_of(n.onset)
-            y = self.y_of(n.pitch) - 0.4 * rh
+            y = self.y_of(n.shown_pitch) - 0.4 * rh
             p.drawRoundedRect(QRectF(x0, y, max(2.0, self.x_of(off) - x0), 0.8 * rh), 2, 2)
 
     def _paint_keyboard(self, p: QPainter, h: int, rh: float) -> None:

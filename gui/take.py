@@ -48,6 +48,11 @@ class TakeNote:
     def open(self) -> bool:
         return self.offset is None
 
+    @property
+    def shown_pitch(self) -> float:
+        """Pitch to draw (MIDI): the note's final pitch once it ended, the announced note before."""
+        return self.pitch if self.midi is None else self.midi
+
 
 class Take:
     """Notes, pitch contour and stream time of one recording.
@@ -151,7 +156,7 @@ class Take:
 
     def pitch_span(self) -> tuple[float, float] | None:
         """Lowest and highest MIDI pitch among notes, reference and contour; None if empty."""
-        vals = [float(n.pitch) for n in self.notes]
+        vals = [float(n.shown_pitch) for n in self.notes]
         if self.reference is not None and len(self.reference):
             vals += [float(self.reference[:, 2].min()), float(self.reference[:, 2].max())]
         c = self.contour

@@ -6,7 +6,7 @@ equal ``svt-live FILE``'s notes):
 - ``file`` at full speed: 5 s blocks, ``FILE_HOP`` (2 s) model calls, exactly
   the ``svt-live`` file path;
 - ``file`` at real-time pace: 20 ms blocks released at the pace of a clock,
-  ``LIVE_HOP`` (40 ms) model calls, as if the file were sung into a microphone;
+  ``LIVE_HOP`` (20 ms) model calls, as if the file were sung into a microphone;
 - ``mic``: :class:`svt_live.mic.MicSource` blocks, ``LIVE_HOP`` model calls.
 
 The worker never touches widgets. It emits :class:`Update` batches (events,
@@ -184,7 +184,7 @@ class EngineWorker(QThread):
         error = None
         engine = None
         threads = torch.get_num_threads()
-        if self.source.live:  # small model calls every 40 ms: extra threads only add hand-over jitter
+        if self.source.live:  # small model calls every 20 ms: extra threads only add hand-over jitter
             torch.set_num_threads(1)
         try:
             lm = self.models.get(self.model_name)

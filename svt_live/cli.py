@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     mdl.add_argument("--model", help="bundled model name or checkpoint path (default: the shipped default)")
     mdl.add_argument("--device", default="auto", help="auto (CUDA when present, else CPU), cpu or cuda")
     mdl.add_argument("--hop", type=float, help="seconds of audio per model call "
-                                               "(default 0.04 live, 2.0 for files; notes do not change)")
+                                               "(default 0.02 live, 2.0 for files; notes do not change)")
     out = p.add_argument_group("output")
     out.add_argument("--json", metavar="PATH", help="notes as MIR-ST500 JSON {song: [[onset, offset, midi]]} "
                                                     "(song: the file stem, or its folder where stems repeat)")

@@ -32,7 +32,7 @@ from .decode import NoteDecoder
 from .features import MelExtractor, MelStream
 from .inference import PosteriorStream
 
-LIVE_HOP = 0.04  # seconds of audio per model call in live mode
+LIVE_HOP = 0.02  # seconds of audio per model call in live mode: one frame (benchmarks/latency.py)
 FILE_HOP = 2.0  # file mode: latency does not matter, bigger hops cost less overhead
 MAX_SAMPLE = 1e6  # 120 dB over full scale: larger samples would overflow the mel power (float32)
 
@@ -64,7 +64,7 @@ class Engine:
     """Streaming transcriber for one stream.
 
     ``lm``: loaded model; ``sample_rate``: rate of the pushed blocks (Hz);
-    ``hop_seconds``: audio gathered before each model call (live: 0.04,
+    ``hop_seconds``: audio gathered before each model call (live: 0.02,
     file: 2.0); ``on_event``: optional callback for every event;
     ``on_frames``: optional callback ``(first_frame_index, posteriors)``
     for committed frame posteriors (used by the GUI's pitch contour).

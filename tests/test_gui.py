@@ -219,6 +219,8 @@ def test_file_mode_notes_equal_cli_and_score(qtbot, make_window, tmp_path, rando
     if which == "random":
         assert len(notes) > 20  # the comparison means something
         assert len(win.roll.take.notes) == len(notes)  # the roll draws this take
+    drawn = sorted((n.onset, n.shown_pitch) for n in win.roll.take.notes)
+    assert np.allclose([p for _, p in drawn], expected[:, 2], atol=0.01)  # drawn at the notes' final pitch
     assert win.take.n_frames == pytest.approx(9.1 / 0.02, abs=3)  # contour for every frame
     assert win.progress.value() == 1000
     # the GUI thread kept ticking while the engine ran
