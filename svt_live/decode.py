@@ -8,8 +8,9 @@ Rules, applied frame by frame (``t`` = frame index, time ``t * frame_seconds``):
    that was sounding at the same time.
 2. **Pitch**: every voiced frame (``voiced >= voiced_threshold``) of a note
    contributes its frame pitch. Once ``min_note_frames`` voiced frames are
-   seen the note is announced (``NoteOn``, pitch = nearest MIDI of their
-   median). The note's final pitch is the (low) median over all its voiced
+   seen the note is announced (``NoteOn``, pitch = nearest MIDI of the median
+   of those frames after the first: the onset frame is often a transient).
+   The note's final pitch is the (low) median over all its voiced
    frames: fractional MIDI for models that estimate cents.
 3. **Offset**: an open note ends at frame ``t`` when ``offset[t] >=
    offset_threshold``, or at the first of ``silence_frames`` consecutive
@@ -135,7 +136,8 @@ class NoteDecoder:
             note.pitches.append(pitch)
             if not note.announced and len(note.pitches) >= p.min_note_frames:
                 note.announced = True
-                note.midi = int(np.clip(round(statistics.median(note.pitches)), 0, 127))
+                settled = note.pitches[1:] or note.pitches  # the onset frame is often a transient
+                note.midi = int(np.clip(round(statistics.median(settled)), 0, 127))
                 velocity = int(np.clip(round(40 + 87 * note.strength), 1, 127))
                 events.append(NoteOn(note.start * self.fs, note.midi, velocity, now))
         elif not is_onset:

@@ -156,3 +156,14 @@ def test_events_are_stamped_with_stream_time_and_latency_is_small():
 def test_decode_params_round_trip_ignores_unknown_keys():
     d = DecodeParams(0.3, 0.4, 0.6, 3, 5).to_dict()
     assert DecodeParams.from_dict(d | {"future_setting": 1}) == DecodeParams(0.3, 0.4, 0.6, 3, 5)
+
+
+def test_note_on_pitch_skips_the_onset_frame_transient():
+    p = curves(20)
+    p["onset"][2] = 1.0
+    voiced_note(p, 2, 10, 48.0)
+    p["pitch"][2] = 60.0  # an octave-up transient on the onset frame
+    dec = NoteDecoder(DecodeParams(min_note_frames=2), FS)
+    events = dec.push(p) + dec.flush()
+    assert [e.pitch for e in events if isinstance(e, NoteOn)] == [48]
+    assert dec.notes[0, 2] == pytest.approx(48.0)
