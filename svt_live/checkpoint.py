@@ -25,7 +25,7 @@ import torch
 
 from .decode import DecodeParams
 from .features import FeatureConfig
-from .models import build_model
+from .models import MODELS, build_model
 
 CHECKPOINT_FORMAT = "svt-live-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -75,7 +75,7 @@ def save_checkpoint(path: str | Path, model: torch.nn.Module, model_kwargs: dict
     """Write a self-describing checkpoint (atomically: temp file, then rename)."""
     from .annotations import atomic_write
 
-    name = next(k for k, v in _registry().items() if isinstance(model, v))
+    name = next(k for k, v in MODELS.items() if isinstance(model, v))
     payload = {
         "format": CHECKPOINT_FORMAT,
         "version": CHECKPOINT_VERSION,
@@ -88,11 +88,6 @@ def save_checkpoint(path: str | Path, model: torch.nn.Module, model_kwargs: dict
         "meta": meta or {},
     }
     atomic_write(path, lambda tmp: torch.save(payload, tmp))
-
-
-def _registry():
-    from .models import MODELS
-    return MODELS
 
 
 def _reason(exc: BaseException) -> str:

@@ -26,6 +26,7 @@ from collections.abc import Callable
 
 import av
 import numpy as np
+import torch
 
 from .checkpoint import LoadedModel
 from .decode import NoteDecoder
@@ -139,7 +140,6 @@ class Engine:
         self._pending, self._n_pending = [], 0
         mel = self.mel.push(samples)
         if final:
-            import torch
             mel = torch.cat([mel, self.mel.flush()])
         first = self.post.n_out
         post = self.post.push(mel)
