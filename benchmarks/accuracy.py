@@ -52,7 +52,7 @@ def evaluate_model(name: str, songs, streaming: bool, plot_to: Path | None) -> d
         t_audio += len(audio) / lm.features.sample_rate
         if streaming:
             blocks = (audio[j:j + 160] for j in range(0, len(audio), 160))  # 10 ms blocks
-            notes = transcribe_stream(blocks, lm, lm.features.sample_rate, hop_seconds=LIVE_HOP)
+            notes = transcribe_stream(blocks, lm, lm.features.sample_rate, hop_seconds=LIVE_HOP, overlap=False)
         else:
             notes, post = transcribe_audio(audio, lm)
             if i == 0 and plot_to is not None:

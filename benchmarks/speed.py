@@ -44,7 +44,7 @@ def real_time_factors(lm, paths) -> tuple[list[float], float, float]:
     rtfs, compute, audio = [], 0.0, 0.0
     for k, path in enumerate(paths, 1):
         t0 = time.perf_counter()
-        eng = Engine(lm, sr, FILE_HOP)
+        eng = Engine(lm, sr, FILE_HOP, overlap=True)
         n = 0
         for block in iter_audio(path, sr, block_seconds=5.0):
             eng.push(block)

@@ -193,7 +193,8 @@ class EngineWorker(QThread):
             self.started_source.emit({"sample_rate": rate, "duration": self.duration, "model": lm.name,
                                       "frame_seconds": lm.features.frame_seconds})
             hop = LIVE_HOP if self.source.live else FILE_HOP
-            engine = Engine(lm, rate, hop, on_frames=self._frames_cb(lm.decoding.voiced_threshold))
+            engine = Engine(lm, rate, hop, on_frames=self._frames_cb(lm.decoding.voiced_threshold),
+                            overlap=not self.source.live)
             self._t_start = time.monotonic()
             self._cpu_mark = (self._t_start, time.thread_time())  # this thread's CPU clock
             for block in blocks:

@@ -24,12 +24,18 @@ def _check_path(path: Path) -> None:
 
 
 def _mono(frame: av.AudioFrame) -> np.ndarray:
-    """Packed float frame ``[1, n * channels]`` -> channel average ``[n]`` float32, NaN/Inf zeroed.
+    """Packed float frame ``[1, n * channels]`` -> channel average ``[n]`` float32.
 
     (Packed, not planar: PyAV's ``to_ndarray`` reads past the last plane of 8-channel planar frames.)
     """
-    x = frame.to_ndarray().reshape(-1, len(frame.layout.channels)).mean(axis=1)
-    return np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32)
+    x = frame.to_ndarray().reshape(-1)
+    channels = len(frame.layout.channels)
+    return x if channels == 1 else x.reshape(-1, channels).mean(axis=1, dtype=np.float32)
+
+
+def _finite(block: np.ndarray) -> np.ndarray:
+    """``block`` with NaN / Inf samples set to 0 (in place when it can be)."""
+    return block if np.isfinite(block).all() else np.nan_to_num(block, nan=0.0, posinf=0.0, neginf=0.0)
 
 
 def _samples(container, path: Path, sample_rate: int):
@@ -102,10 +108,10 @@ def iter_audio(path: str | Path, sample_rate: int = 16000, block_seconds: float 
             if n >= target:
                 block, buf, n = np.concatenate(buf), [], 0
                 total += block.size
-                yield block
+                yield _finite(block)
         if n:
             total += n
-            yield np.concatenate(buf)
+            yield _finite(np.concatenate(buf))
     if total == 0:
         raise AudioError(f"{path}: contains no audio samples")
 

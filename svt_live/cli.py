@@ -133,7 +133,7 @@ def run_files(args, lm) -> int:
         refs = {f: reference_for(f, args.eval, args.song_id) for f in files}
     for f in tqdm(files, desc="transcribing", unit="file", disable=not many):
         try:
-            eng = Engine(lm, lm.features.sample_rate, args.hop or FILE_HOP)
+            eng = Engine(lm, lm.features.sample_rate, args.hop or FILE_HOP, overlap=True)
             for block in iter_audio(f, lm.features.sample_rate, block_seconds=5.0):
                 eng.push(block)
             eng.finish()

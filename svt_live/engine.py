@@ -68,11 +68,15 @@ class Engine:
     ``hop_seconds``: audio gathered before each model call (live: 0.02,
     file: 2.0); ``on_event``: optional callback for every event;
     ``on_frames``: optional callback ``(first_frame_index, posteriors)``
-    for committed frame posteriors (used by the GUI's pitch contour).
+    for committed frame posteriors (used by the GUI's pitch contour);
+    ``overlap``: file mode's throughput option, the recurrent part of one hop
+    runs on a worker thread during the next hop (see
+    :class:`~svt_live.inference.PosteriorStream`), so events come one hop
+    later but are the same.
     """
 
     def __init__(self, lm: LoadedModel, sample_rate: int | None = None, hop_seconds: float = LIVE_HOP,
-                 on_event: Callable | None = None, on_frames: Callable | None = None):
+                 on_event: Callable | None = None, on_frames: Callable | None = None, overlap: bool = False):
         self.lm = lm
         self.sr = lm.features.sample_rate
         self.input_rate = self.sr if sample_rate is None else int(sample_rate)
@@ -80,7 +84,7 @@ class Engine:
             raise ValueError(f"sample rate must be positive, got {self.input_rate}")
         device = next(lm.model.parameters()).device
         self.mel = MelStream(MelExtractor(lm.features, device))
-        self.post = PosteriorStream(lm)
+        self.post = PosteriorStream(lm, overlap)
         self.decoder = NoteDecoder(lm.decoding, lm.features.frame_seconds)
         self.hop = max(1, int(round(hop_seconds * self.sr)))
         self.on_event, self.on_frames = on_event, on_frames
@@ -141,7 +145,7 @@ class Engine:
         mel = self.mel.push(samples)
         if final:
             mel = torch.cat([mel, self.mel.flush()])
-        first = self.post.n_out
+        first = self.post.n_done
         post = self.post.push(mel)
         if final:
             rest = self.post.flush()
@@ -159,9 +163,9 @@ class Engine:
 
 
 def transcribe_stream(blocks, lm: LoadedModel, sample_rate: int, hop_seconds: float = FILE_HOP,
-                      on_event: Callable | None = None) -> np.ndarray:
+                      on_event: Callable | None = None, overlap: bool = True) -> np.ndarray:
     """Run an iterable of sample blocks through a fresh :class:`Engine`; return its notes ``[n, 3]``."""
-    eng = Engine(lm, sample_rate, hop_seconds, on_event)
+    eng = Engine(lm, sample_rate, hop_seconds, on_event, overlap=overlap)
     for b in blocks:
         eng.push(b)
     eng.finish()

@@ -10,6 +10,9 @@ both give the same posteriors whatever the chunking.
 """
 from __future__ import annotations
 
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import torch
 
@@ -17,6 +20,14 @@ from .checkpoint import LoadedModel
 from .decode import POSTERIOR_KEYS
 
 MAX_CHUNK = 1000  # frames per model call: bounds memory on long input
+_RECURRENT = None  # one worker thread, shared by every overlapping stream, runs the recurrent part
+
+
+def _recurrent_worker() -> ThreadPoolExecutor:
+    global _RECURRENT
+    if _RECURRENT is None:
+        _RECURRENT = ThreadPoolExecutor(1, thread_name_prefix="svt-recurrent")
+    return _RECURRENT
 
 
 class PosteriorStream:
@@ -24,9 +35,17 @@ class PosteriorStream:
 
     Keeps only the last ``context + lookahead`` input frames plus those not
     yet committed, so memory does not grow with stream length.
+
+    ``overlap=True`` (file mode) runs the recurrent part and the heads of a
+    chunk on a worker thread while the caller decodes audio and runs the
+    conv front end of the next one: the same posteriors, returned one
+    :meth:`push` later (:meth:`flush` returns everything). Throughput on two
+    cores goes up by the recurrent part's share (``benchmarks/speed.py``);
+    live mode keeps ``overlap=False`` so no frame waits for the next hop.
+    ``n_done`` counts the frames returned so far.
     """
 
-    def __init__(self, lm: LoadedModel):
+    def __init__(self, lm: LoadedModel, overlap: bool = False):
         self.model = lm.model
         self.device = next(self.model.parameters()).device
         self.context = int(self.model.context)
@@ -34,44 +53,61 @@ class PosteriorStream:
         self._buf = torch.zeros(0, lm.features.n_mels, device=self.device)
         self._buf_start = 0  # stream frame index of _buf[0]
         self.n_in = 0
-        self.n_out = 0
+        self.n_out = 0  # frames through the conv front end
+        self.n_done = 0  # frames whose posteriors were returned
         self._state = None
+        self._overlap = overlap
+        self._inflight: deque = deque()  # futures of chunks being run on the worker
 
     @torch.inference_mode()
-    def _run(self, end: int) -> dict:
-        """Commit frames ``[n_out, end)``; returns posteriors as numpy ``[end - n_out]``."""
-        parts = {k: [] for k in POSTERIOR_KEYS}
+    def _recur(self, h: torch.Tensor) -> dict:
+        """Recurrent part and heads of one encoded chunk ``[1, n, hidden]`` -> numpy posteriors ``[n]``."""
+        logits, self._state = self.model.decode(h, self._state)
+        post = self.model.posteriors(logits)
+        return {k: post[k][0].float().cpu().numpy() for k in POSTERIOR_KEYS}
+
+    @torch.inference_mode()
+    def _run(self, end: int, wait_all: bool) -> dict:
+        """Commit frames ``[n_out, end)``; returns the posteriors now complete as numpy ``[m]``."""
+        parts = []
         while self.n_out < end:
             stop = min(end, self.n_out + MAX_CHUNK)
             lo = max(0, self.n_out - self.context)
             hi = min(self.n_in, stop + self.lookahead)
             x = self._buf[lo - self._buf_start:hi - self._buf_start].unsqueeze(0)
             h = self.model.encode(x)[:, self.n_out - lo:stop - lo]
-            logits, self._state = self.model.decode(h, self._state)
-            post = self.model.posteriors(logits)
-            for k in POSTERIOR_KEYS:
-                parts[k].append(post[k][0].float().cpu().numpy())
+            if self._overlap:
+                self._inflight.append(_recurrent_worker().submit(self._recur, h))
+                while len(self._inflight) > 1:
+                    parts.append(self._inflight.popleft().result())
+            else:
+                parts.append(self._recur(h))
             self.n_out = stop
+        while self._inflight and wait_all:
+            parts.append(self._inflight.popleft().result())
         drop = max(0, self.n_out - self.context) - self._buf_start
         if drop > 0:
             self._buf = self._buf[drop:]
             self._buf_start += drop
-        return {k: np.concatenate(v) if v else np.zeros(0, np.float32) for k, v in parts.items()}
+        out = {k: np.concatenate([p[k] for p in parts]) if parts else np.zeros(0, np.float32)
+               for k in POSTERIOR_KEYS}
+        self.n_done += len(out["onset"])
+        return out
 
     def push(self, mel: torch.Tensor) -> dict:
         """Add frames ``[k, F]``; return posteriors of the frames now committed."""
         mel = mel.to(self.device)
         self._buf = torch.cat([self._buf, mel])
         self.n_in += mel.shape[0]
-        return self._run(max(self.n_out, self.n_in - self.lookahead))
+        return self._run(max(self.n_out, self.n_in - self.lookahead), wait_all=False)
 
     def flush(self) -> dict:
         """End of stream: commit the remaining frames (zero right context)."""
-        return self._run(self.n_in)
+        return self._run(self.n_in, wait_all=True)
 
 
 def frame_posteriors(lm: LoadedModel, mel: torch.Tensor) -> dict:
     """Posteriors of a whole song: ``mel [T, F]`` -> dict of numpy arrays ``[T]``."""
-    stream = PosteriorStream(lm)
+    stream = PosteriorStream(lm, overlap=True)
     first, rest = stream.push(mel), stream.flush()
     return {k: np.concatenate([first[k], rest[k]]) for k in POSTERIOR_KEYS}

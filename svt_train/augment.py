@@ -5,27 +5,67 @@
   segment's mean power, in the power domain (``log(exp(x) + n)``)
 - freq_mask: zero (to the segment minimum) one random band of up to
   ``freq_mask`` mel bins with probability 0.5
+- background: with probability 0.5, mix in an accompaniment-only excerpt
+  (a window of a training song with no annotated note, see
+  :func:`instrumental_windows`) at ``U(background_db)`` dB relative to the
+  segment's mean power, in the power domain (``logaddexp``): solo singing
+  learns to stand out from a band
 
-Labels are unchanged by all three.
+Labels are unchanged by all four.
 """
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
+
+from .cache import CachedSong
+
+
+def instrumental_windows(songs: list[CachedSong], length: int, step: int = 25) -> list[tuple[int, int]]:
+    """``(song index, start frame)`` of every ``length``-frame window (every ``step`` frames) without
+    an annotated note: in songs with accompaniment these are the band alone (intros, interludes)."""
+    out = []
+    for i, s in enumerate(songs):
+        voiced = np.concatenate([[0], np.cumsum(np.asarray(s.labels["pitch"]) > 0)])
+        out += [(i, st) for st in range(0, len(voiced) - 1 - length + 1, step)
+                if voiced[st + length] == voiced[st]]
+    return out
 
 
 class Augment:
-    def __init__(self, gain_db: float = 0.0, noise_db: tuple = (), freq_mask: int = 0, p: float = 0.5):
+    """Batch augmentation; ``backgrounds``: log-mel windows to mix in, as ``(songs, windows)`` from
+    :func:`instrumental_windows` (needed when ``background_db`` is set)."""
+
+    def __init__(self, gain_db: float = 0.0, noise_db: tuple = (), freq_mask: int = 0, p: float = 0.5,
+                 background_db: tuple = (), backgrounds: tuple | None = None):
         self.gain = gain_db * math.log(10) / 10  # dB -> natural log of power
         self.noise_db = tuple(noise_db)
         self.freq_mask = int(freq_mask)
         self.p = p
+        self.background_db = tuple(background_db)
+        if self.background_db and not (backgrounds and backgrounds[1]):
+            raise ValueError("background_db is set but the training songs have no note-free window to mix in")
+        self.backgrounds = backgrounds
+
+    def _background(self, length: int) -> torch.Tensor:
+        songs, windows = self.backgrounds
+        i, start = windows[int(torch.randint(len(windows), ()))]
+        return torch.from_numpy(np.asarray(songs[i].mel[start:start + length], dtype=np.float32))
 
     def __call__(self, x: torch.Tensor, y: dict) -> tuple[torch.Tensor, dict]:
         """``x [B, T, F]`` log-mel power -> augmented copy, labels untouched."""
         b = x.shape[0]
         x = x.clone()
+        if self.background_db:
+            lo, hi = self.background_db
+            for i in range(b):
+                if torch.rand(()) < self.p:
+                    bg = self._background(x.shape[1])
+                    level = (lo + (hi - lo) * torch.rand(())) * math.log(10) / 10
+                    shift = x[i].exp().mean().log() - bg.exp().mean().log() + level
+                    x[i] = torch.logaddexp(x[i], bg + shift)
         if self.gain:
             x += (torch.rand(b, 1, 1) * 2 - 1) * self.gain
         if self.noise_db:

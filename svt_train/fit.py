@@ -31,7 +31,7 @@ from svt_live.features import FeatureConfig, MelExtractor
 from svt_live.inference import frame_posteriors
 from svt_live.models import build_model
 
-from .augment import Augment
+from .augment import Augment, instrumental_windows
 from .cache import DEFAULT_CACHE, CachedSong, load_cached
 from .datasets import load_set
 from .loader import batches, epoch_plan, fixed_plan
@@ -58,6 +58,7 @@ class TrainConfig:
     select_measure: str = "COnP"
     augment: dict = field(default_factory=dict)
     features: dict = field(default_factory=dict)
+    init_from: str = ""  # checkpoint (bundled name or path) whose weights start a fresh run
 
     @classmethod
     def load(cls, path: str | Path) -> "TrainConfig":
@@ -141,6 +142,14 @@ def fit(config_path: str | Path, out_dir: str | Path, resume: bool = False, epoc
         opt, lambda e: 0.5 * (1 + math.cos(math.pi * min(e, cfg.epochs) / max(1, cfg.epochs))))
     start_epoch, best_score, history = 0, -1.0, []
     decoding = DecodeParams()
+    if cfg.init_from:
+        from svt_live.checkpoint import load_model
+
+        init = load_model(cfg.init_from)
+        model.load_state_dict(init.model.state_dict())
+        decoding = init.decoding
+        if main:
+            print(f"initialised from {cfg.init_from}")
     last = out_dir / "last.pt"
     if resume and last.exists():
         st = torch.load(last, map_location="cpu", weights_only=False)
@@ -157,7 +166,9 @@ def fit(config_path: str | Path, out_dir: str | Path, resume: bool = False, epoc
 
     train_songs, train_cached = prepare(cfg.train, feat, cfg.data_root, cache_dir, "train")
     valid_songs, valid_cached = prepare(cfg.valid, feat, cfg.data_root, cache_dir, "valid") if main else ([], [])
-    augment = Augment(**cfg.augment) if cfg.augment else None
+    backgrounds = ((train_cached, instrumental_windows(train_cached, cfg.segment_frames))
+                   if cfg.augment.get("background_db") else None)
+    augment = Augment(**cfg.augment, backgrounds=backgrounds) if cfg.augment else None
     rng = np.random.default_rng(cfg.seed)
     for _ in range(start_epoch):
         epoch_plan(train_cached, cfg.segment_frames, rng)  # replay the plan stream for exact resume

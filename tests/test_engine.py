@@ -38,8 +38,8 @@ def random_blocks(x: np.ndarray, rng, low: int = 1, high: int = 3000):
         pos += n
 
 
-def run_engine(lm, blocks, sr: int, hop: float = LIVE_HOP):
-    eng = Engine(lm, sr, hop)
+def run_engine(lm, blocks, sr: int, hop: float = LIVE_HOP, overlap: bool = False):
+    eng = Engine(lm, sr, hop, overlap=overlap)
     events = []
     for b in blocks:
         events += eng.push(b)
@@ -108,6 +108,17 @@ def test_hop_does_not_change_notes(lm, offline16):
     for hop in (0.02, LIVE_HOP, 0.33, FILE_HOP, 60.0):
         notes, _ = run_engine(lm, [audio[i:i + 1000] for i in range(0, len(audio), 1000)], 16000, hop)
         assert_same_notes(notes, offline)
+
+
+def test_file_mode_overlap_gives_the_same_notes_and_events(lm, offline16):
+    """Overlap (recurrent part on a worker thread) delays events by one hop, never changes them."""
+    audio, offline = offline16
+    blocks = [audio[i:i + 8000] for i in range(0, len(audio), 8000)]
+    plain_notes, plain_events = run_engine(lm, blocks, 16000, 1.0)
+    notes, events = run_engine(lm, blocks, 16000, 1.0, overlap=True)
+    assert_same_notes(notes, offline)
+    assert_same_notes(notes, plain_notes)
+    assert [(type(e), e.time, e.pitch) for e in events] == [(type(e), e.time, e.pitch) for e in plain_events]
 
 
 @pytest.fixture(scope="module")

@@ -67,3 +67,21 @@ def test_config_rejects_unknown_settings(tmp_path):
     cfg.write_text('model = "base_cnn_mini"\nepoch = 3\n')
     with pytest.raises(ValueError, match=r"unknown settings \['epoch'\]"):
         TrainConfig.load(cfg)
+
+
+def test_init_from_starts_a_fresh_run_from_a_checkpoint_with_background_mixing(trained, capsys):
+    root, config, out, best = trained
+    cfg = root / "init.toml"
+    # 0.2 s segments: the tiny songs' note-free tails hold whole windows to mix in
+    cfg.write_text(config.read_text().replace("epochs = 2", "epochs = 1").replace("segment_frames = 50", "segment_frames = 10")
+                   + f'init_from = "{best.as_posix()}"\n'
+                   + 'augment = { background_db = [-10.0, 0.0] }\n')
+    capsys.readouterr()
+    fit(cfg, root / "run_init", cache_dir=root / "cache", device="cpu")
+    text = capsys.readouterr().out
+    assert f"initialised from {best.as_posix()}" in text and "resumed" not in text
+    history = json.loads((root / "run_init" / "history.json").read_text())
+    assert [h["epoch"] for h in history] == [1]
+    first_run = json.loads((out / "history.json").read_text())
+    # starting from trained weights: the first epoch's loss is below the first run's first epoch
+    assert history[0]["train"]["total_loss"] < first_run[0]["train"]["total_loss"]

@@ -22,23 +22,25 @@ def loaded(name: str) -> LoadedModel:
     return LoadedModel(model, FeatureConfig(), DecodeParams(), {}, name)
 
 
-def stream_in_chunks(lm, mel, rng):
-    stream = PosteriorStream(lm)
+def stream_in_chunks(lm, mel, rng, overlap=False):
+    stream = PosteriorStream(lm, overlap)
     parts, pos = [], 0
     while pos < mel.shape[0]:
         n = int(rng.integers(0, 12))
         parts.append(stream.push(mel[pos:pos + n]))
         pos += n
     parts.append(stream.flush())
+    assert stream.n_done == mel.shape[0]
     return {k: np.concatenate([p[k] for p in parts]) for k in POSTERIOR_KEYS}
 
 
+@pytest.mark.parametrize("overlap", [False, True])
 @pytest.mark.parametrize("name", sorted(MODELS))
-def test_stream_random_chunks_equals_offline(name, rng):
+def test_stream_random_chunks_equals_offline(name, overlap, rng):
     lm = loaded(name)
     mel = torch.randn(97, 256) * 3 - 5
     offline = frame_posteriors(lm, mel)
-    online = stream_in_chunks(lm, mel, rng)
+    online = stream_in_chunks(lm, mel, rng, overlap)
     for k in POSTERIOR_KEYS:
         assert online[k].shape == (97,)
         np.testing.assert_allclose(online[k], offline[k], rtol=1e-4, atol=1e-4, err_msg=k)

