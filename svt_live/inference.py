@@ -10,6 +10,7 @@ both give the same posteriors whatever the chunking.
 """
 from __future__ import annotations
 
+import os
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
@@ -28,6 +29,15 @@ def _recurrent_worker() -> ThreadPoolExecutor:
     if _RECURRENT is None:
         _RECURRENT = ThreadPoolExecutor(1, thread_name_prefix="svt-recurrent")
     return _RECURRENT
+
+
+def _forget_worker() -> None:
+    """A forked child has no worker thread: let it start its own."""
+    global _RECURRENT
+    _RECURRENT = None
+
+
+os.register_at_fork(after_in_child=_forget_worker)
 
 
 class PosteriorStream:

@@ -80,3 +80,21 @@ def test_stream_commits_after_lookahead_and_bounds_memory():
     assert stream._buf.shape[0] <= lm.model.context + look + 1
     assert len(stream.flush()["onset"]) == look
     assert stream.n_out == stream.n_in == look + 1 + 200
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_overlap_works_in_a_forked_child():
+    """The worker thread does not survive fork: a child must start its own instead of waiting forever."""
+    import multiprocessing
+
+    lm = loaded("singing_crnn")
+    mel = torch.randn(30, 256)
+    frame_posteriors(lm, mel)  # the parent's worker thread now exists
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(1) as pool:
+        child = pool.apply_async(_onsets_in_child, (lm, mel)).get(timeout=60)
+    np.testing.assert_allclose(child, frame_posteriors(lm, mel)["onset"], rtol=1e-5, atol=1e-6)
+
+
+def _onsets_in_child(lm, mel):
+    return frame_posteriors(lm, mel)["onset"]
