@@ -59,6 +59,7 @@ class TrainConfig:
     augment: dict = field(default_factory=dict)
     features: dict = field(default_factory=dict)
     init_from: str = ""  # checkpoint (bundled name or path) whose weights start a fresh run
+    fixed_decoding: dict = field(default_factory=dict)  # decoding settings the final tuning keeps as given
 
     @classmethod
     def load(cls, path: str | Path) -> "TrainConfig":
@@ -67,6 +68,9 @@ class TrainConfig:
         unknown = set(d) - set(cls.__dataclass_fields__)
         if unknown:
             raise ValueError(f"{path}: unknown settings {sorted(unknown)}")
+        bad = set(d.get("fixed_decoding", {})) - set(DecodeParams.__dataclass_fields__)
+        if bad:
+            raise ValueError(f"{path}: fixed_decoding has unknown decoding settings {sorted(bad)}")
         return cls(**d)
 
 
@@ -109,7 +113,8 @@ def validate(model, loss_fn, songs: list, cached: list[CachedSong], cfg: TrainCo
     lm = LoadedModel(model, feat, decoding, {}, cfg.model)
     posts = {s.id: (s.notes, frame_posteriors(lm, torch.from_numpy(np.asarray(c.mel, np.float32))))
              for s, c in zip(songs, cached)}
-    best, f = tune_thresholds(posts, decoding, feat.frame_seconds, grid, cfg.select_measure)
+    base = replace(decoding, **cfg.fixed_decoding)
+    best, f = tune_thresholds(posts, base, feat.frame_seconds, grid, cfg.select_measure)
     model.train()
     return {**metrics.get_value(), f"val_{cfg.select_measure}_f1": f, "decoding": best}
 
@@ -231,7 +236,7 @@ def finalize(best_path: Path, cfg: TrainConfig, feat: FeatureConfig, songs, cach
     lm = load_model(best_path)
     posts = {s.id: (s.notes, frame_posteriors(lm, torch.from_numpy(np.asarray(c.mel, np.float32))))
              for s, c in tqdm(list(zip(songs, cached)), desc="tuning decoding", unit="song")}
-    best, f = tune_decoding(posts, lm.decoding, feat.frame_seconds, cfg.select_measure)
+    best, f = tune_decoding(posts, lm.decoding, feat.frame_seconds, cfg.select_measure, fixed=cfg.fixed_decoding)
     meta = dict(lm.meta, tuned_valid_f1=f)
     save_checkpoint(best_path, lm.model, cfg.model_kwargs, feat, best, meta)
     print(f"tuned decoding on validation: {best} -> {cfg.select_measure} F1 {f:.3f}")

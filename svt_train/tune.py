@@ -42,10 +42,19 @@ SECONDARY = {"voiced_threshold": (0.3, 0.4, 0.5, 0.6, 0.7), "min_note_frames": (
 
 
 def tune_decoding(songs: dict, base: DecodeParams, frame_seconds: float = 0.02, measure: str = "COnP",
-                  onset_tolerance: float = 0.05) -> tuple[DecodeParams, float]:
-    """Fine onset x offset grid, then one sweep over each secondary setting in turn."""
-    best, f = tune_thresholds(songs, base, frame_seconds, FINE, measure, onset_tolerance)
+                  onset_tolerance: float = 0.05, fixed: dict | None = None) -> tuple[DecodeParams, float]:
+    """Fine onset x offset grid, then one sweep over each secondary setting in turn.
+
+    ``fixed``: settings held at the given values (e.g. ``{"min_note_frames": 2}``: every frame
+    of minimum length delays each live NoteOn by 20 ms).
+    """
+    fixed = dict(fixed or {})
+    base = replace(base, **fixed)
+    fine = {k: v for k, v in FINE.items() if k not in fixed}
+    best, f = tune_thresholds(songs, base, frame_seconds, fine, measure, onset_tolerance)
     for key, values in SECONDARY.items():
+        if key in fixed:
+            continue
         grid = {key: values}
         cand, cf = tune_thresholds(songs, best, frame_seconds, grid, measure, onset_tolerance)
         if cf > f:

@@ -167,3 +167,21 @@ def test_note_on_pitch_skips_the_onset_frame_transient():
     events = dec.push(p) + dec.flush()
     assert [e.pitch for e in events if isinstance(e, NoteOn)] == [48]
     assert dec.notes[0, 2] == pytest.approx(48.0)
+
+
+def test_tune_decoding_keeps_fixed_settings():
+    """A fixed setting (the minimum note length, for live latency) is never changed by the search."""
+    from svt_train.tune import tune_decoding
+
+    t = np.arange(200) * 0.02
+    voiced = ((t % 0.5) < 0.3).astype(np.float32)  # 0.3 s notes every 0.5 s
+    onset = np.zeros(200, np.float32)
+    onset[(np.arange(200) % 25) == 0] = 0.9
+    post = {"onset": onset, "offset": np.zeros(200, np.float32), "voiced": voiced,
+            "pitch": np.full(200, 60.0, np.float32)}
+    ref = np.array([[s, s + 0.3, 60.0] for s in np.arange(0, 4.0, 0.5)])
+    songs = {"s": (ref, post)}
+    free, f_free = tune_decoding(songs, DecodeParams(min_note_frames=16))
+    assert free.min_note_frames in (1, 2, 3, 4) and f_free > 0.99  # the sweep shortens it
+    held, f_held = tune_decoding(songs, DecodeParams(min_note_frames=16), fixed={"min_note_frames": 16})
+    assert held.min_note_frames == 16 and f_held == 0.0  # 0.3 s notes are shorter than 16 frames

@@ -85,3 +85,10 @@ def test_init_from_starts_a_fresh_run_from_a_checkpoint_with_background_mixing(t
     first_run = json.loads((out / "history.json").read_text())
     # starting from trained weights: the first epoch's loss is below the first run's first epoch
     assert history[0]["train"]["total_loss"] < first_run[0]["train"]["total_loss"]
+
+
+def test_config_rejects_unknown_fixed_decoding_setting(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('model = "base_cnn_mini"\nfixed_decoding = { min_note_frame = 2 }\n')
+    with pytest.raises(ValueError, match=r"fixed_decoding has unknown decoding settings \['min_note_frame'\]"):
+        TrainConfig.load(cfg)
