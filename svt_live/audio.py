@@ -34,8 +34,8 @@ def _mono(frame: av.AudioFrame) -> np.ndarray:
 
 
 def _finite(block: np.ndarray) -> np.ndarray:
-    """``block`` with NaN / Inf samples set to 0 (in place when it can be)."""
-    return block if np.isfinite(block).all() else np.nan_to_num(block, nan=0.0, posinf=0.0, neginf=0.0)
+    """``block`` with NaN / Inf samples set to 0, in place."""
+    return block if np.isfinite(block).all() else np.nan_to_num(block, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
 
 
 def _samples(container, path: Path, sample_rate: int):

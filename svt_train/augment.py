@@ -28,9 +28,9 @@ def instrumental_windows(songs: list[CachedSong], length: int, step: int = 25) -
     an annotated note: in songs with accompaniment these are the band alone (intros, interludes)."""
     out = []
     for i, s in enumerate(songs):
-        voiced = np.concatenate([[0], np.cumsum(np.asarray(s.labels["pitch"]) > 0)])
-        out += [(i, st) for st in range(0, len(voiced) - 1 - length + 1, step)
-                if voiced[st + length] == voiced[st]]
+        voiced = np.concatenate([[0], np.cumsum(np.asarray(s.labels["pitch"]) > 0)])  # voiced frames before t
+        n = len(voiced) - 1
+        out += [(i, st) for st in range(0, n - length + 1, step) if voiced[st + length] == voiced[st]]
     return out
 
 

@@ -113,8 +113,8 @@ def validate(model, loss_fn, songs: list, cached: list[CachedSong], cfg: TrainCo
     lm = LoadedModel(model, feat, decoding, {}, cfg.model)
     posts = {s.id: (s.notes, frame_posteriors(lm, torch.from_numpy(np.asarray(c.mel, np.float32))))
              for s, c in zip(songs, cached)}
-    base = replace(decoding, **cfg.fixed_decoding)
-    best, f = tune_thresholds(posts, base, feat.frame_seconds, grid, cfg.select_measure)
+    best, f = tune_thresholds(posts, decoding, feat.frame_seconds, grid, cfg.select_measure,
+                              fixed=cfg.fixed_decoding)
     model.train()
     return {**metrics.get_value(), f"val_{cfg.select_measure}_f1": f, "decoding": best}
 

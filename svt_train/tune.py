@@ -21,13 +21,19 @@ FINE = {"onset_threshold": (0.02, 0.05, 0.075) + tuple(np.round(np.arange(0.1, 0
 
 
 def tune_thresholds(songs: dict, base: DecodeParams, frame_seconds: float = 0.02, grid: dict = COARSE,
-                    measure: str = "COnP", onset_tolerance: float = 0.05) -> tuple[DecodeParams, float]:
+                    measure: str = "COnP", onset_tolerance: float = 0.05,
+                    fixed: dict | None = None) -> tuple[DecodeParams, float]:
     """``songs = {id: (reference notes, posteriors)}`` -> (best params, its mean F1).
 
     An offset threshold above 1 means "never end a note on the offset head".
+    ``fixed``: settings held at the given values whatever the grid (e.g.
+    ``{"min_note_frames": 2}``: every frame of minimum length delays each
+    live NoteOn by 20 ms).
     """
+    fixed = fixed or {}
+    base = replace(base, **fixed)
     best, best_f = base, -1.0
-    keys = list(grid)
+    keys = [k for k in grid if k not in fixed]
     for values in itertools.product(*(grid[k] for k in keys)):
         params = replace(base, **{k: type(getattr(base, k))(v) for k, v in zip(keys, values)})
         pairs = {sid: (ref, decode_notes(post, params, frame_seconds)) for sid, (ref, post) in songs.items()}
@@ -43,15 +49,10 @@ SECONDARY = {"voiced_threshold": (0.3, 0.4, 0.5, 0.6, 0.7), "min_note_frames": (
 
 def tune_decoding(songs: dict, base: DecodeParams, frame_seconds: float = 0.02, measure: str = "COnP",
                   onset_tolerance: float = 0.05, fixed: dict | None = None) -> tuple[DecodeParams, float]:
-    """Fine onset x offset grid, then one sweep over each secondary setting in turn.
-
-    ``fixed``: settings held at the given values (e.g. ``{"min_note_frames": 2}``: every frame
-    of minimum length delays each live NoteOn by 20 ms).
-    """
-    fixed = dict(fixed or {})
-    base = replace(base, **fixed)
-    fine = {k: v for k, v in FINE.items() if k not in fixed}
-    best, f = tune_thresholds(songs, base, frame_seconds, fine, measure, onset_tolerance)
+    """Fine onset x offset grid, then one sweep over each secondary setting in turn; ``fixed`` as
+    in :func:`tune_thresholds`."""
+    fixed = fixed or {}
+    best, f = tune_thresholds(songs, base, frame_seconds, FINE, measure, onset_tolerance, fixed)
     for key, values in SECONDARY.items():
         if key in fixed:
             continue
