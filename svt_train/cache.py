@@ -1,7 +1,8 @@
 """On-disk cache of features and frame labels.
 
-One entry per (audio content, annotation, feature settings): the key is a
-SHA-1 of the audio file's bytes, the notes and the :class:`FeatureConfig`,
+One entry per (audio content, annotation, feature settings, playback speed):
+the key is a SHA-1 of the audio file's bytes, the notes, the
+:class:`FeatureConfig` and the song's speed (when not 1),
 so a changed file, annotation or setting misses the cache. An entry is two
 files, ``<key>.mel.npy`` (float16 ``[T, n_mels]``, memory-mapped on read)
 and ``<key>.labels.npz``, written to temporary names and renamed. A
@@ -45,6 +46,8 @@ def cache_key(song: Song, cfg: FeatureConfig) -> str:
     h.update(np.ascontiguousarray(song.notes, dtype=np.float64).tobytes())
     h.update(json.dumps(cfg.to_dict(), sort_keys=True).encode())
     h.update(f"v{CACHE_VERSION}".encode())
+    if song.speed != 1.0:
+        h.update(f"speed {song.speed!r}".encode())
     return h.hexdigest()
 
 
@@ -73,7 +76,8 @@ def load_cached(song: Song, cfg: FeatureConfig, cache_dir: str | Path = DEFAULT_
             return hit
         warnings.warn(f"cache entry for {song.audio} is corrupt; rebuilding it", stacklevel=2)
     extractor = extractor or MelExtractor(cfg)
-    mel = extractor(load_audio(song.audio, cfg.sample_rate)).cpu().numpy().astype(np.float16)
+    rate = round(cfg.sample_rate / song.speed)  # decoded at this rate, read as cfg.sample_rate: tape speed
+    mel = extractor(load_audio(song.audio, rate)).cpu().numpy().astype(np.float16)
     labels = notes_to_frames(song.notes, mel.shape[0], cfg.frame_seconds)
     cache_dir.mkdir(parents=True, exist_ok=True)
     # per-process temp names: DDP ranks (or two jobs) filling a cold cache at once must not share them

@@ -23,11 +23,32 @@ NOTE_EXTENSIONS = (".json", ".txt", ".csv", ".mid", ".midi")
 
 @dataclass
 class Song:
-    """One annotated recording: ``notes [n, 3]`` (onset s, offset s, MIDI)."""
+    """One annotated recording: ``notes [n, 3]`` (onset s, offset s, MIDI).
+
+    ``speed``: the audio is played ``speed`` times as fast as recorded (a
+    tape-speed copy, see :func:`speed_variant`); 1 = as recorded.
+    """
 
     id: str
     audio: Path
     notes: np.ndarray = field(repr=False)
+    speed: float = 1.0
+
+
+def speed_variant(song: Song, semitones: float, sample_rate: int = 16000) -> Song:
+    """A copy of ``song`` played faster or slower so its pitch moves by about ``semitones``.
+
+    Like a tape played at another speed: decoding the audio at
+    ``round(sample_rate / speed)`` Hz and reading it as ``sample_rate`` Hz
+    raises every pitch by ``12 log2(speed)`` semitones and divides every time
+    by ``speed``. The speed is snapped to that whole decoding rate, so the
+    notes (times divided, pitches raised) match the audio exactly.
+    """
+    speed = sample_rate / round(sample_rate / (song.speed * 2.0 ** (semitones / 12)))
+    ratio = speed / song.speed
+    notes = np.array(song.notes, dtype=np.float64).reshape(-1, 3) * [1 / ratio, 1 / ratio, 1.0]
+    notes[:, 2] += 12 * np.log2(ratio)
+    return Song(f"{song.id}@{semitones:+g}st", song.audio, notes, speed)
 
 
 def mir_st500(root: str | Path, split: str) -> list[Song]:

@@ -1,6 +1,7 @@
 """Training loop: ``svt-train fit``.
 
-Reads a TOML config (see ``configs/``), builds the cache, trains with
+Reads a TOML config (see ``configs/``), builds the cache (with
+``pitch_shifts``, also of each training song's tape-speed copies), trains with
 Adam + cosine schedule on random 5 s segments, validates every epoch
 (losses, frame metrics, and note F1 after tuning thresholds on the
 validation songs), keeps ``best.pt`` (a runtime checkpoint) and
@@ -33,7 +34,7 @@ from svt_live.models import build_model
 
 from .augment import Augment, instrumental_windows
 from .cache import DEFAULT_CACHE, CachedSong, load_cached
-from .datasets import load_set
+from .datasets import load_set, speed_variant
 from .loader import batches, epoch_plan, fixed_plan
 from .losses import loss_for
 from .metrics import Metrics
@@ -60,6 +61,7 @@ class TrainConfig:
     features: dict = field(default_factory=dict)
     init_from: str = ""  # checkpoint (bundled name or path) whose weights start a fresh run
     fixed_decoding: dict = field(default_factory=dict)  # decoding settings the final tuning keeps as given
+    pitch_shifts: list = field(default_factory=list)  # semitones of tape-speed copies of the training songs
 
     @classmethod
     def load(cls, path: str | Path) -> "TrainConfig":
@@ -71,6 +73,9 @@ class TrainConfig:
         bad = set(d.get("fixed_decoding", {})) - set(DecodeParams.__dataclass_fields__)
         if bad:
             raise ValueError(f"{path}: fixed_decoding has unknown decoding settings {sorted(bad)}")
+        shifts = d.get("pitch_shifts", [])
+        if not all(isinstance(x, (int, float)) and x != 0 and abs(x) <= 12 for x in shifts):
+            raise ValueError(f"{path}: pitch_shifts must be non-zero semitones within +-12, got {shifts!r}")
         return cls(**d)
 
 
@@ -91,12 +96,23 @@ def _seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def prepare(specs: list, cfg: FeatureConfig, data_root: str, cache_dir, desc: str) -> tuple[list, list]:
-    """Load songs for data specs and their cached features; returns (songs, cached)."""
+def prepare(specs: list, cfg: FeatureConfig, data_root: str, cache_dir, desc: str,
+            pitch_shifts: list = ()) -> tuple[list, list]:
+    """Load songs for data specs and their cached features; returns (songs, cached).
+    With ``pitch_shifts`` (semitones), each song's tape-speed copies follow all the songs,
+    in song order then shift order (see :func:`shift_groups`)."""
     songs = [s for spec in specs for s in load_set(spec, data_root)]
+    songs += [speed_variant(s, st, cfg.sample_rate) for s in songs for st in pitch_shifts]
     ex = MelExtractor(cfg)
     cached = [load_cached(s, cfg, cache_dir, ex) for s in tqdm(songs, desc=f"features {desc}", unit="song")]
     return songs, cached
+
+
+def shift_groups(n_songs: int, n_shifts: int) -> dict | None:
+    """``{song index: [indices of its copies]}`` for :func:`prepare`'s order (None without shifts)."""
+    if not n_shifts:
+        return None
+    return {i: [n_songs + i * n_shifts + k for k in range(n_shifts)] for i in range(n_songs)}
 
 
 def validate(model, loss_fn, songs: list, cached: list[CachedSong], cfg: TrainConfig, feat: FeatureConfig,
@@ -169,18 +185,19 @@ def fit(config_path: str | Path, out_dir: str | Path, resume: bool = False, epoc
             print(f"resumed from {last} at epoch {start_epoch}")
     ddp_model = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
 
-    train_songs, train_cached = prepare(cfg.train, feat, cfg.data_root, cache_dir, "train")
+    train_songs, train_cached = prepare(cfg.train, feat, cfg.data_root, cache_dir, "train", cfg.pitch_shifts)
+    variants = shift_groups(len(train_songs) // (1 + len(cfg.pitch_shifts)), len(cfg.pitch_shifts))
     valid_songs, valid_cached = prepare(cfg.valid, feat, cfg.data_root, cache_dir, "valid") if main else ([], [])
     backgrounds = ((train_cached, instrumental_windows(train_cached, cfg.segment_frames))
                    if cfg.augment.get("background_db") else None)
     augment = Augment(**cfg.augment, backgrounds=backgrounds) if cfg.augment else None
     rng = np.random.default_rng(cfg.seed)
     for _ in range(start_epoch):
-        epoch_plan(train_cached, cfg.segment_frames, rng)  # replay the plan stream for exact resume
+        epoch_plan(train_cached, cfg.segment_frames, rng, variants)  # replay the plan stream for exact resume
     best_path = out_dir / "best.pt"
     for epoch in range(start_epoch, cfg.epochs):
         t0 = time.time()
-        full_plan = epoch_plan(train_cached, cfg.segment_frames, rng)
+        full_plan = epoch_plan(train_cached, cfg.segment_frames, rng, variants)
         per_rank = len(full_plan) // world  # equal step counts on every rank
         plan = full_plan[rank::world][:per_rank]
         n_batches = math.ceil(per_rank / cfg.batch_size)

@@ -1,7 +1,8 @@
 """5-second training segments and batches (the course's ``[8, 250, 256]``).
 
 Each epoch draws, for every song, ``ceil(T / segment_frames)`` segments at
-random offsets (uniform over the song), shuffles them and batches them:
+random offsets (uniform over the song; with pitch shifting, some from the
+song's tape-speed copies), shuffles them and batches them:
 features ``[B, segment_frames, n_mels]`` float32 and each label ``[B, segment_frames]``.
 Songs shorter than a segment are zero-padded (labels: silence).
 """
@@ -30,14 +31,24 @@ def segment(song: CachedSong, start: int, length: int) -> tuple[np.ndarray, dict
     return mel, labels
 
 
-def epoch_plan(songs: list[CachedSong], segment_frames: int, rng: np.random.Generator) -> list[tuple[int, int]]:
-    """Random ``(song index, start frame)`` pairs covering each song about once."""
+def epoch_plan(songs: list[CachedSong], segment_frames: int, rng: np.random.Generator,
+               variants: dict | None = None, p_variant: float = 0.5) -> list[tuple[int, int]]:
+    """Random ``(song index, start frame)`` pairs covering each song about once.
+
+    ``variants``: ``{song index: [indices of its pitch-shifted copies]}``; when
+    given, only its keys are planned, and each segment comes, with probability
+    ``p_variant``, from one of the song's copies (chosen uniformly) instead.
+    """
     plan = []
-    for i, s in enumerate(songs):
-        n = s.mel.shape[0]
+    for i, copies in (variants or dict.fromkeys(range(len(songs)), [])).items():
+        n = songs[i].mel.shape[0]
         count = max(1, math.ceil(n / segment_frames))
-        starts = rng.integers(0, max(1, n - segment_frames + 1), size=count)
-        plan.extend((i, int(st)) for st in starts)
+        if not copies:
+            plan.extend((i, int(st)) for st in rng.integers(0, max(1, n - segment_frames + 1), size=count))
+            continue
+        for _ in range(count):
+            j = copies[int(rng.integers(len(copies)))] if rng.random() < p_variant else i
+            plan.append((j, int(rng.integers(0, max(1, songs[j].mel.shape[0] - segment_frames + 1)))))
     rng.shuffle(plan)
     return plan
 

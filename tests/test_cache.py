@@ -7,7 +7,7 @@ import pytest
 from svt_live.features import FeatureConfig
 from svt_train import cache as cache_mod
 from svt_train.cache import load_cached
-from svt_train.datasets import Song
+from svt_train.datasets import Song, speed_variant
 from svt_train.labels import LABEL_KEYS
 from synth import harmonic_tones, write_wav
 
@@ -137,3 +137,24 @@ def test_two_processes_filling_a_cold_cache_at_once(song, tmp_path):
     assert len(entries(tmp_path / "cache")) == 2  # no temporary files left behind
     hit = load_cached(song, CFG, tmp_path / "cache")
     assert np.asarray(hit.mel).tobytes() == got[0][1]
+
+
+def test_speed_variant_audio_matches_its_shifted_notes(song, tmp_path):
+    """A +2 semitone tape-speed copy: its features match audio synthesised directly at the moved
+    notes (pitch + 2, times / speed), and its labels follow the moved notes."""
+    up = speed_variant(song, 2.0)
+    assert up.speed == pytest.approx(2 ** (2 / 12), rel=1e-4) and up.id == "s@+2st"
+    np.testing.assert_allclose(up.notes, NOTES * [1 / up.speed, 1 / up.speed, 1] + [0, 0, 12 * np.log2(up.speed)])
+    got = load_cached(up, CFG, tmp_path / "cache")
+    direct = Song("d", write_wav(tmp_path / "d.wav", harmonic_tones(up.notes, 1.0 / up.speed)), up.notes)
+    want = load_cached(direct, CFG, tmp_path / "cache")
+    voiced = want.labels["pitch"] > 0
+    assert abs(len(got.mel) - len(want.mel)) <= 1 and voiced.sum() > 20
+    n = min(len(got.mel), len(want.mel))
+    np.testing.assert_array_equal(got.labels["onset"][:n], want.labels["onset"][:n])
+    # the loudest mel bin of each voiced frame (the fundamental) is where direct synthesis puts it
+    peak_got, peak_want = (np.asarray(m[:n][voiced[:n]], np.float32).argmax(1) for m in (got.mel, want.mel))
+    assert np.mean(np.abs(peak_got - peak_want) <= 1) > 0.9
+    orig = load_cached(song, CFG, tmp_path / "cache")
+    assert np.mean(np.asarray(orig.mel[:n][voiced[:n]], np.float32).argmax(1) == peak_want) < 0.5
+    assert len(entries(tmp_path / "cache")) == 6  # the copy has its own entry beside the original's

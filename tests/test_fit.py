@@ -69,13 +69,13 @@ def test_config_rejects_unknown_settings(tmp_path):
         TrainConfig.load(cfg)
 
 
-def test_init_from_starts_a_fresh_run_from_a_checkpoint_with_background_mixing(trained, capsys):
+def test_init_from_starts_a_fresh_run_from_a_checkpoint_with_background_mixing_and_pitch_shifts(trained, capsys):
     root, config, out, best = trained
     cfg = root / "init.toml"
     # 0.2 s segments: the tiny songs' note-free tails hold whole windows to mix in
     cfg.write_text(config.read_text().replace("epochs = 2", "epochs = 1").replace("segment_frames = 50", "segment_frames = 10")
                    + f'init_from = "{best.as_posix()}"\n'
-                   + 'augment = { background_db = [-10.0, 0.0] }\n')
+                   + 'augment = { background_db = [-10.0, 0.0] }\n' + 'pitch_shifts = [1.5]\n')
     capsys.readouterr()
     fit(cfg, root / "run_init", cache_dir=root / "cache", device="cpu")
     text = capsys.readouterr().out
@@ -85,10 +85,19 @@ def test_init_from_starts_a_fresh_run_from_a_checkpoint_with_background_mixing(t
     first_run = json.loads((out / "history.json").read_text())
     # starting from trained weights: the first epoch's loss is below the first run's first epoch
     assert history[0]["train"]["total_loss"] < first_run[0]["train"]["total_loss"]
+    assert len(list((root / "cache").glob("*.mel.npy"))) == 3 + 1 + 3  # train songs, the valid song, one copy per train song
 
 
 def test_config_rejects_unknown_fixed_decoding_setting(tmp_path):
     cfg = tmp_path / "c.toml"
     cfg.write_text('model = "base_cnn_mini"\nfixed_decoding = { min_note_frame = 2 }\n')
     with pytest.raises(ValueError, match=r"fixed_decoding has unknown decoding settings \['min_note_frame'\]"):
+        TrainConfig.load(cfg)
+
+
+@pytest.mark.parametrize("shifts", ["[0]", "[13]", '["up"]'])
+def test_config_rejects_bad_pitch_shifts(tmp_path, shifts):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'model = "base_cnn_mini"\npitch_shifts = {shifts}\n')
+    with pytest.raises(ValueError, match="pitch_shifts must be non-zero semitones within"):
         TrainConfig.load(cfg)
