@@ -4,8 +4,9 @@ Reads a TOML config (see ``configs/``), builds the cache (with
 ``pitch_shifts``, also of each training song's tape-speed copies), trains with
 Adam + cosine schedule on random 5 s segments, validates every epoch
 (losses, frame metrics, and note F1 after tuning thresholds on the
-validation songs), keeps ``best.pt`` (a runtime checkpoint) and
-``last.pt`` (full training state for ``--resume``). Runs single-process or
+validation songs), keeps ``best.pt`` (a runtime checkpoint),
+``last.pt`` (full training state for ``--resume``), ``history.json`` and
+``curves.png`` (losses and valid F1 per epoch). Runs single-process or
 under ``torchrun`` (DistributedDataParallel: gloo on CPU, nccl on CUDA);
 only rank 0 validates and writes files.
 """
@@ -34,6 +35,7 @@ from svt_live.models import build_model
 
 from .augment import Augment, instrumental_windows
 from .cache import DEFAULT_CACHE, CachedSong, load_cached
+from .curves import plot_history
 from .datasets import load_set, speed_variant
 from .loader import batches, epoch_plan, fixed_plan
 from .losses import loss_for
@@ -239,6 +241,7 @@ def fit(config_path: str | Path, out_dir: str | Path, resume: bool = False, epoc
                     "torch_rng": torch.get_rng_state()}, last.with_suffix(".tmp"))
         os.replace(last.with_suffix(".tmp"), last)
         (out_dir / "history.json").write_text(json.dumps(history, indent=1))
+        plot_history(history, out_dir / "curves.png", cfg.select_measure, title=f"{cfg.model}: {config_path}")
     if world > 1:
         dist.destroy_process_group()
     if main and best_path.exists():

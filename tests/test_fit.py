@@ -21,7 +21,8 @@ def trained(tmp_path_factory):
 def test_fit_writes_best_last_and_history(trained):
     root, config, out, best = trained
     assert best == out / "best.pt"
-    assert {p.name for p in out.iterdir()} >= {"best.pt", "last.pt", "history.json"}
+    assert {p.name for p in out.iterdir()} >= {"best.pt", "last.pt", "history.json", "curves.png"}
+    assert (out / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     history = json.loads((out / "history.json").read_text())
     assert [h["epoch"] for h in history] == [1, 2]
     assert history[1]["train"]["total_loss"] < history[0]["train"]["total_loss"]
