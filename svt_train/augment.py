@@ -5,13 +5,18 @@
   segment's mean power, in the power domain (``log(exp(x) + n)``)
 - freq_mask: zero (to the segment minimum) one random band of up to
   ``freq_mask`` mel bins with probability 0.5
+- reverb: with probability 0.5, add a diffuse tail: each frame's power
+  spreads over the following frames, decaying exponentially with a
+  reverberation time (-60 dB) of ``U(reverb_s)`` seconds, at ``U(-12, 0)``
+  dB relative to the dry signal (a power-domain model of a room, applied to
+  the whole segment, before background mixing)
 - background: with probability 0.5, mix in an accompaniment-only excerpt
   (a window of a training song with no annotated note, see
   :func:`instrumental_windows`) at ``U(background_db)`` dB relative to the
   segment's mean power, in the power domain (``logaddexp``): solo singing
   learns to stand out from a band
 
-Labels are unchanged by all four.
+Labels are unchanged by all five.
 """
 from __future__ import annotations
 
@@ -39,7 +44,8 @@ class Augment:
     :func:`instrumental_windows` (needed when ``background_db`` is set)."""
 
     def __init__(self, gain_db: float = 0.0, noise_db: tuple = (), freq_mask: int = 0, p: float = 0.5,
-                 background_db: tuple = (), backgrounds: tuple | None = None):
+                 background_db: tuple = (), backgrounds: tuple | None = None, reverb_s: tuple = (),
+                 frame_seconds: float = 0.02):
         self.gain = gain_db * math.log(10) / 10  # dB -> natural log of power
         self.noise_db = tuple(noise_db)
         self.freq_mask = int(freq_mask)
@@ -48,6 +54,21 @@ class Augment:
         if self.background_db and not (backgrounds and backgrounds[1]):
             raise ValueError("background_db is set but the training songs have no note-free window to mix in")
         self.backgrounds = backgrounds
+        self.reverb_s = tuple(reverb_s)
+        if self.reverb_s and not 0 < self.reverb_s[0] <= self.reverb_s[1]:
+            raise ValueError(f"reverb_s must be [shortest, longest] reverberation times in seconds, got {reverb_s!r}")
+        self.frame_seconds = frame_seconds
+
+    def _reverb(self, x: torch.Tensor, rt60: float, wet_db: float) -> torch.Tensor:
+        """``x [T, F]`` log power -> with an exponential tail of ``rt60`` s at ``wet_db`` dB."""
+        decay_db = 60.0 * self.frame_seconds / rt60  # power decay per frame
+        k = torch.arange(1, int(math.ceil(60.0 / decay_db)) + 1, dtype=x.dtype)
+        tail = 10 ** (-decay_db * k / 10)
+        tail = tail * (10 ** (wet_db / 10) / tail.sum())  # whole tail: wet_db relative to the dry frame
+        power = x.exp().T.unsqueeze(1)  # [F, 1, T]
+        kernel = torch.cat([tail.flip(0), torch.zeros(1, dtype=x.dtype)]).view(1, 1, -1)  # no dry tap
+        wet = torch.nn.functional.conv1d(torch.nn.functional.pad(power, (len(tail), 0)), kernel)
+        return torch.logaddexp(x, wet.squeeze(1).T.clamp_min(1e-30).log())
 
     def _background(self, length: int) -> torch.Tensor:
         songs, windows = self.backgrounds
@@ -58,6 +79,11 @@ class Augment:
         """``x [B, T, F]`` log-mel power -> augmented copy, labels untouched."""
         b = x.shape[0]
         x = x.clone()
+        if self.reverb_s:
+            lo, hi = self.reverb_s
+            for i in range(b):
+                if torch.rand(()) < self.p:
+                    x[i] = self._reverb(x[i], lo + (hi - lo) * float(torch.rand(())), -12.0 * float(torch.rand(())))
         if self.background_db:
             lo, hi = self.background_db
             for i in range(b):

@@ -192,7 +192,8 @@ def fit(config_path: str | Path, out_dir: str | Path, resume: bool = False, epoc
     valid_songs, valid_cached = prepare(cfg.valid, feat, cfg.data_root, cache_dir, "valid") if main else ([], [])
     backgrounds = ((train_cached, instrumental_windows(train_cached, cfg.segment_frames))
                    if cfg.augment.get("background_db") else None)
-    augment = Augment(**cfg.augment, backgrounds=backgrounds) if cfg.augment else None
+    augment = (Augment(**cfg.augment, backgrounds=backgrounds, frame_seconds=feat.frame_seconds)
+               if cfg.augment else None)
     rng = np.random.default_rng(cfg.seed)
     for _ in range(start_epoch):
         epoch_plan(train_cached, cfg.segment_frames, rng, variants)  # replay the plan stream for exact resume

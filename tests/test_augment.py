@@ -37,3 +37,26 @@ def test_background_mix_needs_a_note_free_window():
     busy = [song(np.ones(60, bool), 0.0)]
     with pytest.raises(ValueError, match="no note-free window"):
         Augment(background_db=(-10.0, 0.0), backgrounds=(busy, instrumental_windows(busy, 30)))
+
+
+def test_reverb_tail_decays_at_the_reverberation_time_and_keeps_labels():
+    """One click of power in silence: the tail after it falls 60 dB over the reverberation time,
+    holds the requested share of the click's power, and nothing comes before the click."""
+    aug = Augment(reverb_s=(0.5, 0.5), p=1.0)
+    x = torch.full((1, 100, 8), -40.0)  # near silence (natural log of power)
+    x[0, 10] = 0.0
+    y = {"pitch": torch.zeros(1, 100)}
+    torch.manual_seed(0)
+    out, labels = aug(x, y)
+    assert labels is y
+    assert out[0, :10].max() < -39.0  # nothing of the click before it (the floor gains its own tail, < 3 dB)
+    tail_db = 10 / np.log(10) * out[0, 11:, 0].numpy()
+    slope = (tail_db[20] - tail_db[0]) / 20  # dB per frame: -60 dB per 0.5 s
+    assert slope == pytest.approx(-60 * 0.02 / 0.5, rel=0.02)
+    wet_db = 10 * np.log10(np.exp(out[0, 11:, 0].numpy()).sum() - np.exp(-40.0) * 89)
+    assert -12.1 <= wet_db <= 0.1
+
+
+def test_reverb_rejects_a_bad_range():
+    with pytest.raises(ValueError, match="reverb_s must be"):
+        Augment(reverb_s=(1.0, 0.2))

@@ -70,13 +70,13 @@ def test_config_rejects_unknown_settings(tmp_path):
         TrainConfig.load(cfg)
 
 
-def test_init_from_starts_a_fresh_run_from_a_checkpoint_with_background_mixing_and_pitch_shifts(trained, capsys):
+def test_init_from_starts_a_fresh_run_from_a_checkpoint_with_every_augmentation(trained, capsys):
     root, config, out, best = trained
     cfg = root / "init.toml"
     # 0.2 s segments: the tiny songs' note-free tails hold whole windows to mix in
     cfg.write_text(config.read_text().replace("epochs = 2", "epochs = 1").replace("segment_frames = 50", "segment_frames = 10")
                    + f'init_from = "{best.as_posix()}"\n'
-                   + 'augment = { background_db = [-10.0, 0.0] }\n' + 'pitch_shifts = [1.5]\n')
+                   + 'augment = { background_db = [-10.0, 0.0], reverb_s = [0.3, 1.0] }\n' + 'pitch_shifts = [1.5]\n')
     capsys.readouterr()
     fit(cfg, root / "run_init", cache_dir=root / "cache", device="cpu")
     text = capsys.readouterr().out
