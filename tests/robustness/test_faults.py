@@ -84,7 +84,8 @@ def test_midi_port_vanishes_mid_take(live, pulse_server, private_jack, note_mode
                                   "JSON is untouched; no temporary files",
                         case="Ctrl-C at a random moment of a 6-file batch (file mode)")
 def test_ctrl_c_at_a_random_moment_of_a_batch(note_model, tmp_path, robust):
-    files = [synth.write_song(tmp_path / "in", f"s{i}", [[0.2 + j, 0.8 + j, 60.0 + i] for j in range(8)], 8.5)
+    # 60 s files: file mode is fast (over 100x real time), so short ones could all be done before Ctrl-C
+    files = [synth.write_song(tmp_path / "in", f"s{i}", [[0.2 + j, 0.8 + j, 60.0 + i] for j in range(8)], 60.0)
              for i in range(6)]
     old = {"before": [[0.1, 0.2, 60.0]]}
     (tmp_path / "out").mkdir()
@@ -96,7 +97,7 @@ def test_ctrl_c_at_a_random_moment_of_a_batch(note_model, tmp_path, robust):
     end = time.monotonic() + 60
     while not (tmp_path / "out" / "csv" / "s0.csv").exists() and proc.poll() is None and time.monotonic() < end:
         time.sleep(0.02)  # the first file is done
-    time.sleep(random.Random(7).uniform(0.0, 0.6))
+    time.sleep(random.Random(7).uniform(0.0, 0.3))
     proc.send_signal(signal.SIGINT)
     err = proc.communicate(timeout=60)[1]
     written = sorted(p.name for p in (tmp_path / "out" / "csv").iterdir())
