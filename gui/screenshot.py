@@ -9,9 +9,9 @@ clip's annotation) and saves ``widget.grab()`` of the whole window. ``--at S``
 plays the file at real-time pace and takes the picture when S seconds have
 been sung (a take in progress: sounding note lit, play head).
 ``--onset-threshold`` runs a copy of the model with that onset threshold
-(docs/gui.png was made with the early bundled ``base_cnn_mini`` and 0.05,
-which finds notes its tuned 0.2 misses on this clip). Uses the offscreen Qt platform unless QT_QPA_PLATFORM is set, and
-a throw-away settings file.
+(docs/gui.png uses the default model's own tuned thresholds). Uses the
+offscreen Qt platform unless QT_QPA_PLATFORM is set, and a throw-away
+settings file.
 """
 from __future__ import annotations
 
