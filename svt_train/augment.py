@@ -55,7 +55,7 @@ class Augment:
             raise ValueError("background_db is set but the training songs have no note-free window to mix in")
         self.backgrounds = backgrounds
         self.reverb_s = tuple(reverb_s)
-        if self.reverb_s and not 0 < self.reverb_s[0] <= self.reverb_s[1]:
+        if self.reverb_s and not (len(self.reverb_s) == 2 and 0 < self.reverb_s[0] <= self.reverb_s[1]):
             raise ValueError(f"reverb_s must be [shortest, longest] reverberation times in seconds, got {reverb_s!r}")
         self.frame_seconds = frame_seconds
 

@@ -76,7 +76,8 @@ class TrainConfig:
         if bad:
             raise ValueError(f"{path}: fixed_decoding has unknown decoding settings {sorted(bad)}")
         shifts = d.get("pitch_shifts", [])
-        if not all(isinstance(x, (int, float)) and x != 0 and abs(x) <= 12 for x in shifts):
+        if not isinstance(shifts, list) or not all(
+                isinstance(x, (int, float)) and not isinstance(x, bool) and x != 0 and abs(x) <= 12 for x in shifts):
             raise ValueError(f"{path}: pitch_shifts must be non-zero semitones within +-12, got {shifts!r}")
         return cls(**d)
 

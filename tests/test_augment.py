@@ -57,6 +57,7 @@ def test_reverb_tail_decays_at_the_reverberation_time_and_keeps_labels():
     assert -12.1 <= wet_db <= 0.1
 
 
-def test_reverb_rejects_a_bad_range():
+@pytest.mark.parametrize("bad", [(1.0, 0.2), (0.0, 1.0), (0.5,), (0.2, 0.5, 1.0)])
+def test_reverb_rejects_a_bad_range(bad):
     with pytest.raises(ValueError, match="reverb_s must be"):
-        Augment(reverb_s=(1.0, 0.2))
+        Augment(reverb_s=bad)

@@ -96,7 +96,7 @@ def test_config_rejects_unknown_fixed_decoding_setting(tmp_path):
         TrainConfig.load(cfg)
 
 
-@pytest.mark.parametrize("shifts", ["[0]", "[13]", '["up"]'])
+@pytest.mark.parametrize("shifts", ["[0]", "[13]", '["up"]', "2", "[true]"])
 def test_config_rejects_bad_pitch_shifts(tmp_path, shifts):
     cfg = tmp_path / "c.toml"
     cfg.write_text(f'model = "base_cnn_mini"\npitch_shifts = {shifts}\n')
