@@ -14,7 +14,9 @@
   (a window of a training song with no annotated note, see
   :func:`instrumental_windows`) at ``U(background_db)`` dB relative to the
   segment's mean power, in the power domain (``logaddexp``): solo singing
-  learns to stand out from a band
+  learns to stand out from a band. With ``band_share``, that share of the
+  backgrounds comes from generated band excerpts instead (``band``, from
+  :func:`svt_train.band.band_backgrounds`), at a random start
 
 Labels are unchanged by all five.
 """
@@ -41,18 +43,27 @@ def instrumental_windows(songs: list[CachedSong], length: int, step: int = 25) -
 
 class Augment:
     """Batch augmentation; ``backgrounds``: log-mel windows to mix in, as ``(songs, windows)`` from
-    :func:`instrumental_windows` (needed when ``background_db`` is set)."""
+    :func:`instrumental_windows`; ``band``: generated excerpts ``[n, T, F]`` drawn with probability
+    ``band_share`` (one of the two is needed when ``background_db`` is set)."""
 
     def __init__(self, gain_db: float = 0.0, noise_db: tuple = (), freq_mask: int = 0, p: float = 0.5,
                  background_db: tuple = (), backgrounds: tuple | None = None, reverb_s: tuple = (),
-                 frame_seconds: float = 0.02):
+                 band_share: float = 0.0, band: np.ndarray | None = None, frame_seconds: float = 0.02):
         self.gain = gain_db * math.log(10) / 10  # dB -> natural log of power
         self.noise_db = tuple(noise_db)
         self.freq_mask = int(freq_mask)
         self.p = p
         self.background_db = tuple(background_db)
-        if self.background_db and not (backgrounds and backgrounds[1]):
-            raise ValueError("background_db is set but the training songs have no note-free window to mix in")
+        if not 0 <= band_share <= 1:
+            raise ValueError(f"band_share must be a probability in [0, 1], got {band_share!r}")
+        self.band_share = float(band_share) if band is not None and len(band) else 0.0
+        self.band = band
+        has_real = bool(backgrounds and backgrounds[1])
+        if self.background_db and not has_real and self.band_share == 0:
+            raise ValueError("background_db is set but the training songs have no note-free window to mix in "
+                             "(set band_share to mix generated band excerpts instead)")
+        if not has_real and self.band_share:
+            self.band_share = 1.0
         self.backgrounds = backgrounds
         self.reverb_s = tuple(reverb_s)
         if self.reverb_s and not (len(self.reverb_s) == 2 and 0 < self.reverb_s[0] <= self.reverb_s[1]):
@@ -71,6 +82,10 @@ class Augment:
         return torch.logaddexp(x, wet.squeeze(1).T.clamp_min(1e-30).log())
 
     def _background(self, length: int) -> torch.Tensor:
+        if self.band_share and torch.rand(()) < self.band_share:
+            clip = self.band[int(torch.randint(len(self.band), ()))]
+            start = int(torch.randint(clip.shape[0] - length + 1, ()))
+            return torch.from_numpy(np.asarray(clip[start:start + length], dtype=np.float32))
         songs, windows = self.backgrounds
         i, start = windows[int(torch.randint(len(windows), ()))]
         return torch.from_numpy(np.asarray(songs[i].mel[start:start + length], dtype=np.float32))

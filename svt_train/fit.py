@@ -34,6 +34,7 @@ from svt_live.inference import frame_posteriors
 from svt_live.models import build_model
 
 from .augment import Augment, instrumental_windows
+from .band import band_backgrounds
 from .cache import DEFAULT_CACHE, CachedSong, load_cached
 from .curves import plot_history
 from .datasets import load_set, speed_variant
@@ -41,6 +42,8 @@ from .loader import batches, epoch_plan, fixed_plan
 from .losses import loss_for
 from .metrics import Metrics
 from .tune import COARSE, tune_decoding, tune_thresholds
+
+BAND_CLIPS, BAND_SECONDS = 120, 10.0  # generated band excerpts for augment.band_share (cached)
 
 
 @dataclass
@@ -193,7 +196,9 @@ def fit(config_path: str | Path, out_dir: str | Path, resume: bool = False, epoc
     valid_songs, valid_cached = prepare(cfg.valid, feat, cfg.data_root, cache_dir, "valid") if main else ([], [])
     backgrounds = ((train_cached, instrumental_windows(train_cached, cfg.segment_frames))
                    if cfg.augment.get("background_db") else None)
-    augment = (Augment(**cfg.augment, backgrounds=backgrounds, frame_seconds=feat.frame_seconds)
+    band = (band_backgrounds(BAND_CLIPS, BAND_SECONDS, feat, cfg.seed, cache_dir)
+            if cfg.augment.get("band_share") else None)
+    augment = (Augment(**cfg.augment, backgrounds=backgrounds, band=band, frame_seconds=feat.frame_seconds)
                if cfg.augment else None)
     rng = np.random.default_rng(cfg.seed)
     for _ in range(start_epoch):

@@ -61,3 +61,27 @@ def test_reverb_tail_decays_at_the_reverberation_time_and_keeps_labels():
 def test_reverb_rejects_a_bad_range(bad):
     with pytest.raises(ValueError, match="reverb_s must be"):
         Augment(reverb_s=bad)
+
+
+def test_generated_band_stands_in_when_the_songs_have_no_band_alone_window():
+    """Solo singing only: with ``band_share`` the mix draws generated excerpts at a random start."""
+    band = np.full((2, 40, 8), 3.0, np.float16)
+    aug = Augment(background_db=(0.0, 0.0), p=1.0, backgrounds=([], []), band_share=0.5, band=band)
+    mixed, _ = aug(torch.full((3, 30, 8), -2.0), {})
+    torch.testing.assert_close(mixed, torch.full((3, 30, 8), -2.0 + np.log(2.0)))
+
+
+def test_band_share_draws_that_share_of_backgrounds_from_the_band():
+    real = [song(np.zeros(30, bool), level=0.0)]
+    band = np.full((1, 30, 8), 5.0, np.float32)
+    aug = Augment(background_db=(0.0, 0.0), p=1.0, backgrounds=(real, instrumental_windows(real, 30)),
+                  band_share=0.25, band=band)
+    torch.manual_seed(0)
+    picks = [float(aug._background(30)[0, 0]) for _ in range(2000)]
+    assert np.mean(np.array(picks) == 5.0) == pytest.approx(0.25, abs=0.03)
+
+
+@pytest.mark.parametrize("share", [-0.1, 1.5])
+def test_band_share_must_be_a_probability(share):
+    with pytest.raises(ValueError, match="band_share"):
+        Augment(band_share=share, band=np.zeros((1, 30, 8), np.float32))

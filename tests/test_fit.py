@@ -70,13 +70,16 @@ def test_config_rejects_unknown_settings(tmp_path):
         TrainConfig.load(cfg)
 
 
-def test_init_from_starts_a_fresh_run_from_a_checkpoint_with_every_augmentation(trained, capsys):
+def test_init_from_starts_a_fresh_run_from_a_checkpoint_with_every_augmentation(trained, capsys, monkeypatch):
     root, config, out, best = trained
+    monkeypatch.setattr("svt_train.fit.BAND_CLIPS", 2)  # two 1 s generated band excerpts, not 120 of 10 s
+    monkeypatch.setattr("svt_train.fit.BAND_SECONDS", 1.0)
     cfg = root / "init.toml"
     # 0.2 s segments: the tiny songs' note-free tails hold whole windows to mix in
     cfg.write_text(config.read_text().replace("epochs = 2", "epochs = 1").replace("segment_frames = 50", "segment_frames = 10")
                    + f'init_from = "{best.as_posix()}"\n'
-                   + 'augment = { background_db = [-10.0, 0.0], reverb_s = [0.3, 1.0] }\n' + 'pitch_shifts = [1.5]\n')
+                   + 'augment = { background_db = [-10.0, 0.0], reverb_s = [0.3, 1.0], band_share = 0.5 }\n'
+                   + 'pitch_shifts = [1.5]\n')
     capsys.readouterr()
     fit(cfg, root / "run_init", cache_dir=root / "cache", device="cpu")
     text = capsys.readouterr().out
@@ -87,6 +90,7 @@ def test_init_from_starts_a_fresh_run_from_a_checkpoint_with_every_augmentation(
     # starting from trained weights: the first epoch's loss is below the first run's first epoch
     assert history[0]["train"]["total_loss"] < first_run[0]["train"]["total_loss"]
     assert len(list((root / "cache").glob("*.mel.npy"))) == 3 + 1 + 3  # train songs, the valid song, one copy per train song
+    assert len(list((root / "cache").glob("*.band.npy"))) == 1
 
 
 def test_config_rejects_unknown_fixed_decoding_setting(tmp_path):
