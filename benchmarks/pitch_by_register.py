@@ -1,0 +1,72 @@
+"""Frame pitch accuracy of a model by the singer's register.
+
+For every annotated frame the model also calls voiced (voicing >= 0.5), the
+frame pitch error is model minus reference in semitones. Frames an octave or
+more off (|error| >= 2) are left out of the median, so the median shows a
+register's bias; "within 50 cents" counts all of them. Registers are 6
+semitones wide, by reference pitch (MIDI). This is how the sharp reading of
+low voices (below MIDI 54) was found.
+
+    python benchmarks/pitch_by_register.py --sets mir_valid,ssvd_dev --models singing_crnn
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from svt_live.audio import load_audio  # noqa: E402
+from svt_live.checkpoint import load_model  # noqa: E402
+from svt_live.features import log_mel  # noqa: E402
+from svt_live.inference import frame_posteriors  # noqa: E402
+from svt_train.datasets import named_set  # noqa: E402
+from svt_train.labels import notes_to_frames  # noqa: E402
+
+REGISTERS = range(36, 84, 6)
+
+
+def frame_errors(model: str, songs) -> tuple[np.ndarray, np.ndarray]:
+    """(reference pitch, model - reference) in MIDI / semitones, over frames both call voiced."""
+    lm = load_model(model)
+    ref_p, err = [], []
+    for s in tqdm(songs, desc=model, leave=False):
+        mel = log_mel(load_audio(s.audio, lm.features.sample_rate), lm.features)
+        post = frame_posteriors(lm, mel)
+        ref = notes_to_frames(s.notes, len(post["pitch"]), lm.features.frame_seconds)["pitch"]
+        both = (ref > 0) & (post["voiced"] >= 0.5)
+        ref_p.append(ref[both])
+        err.append(post["pitch"][both] - ref[both])
+    return np.concatenate(ref_p), np.concatenate(err)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sets", default="mir_valid,ssvd_dev")
+    ap.add_argument("--models", default="singing_crnn")
+    ap.add_argument("--data-root", default=str(ROOT.parent / "shared" / "data"))
+    args = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    print(f"{'set':<10} {'model':<28} {'register':<9} {'frames':>7} {'median err':>11} {'within 50c':>11}")
+    for set_name in args.sets.split(","):
+        songs = named_set(set_name, args.data_root)
+        for model in args.models.split(","):
+            pitch, err = frame_errors(model, songs)
+            for lo in REGISTERS:
+                band = (pitch >= lo) & (pitch < lo + 6)
+                if band.sum() < 50:
+                    continue
+                near = band & (np.abs(err) < 2)
+                print(f"{set_name:<10} {model:<28} {lo}-{lo + 6:<6} {band.sum():>7} "
+                      f"{np.median(err[near]):>+11.2f} {np.mean(np.abs(err[band]) < 0.5):>11.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
