@@ -82,6 +82,12 @@ class TrainConfig:
         if not isinstance(shifts, list) or not all(
                 isinstance(x, (int, float)) and not isinstance(x, bool) and x != 0 and abs(x) <= 12 for x in shifts):
             raise ValueError(f"{path}: pitch_shifts must be non-zero semitones within +-12, got {shifts!r}")
+        aug = d.get("augment", {})
+        share = aug.get("band_share", 0.0)
+        if not (isinstance(share, (int, float)) and not isinstance(share, bool) and 0 <= share <= 1):
+            raise ValueError(f"{path}: augment.band_share must be a probability in [0, 1], got {share!r}")
+        if share and not aug.get("background_db"):
+            raise ValueError(f"{path}: augment.band_share needs background_db (the level the band is mixed at)")
         return cls(**d)
 
 
@@ -196,7 +202,8 @@ def fit(config_path: str | Path, out_dir: str | Path, resume: bool = False, epoc
     valid_songs, valid_cached = prepare(cfg.valid, feat, cfg.data_root, cache_dir, "valid") if main else ([], [])
     backgrounds = ((train_cached, instrumental_windows(train_cached, cfg.segment_frames))
                    if cfg.augment.get("background_db") else None)
-    band = (band_backgrounds(BAND_CLIPS, BAND_SECONDS, feat, cfg.seed, cache_dir)
+    band_seconds = max(BAND_SECONDS, cfg.segment_frames * feat.frame_seconds)  # a clip holds a whole segment
+    band = (band_backgrounds(BAND_CLIPS, band_seconds, feat, cfg.seed, cache_dir)
             if cfg.augment.get("band_share") else None)
     augment = (Augment(**cfg.augment, backgrounds=backgrounds, band=band, frame_seconds=feat.frame_seconds)
                if cfg.augment else None)

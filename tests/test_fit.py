@@ -106,3 +106,15 @@ def test_config_rejects_bad_pitch_shifts(tmp_path, shifts):
     cfg.write_text(f'model = "base_cnn_mini"\npitch_shifts = {shifts}\n')
     with pytest.raises(ValueError, match="pitch_shifts must be non-zero semitones within"):
         TrainConfig.load(cfg)
+
+
+@pytest.mark.parametrize("augment, message", [
+    ("{ band_share = 1.5, background_db = [-10.0, 0.0] }", "band_share must be a probability"),
+    ('{ band_share = "half", background_db = [-10.0, 0.0] }', "band_share must be a probability"),
+    ("{ band_share = 0.5 }", "band_share needs background_db"),
+])
+def test_config_rejects_bad_band_share(tmp_path, augment, message):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'model = "singing_crnn"\naugment = {augment}\n')
+    with pytest.raises(ValueError, match=message):
+        TrainConfig.load(cfg)
