@@ -22,10 +22,8 @@ from tqdm import tqdm
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from svt_live.audio import load_audio  # noqa: E402
 from svt_live.checkpoint import load_model  # noqa: E402
-from svt_live.features import log_mel  # noqa: E402
-from svt_live.inference import frame_posteriors  # noqa: E402
+from svt_live.transcribe import transcribe_file  # noqa: E402
 from svt_train.datasets import named_set  # noqa: E402
 from svt_train.labels import notes_to_frames  # noqa: E402
 
@@ -37,8 +35,7 @@ def frame_errors(model: str, songs) -> tuple[np.ndarray, np.ndarray]:
     lm = load_model(model)
     ref_p, err = [], []
     for s in tqdm(songs, desc=model, leave=False):
-        mel = log_mel(load_audio(s.audio, lm.features.sample_rate), lm.features)
-        post = frame_posteriors(lm, mel)
+        post = transcribe_file(s.audio, lm)[1]
         ref = notes_to_frames(s.notes, len(post["pitch"]), lm.features.frame_seconds)["pitch"]
         both = (ref > 0) & (post["voiced"] >= 0.5)
         ref_p.append(ref[both])

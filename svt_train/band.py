@@ -23,13 +23,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import uuid
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
+from svt_live.annotations import atomic_write
 from svt_live.features import FeatureConfig, log_mel
 
 BAND_VERSION = 1  # bump when band_audio changes: it is part of the cache key
@@ -159,8 +158,9 @@ def band_backgrounds(n_clips: int, seconds: float, cfg: FeatureConfig, seed: int
     mels = np.stack([log_mel(band_audio(rng, seconds, cfg.sample_rate), cfg).numpy().astype(np.float16)
                      for _ in tqdm(range(n_clips), desc="generating band", unit="clip")])
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp.npy")
-        np.save(tmp, mels)
-        os.replace(tmp, path)
+        def write(tmp: str) -> None:
+            with open(tmp, "wb") as f:  # a file object: np.save would append .npy to a name
+                np.save(f, mels)
+
+        atomic_write(path, write)
     return mels
