@@ -108,6 +108,23 @@ def _seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def init_weights(model: torch.nn.Module, init: torch.nn.Module) -> list[str]:
+    """Copy ``init``'s weights into ``model``; returns the names of ``model``'s added top-level parts.
+
+    ``model`` may have parts the checkpoint lacks (e.g. residual GRU blocks, which start as the
+    identity); every weight the checkpoint has must exist in ``model`` with the same shape.
+    """
+    own, given = model.state_dict(), init.state_dict()
+    unexpected = [k for k in given if k not in own]
+    if unexpected:
+        raise ValueError(f"init_from checkpoint has weights the model lacks: {', '.join(unexpected)}")
+    resized = [f"{k} {tuple(v.shape)} vs {tuple(own[k].shape)}" for k, v in given.items() if v.shape != own[k].shape]
+    if resized:
+        raise ValueError(f"init_from checkpoint has weights of other shapes: {'; '.join(resized)}")
+    missing = model.load_state_dict(given, strict=False).missing_keys
+    return sorted({".".join(k.split(".")[:2]) for k in missing})
+
+
 def prepare(specs: list, cfg: FeatureConfig, data_root: str, cache_dir, desc: str,
             pitch_shifts: list = ()) -> tuple[list, list]:
     """Load songs for data specs and their cached features; returns (songs, cached).
@@ -179,10 +196,10 @@ def fit(config_path: str | Path, out_dir: str | Path, resume: bool = False, epoc
         from svt_live.checkpoint import load_model
 
         init = load_model(cfg.init_from)
-        model.load_state_dict(init.model.state_dict())
+        added = init_weights(model, init.model)
         decoding = init.decoding
         if main:
-            print(f"initialised from {cfg.init_from}")
+            print(f"initialised from {cfg.init_from}" + (f"; new: {', '.join(added)}" if added else ""))
     last = out_dir / "last.pt"
     if resume and last.exists():
         st = torch.load(last, map_location="cpu", weights_only=False)

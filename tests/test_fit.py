@@ -2,10 +2,12 @@
 import json
 
 import pytest
+import torch
 
 from svt_live.checkpoint import load_model
 from svt_train.cli import main
-from svt_train.fit import TrainConfig, fit
+from svt_live.models import build_model
+from svt_train.fit import TrainConfig, fit, init_weights
 from synth import tiny_training_setup
 
 
@@ -118,3 +120,19 @@ def test_config_rejects_bad_band_share(tmp_path, augment, message):
     cfg.write_text(f'model = "singing_crnn"\naugment = {augment}\n')
     with pytest.raises(ValueError, match=message):
         TrainConfig.load(cfg)
+
+
+def test_init_weights_adds_residual_gru_blocks_as_the_identity():
+    torch.manual_seed(0)
+    shallow = build_model("singing_crnn").eval()
+    deep = build_model("singing_crnn", gru_layers=2).eval()
+    assert init_weights(deep, shallow) == ["blocks.0"]
+    x = torch.randn(1, 40, 256)
+    with torch.no_grad():
+        a, b = shallow(x), deep(x)
+    for k in a:
+        torch.testing.assert_close(a[k], b[k])
+    with pytest.raises(ValueError, match="weights the model lacks: blocks.0"):
+        init_weights(build_model("singing_crnn"), deep)
+    with pytest.raises(ValueError, match="other shapes: proj.weight"):
+        init_weights(build_model("singing_crnn", hidden=64), shallow)

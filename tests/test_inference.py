@@ -116,3 +116,22 @@ def test_overlap_works_in_a_forked_child():
 
     r = subprocess.run([sys.executable, "-c", FORK_SCRIPT], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and "child ok" in r.stdout, r.stderr[-2000:]
+
+
+@pytest.mark.parametrize("lookahead", [1, 2])
+def test_stacked_gru_and_longer_lookahead_stream_equals_offline(lookahead, rng):
+    """Residual GRU blocks carry their own state across pushes; lookahead 2 commits two frames late."""
+    torch.manual_seed(0)
+    model = build_model("singing_crnn", gru_layers=3, lookahead=lookahead).eval()
+    for block in model.blocks:  # non-zero, so the blocks change the output
+        torch.nn.init.normal_(block.out.weight, std=0.3)
+    lm = LoadedModel(model, FeatureConfig(), DecodeParams(), {}, "deep")
+    mel = torch.randn(83, 256) * 3 - 5
+    with torch.no_grad():
+        direct = model.posteriors(model(mel.unsqueeze(0)))
+    online = stream_in_chunks(lm, mel, rng)
+    for k in POSTERIOR_KEYS:
+        np.testing.assert_allclose(online[k], direct[k][0].numpy(), rtol=1e-4, atol=1e-4, err_msg=k)
+    stream = PosteriorStream(lm)
+    assert len(stream.push(mel[:lookahead])["onset"]) == 0
+    assert len(stream.push(mel[lookahead:lookahead + 1])["onset"]) == 1

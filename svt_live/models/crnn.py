@@ -3,7 +3,7 @@
 A 2-D conv front end over (time, mel) with a bounded lookahead (only the
 first conv looks one frame ahead; the others are causal), then a
 unidirectional GRU (causal, so streaming keeps its hidden state across
-hops), then three heads: onset and offset logits ``[B, T]`` and a pitch
+hops), optionally followed by residual GRU blocks (``gru_layers`` > 1), then three heads: onset and offset logits ``[B, T]`` and a pitch
 distribution ``[B, T, 1 + n_bins]`` over silence plus ``bins_per_semitone``
 bins per semitone from ``lowest_midi``. Pitch is read as a local weighted
 mean around the most likely bin, so notes carry cents-accurate pitch.
@@ -42,12 +42,28 @@ class _Conv(nn.Module):
         return F.relu(torch.maximum(y[..., 0:w:2], y[..., 1:w:2]))
 
 
+class _ResidualGRU(nn.Module):
+    """``z + out(GRU(z))`` with ``out`` initialised to zero: a block added to a trained network
+    starts as the identity, so training continues from the same function."""
+
+    def __init__(self, hidden: int):
+        super().__init__()
+        self.gru = nn.GRU(hidden, hidden, batch_first=True)
+        self.out = nn.Linear(hidden, hidden)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, z: torch.Tensor, state=None):
+        y, state = self.gru(z, state)
+        return z + self.out(y), state
+
+
 class SingingCRNN(nn.Module):
     label_scheme = "pitch_bins"
 
     def __init__(self, n_mels: int = 256, channels: tuple = (16, 32, 32), hidden: int = 192,
                  lowest_midi: float = 33.0, n_semitones: int = 54, bins_per_semitone: int = 5,
-                 lookahead: int = 1):
+                 lookahead: int = 1, gru_layers: int = 1):
         super().__init__()
         self.n_mels = n_mels
         self.lowest_midi = float(lowest_midi)
@@ -63,6 +79,7 @@ class SingingCRNN(nn.Module):
         self.convs = nn.Sequential(*layers)
         self.proj = nn.Linear(cin * f, hidden)
         self.gru = nn.GRU(hidden, hidden, batch_first=True)
+        self.blocks = nn.ModuleList(_ResidualGRU(hidden) for _ in range(int(gru_layers) - 1))
         self.onset_head = nn.Linear(hidden, 1)
         self.offset_head = nn.Linear(hidden, 1)
         self.pitch_head = nn.Linear(hidden, 1 + self.n_bins)
@@ -74,14 +91,20 @@ class SingingCRNN(nn.Module):
         return F.relu(self.proj(h.permute(0, 2, 1, 3).flatten(2)))
 
     def decode(self, h: torch.Tensor, state=None):
-        z, state = self.gru(h, state)
+        """``[B, T, hidden]`` and the recurrent state (None at the start) -> (logits, new state)."""
+        state = state or (None,) * (1 + len(self.blocks))
+        z, first = self.gru(h, state[0])
         z = z + h
+        states = [first]
+        for block, s in zip(self.blocks, state[1:]):
+            z, s = block(z, s)
+            states.append(s)
         logits = {
             "onset": self.onset_head(z).squeeze(-1),
             "offset": self.offset_head(z).squeeze(-1),
             "pitch": self.pitch_head(z),
         }
-        return logits, state
+        return logits, tuple(states)
 
     def forward(self, x: torch.Tensor) -> dict:
         return self.decode(self.encode(x))[0]
