@@ -113,6 +113,7 @@ def init_weights(model: torch.nn.Module, init: torch.nn.Module) -> list[str]:
 
     ``model`` may have parts the checkpoint lacks (e.g. residual GRU blocks, which start as the
     identity); every weight the checkpoint has must exist in ``model`` with the same shape.
+    Conv blocks whose lookahead differs adopt the checkpoint's kernels shifted in time.
     """
     own, given = model.state_dict(), init.state_dict()
     unexpected = [k for k in given if k not in own]
@@ -122,6 +123,11 @@ def init_weights(model: torch.nn.Module, init: torch.nn.Module) -> list[str]:
     if resized:
         raise ValueError(f"init_from checkpoint has weights of other shapes: {'; '.join(resized)}")
     missing = model.load_state_dict(given, strict=False).missing_keys
+    old_blocks = dict(init.named_modules())
+    for name, block in model.named_modules():  # conv blocks given more (or less) lookahead
+        old = old_blocks.get(name)
+        if hasattr(block, "adopt_taps") and getattr(old, "ahead", block.ahead) != block.ahead:
+            block.adopt_taps(old.conv.weight, old.ahead)
     return sorted({".".join(k.split(".")[:2]) for k in missing})
 
 

@@ -136,3 +136,17 @@ def test_init_weights_adds_residual_gru_blocks_as_the_identity():
         init_weights(build_model("singing_crnn"), deep)
     with pytest.raises(ValueError, match="other shapes: proj.weight"):
         init_weights(build_model("singing_crnn", hidden=64), shallow)
+
+
+def test_init_weights_moves_conv_taps_when_the_lookahead_changes():
+    """Time taps of a kernel for lookahead 0 (t-2, t-1, t) move to (t-1, t, t+1) with t+1 at zero."""
+    torch.manual_seed(0)
+    one, two = build_model("singing_crnn", lookahead=1), build_model("singing_crnn", lookahead=2)
+    init_weights(two, one)
+    w_old, w_new = one.convs[1].conv.weight, two.convs[1].conv.weight
+    torch.testing.assert_close(w_new[:, :, :2], w_old[:, :, 1:])
+    assert not w_new[:, :, 2].any()
+    torch.testing.assert_close(two.convs[0].conv.weight, one.convs[0].conv.weight)  # same lookahead
+    init_weights(one, two)  # and back: taps move forward, the oldest start at zero
+    assert not one.convs[1].conv.weight[:, :, 0].any()
+    torch.testing.assert_close(one.convs[1].conv.weight[:, :, 1:], w_new[:, :, :2])

@@ -25,10 +25,27 @@ class _Conv(nn.Module):
 
     def __init__(self, cin: int, cout: int, ahead: int):
         super().__init__()
+        self.ahead = ahead
         self.pad = (1, 1, 2 - ahead, ahead)  # (freq left, freq right, time left, time right)
         self.conv = nn.Conv2d(cin, cout, 3)
         self.bn = nn.BatchNorm2d(cout)
         self.pool = nn.MaxPool2d((1, 2))
+
+    @torch.no_grad()
+    def adopt_taps(self, weight: torch.Tensor, ahead: int) -> None:
+        """Take a trained kernel made for ``ahead`` frames of lookahead into this block's.
+
+        With more lookahead the taps move one frame back per frame (the oldest tap is
+        dropped) and the new future taps start at zero, so the block computes nearly what it
+        did; with less, they move forward and the oldest taps start at zero.
+        """
+        shift = self.ahead - ahead
+        w = torch.zeros_like(self.conv.weight)
+        if shift >= 0:
+            w[:, :, :3 - shift] = weight[:, :, shift:]
+        else:
+            w[:, :, -shift:] = weight[:, :, :3 + shift]
+        self.conv.weight.copy_(w)
 
     def forward(self, x):
         x = F.pad(x, self.pad)
