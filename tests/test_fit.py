@@ -1,12 +1,13 @@
 """A tiny real training run: fit on synthetic songs, evaluate the checkpoint, resume."""
 import json
+from pathlib import Path
 
 import pytest
 import torch
 
 from svt_live.checkpoint import load_model
-from svt_train.cli import main
 from svt_live.models import build_model
+from svt_train.cli import main
 from svt_train.fit import TrainConfig, fit, init_weights
 from synth import tiny_training_setup
 
@@ -150,3 +151,14 @@ def test_init_weights_moves_conv_taps_when_the_lookahead_changes():
     init_weights(one, two)  # and back: taps move forward, the oldest start at zero
     assert not one.convs[1].conv.weight[:, :, 0].any()
     torch.testing.assert_close(one.convs[1].conv.weight[:, :, 1:], w_new[:, :, :2])
+
+
+CONFIGS = Path(__file__).parents[1] / "configs"
+
+
+@pytest.mark.parametrize("path", sorted(CONFIGS.rglob("*.toml")), ids=lambda p: p.relative_to(CONFIGS).as_posix())
+def test_committed_configs_load_and_build_their_model(path):
+    cfg = TrainConfig.load(path)
+    model = build_model(cfg.model, **cfg.model_kwargs)
+    assert cfg.train and cfg.valid and cfg.epochs > 0
+    assert sum(p.numel() for p in model.parameters()) > 0
