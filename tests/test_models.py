@@ -63,6 +63,13 @@ def test_crnn_eval_conv_block_folds_batch_norm_exactly():
     torch.testing.assert_close(fast, reference, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("kwargs, message", [({"lookahead": 4}, "lookahead must be 0-3"),
+                                             ({"gru_layers": 0}, "gru_layers must be at least 1")])
+def test_crnn_rejects_impossible_shapes(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        build_model("singing_crnn", **kwargs)
+
+
 def test_build_model_rejects_unknown_name():
     with pytest.raises(ValueError, match="unknown model 'nope'"):
         build_model("nope")

@@ -1,9 +1,10 @@
 """``SingingCRNN``: the default model, a small streaming conv + GRU network.
 
-A 2-D conv front end over (time, mel) with a bounded lookahead (only the
-first conv looks one frame ahead; the others are causal), then a
-unidirectional GRU (causal, so streaming keeps its hidden state across
-hops), optionally followed by residual GRU blocks (``gru_layers`` > 1), then three heads: onset and offset logits ``[B, T]`` and a pitch
+A 2-D conv front end over (time, mel) with a bounded lookahead (the first
+``lookahead`` convs look one frame ahead, default 1; the others are
+causal), then a unidirectional GRU (causal, so streaming keeps its hidden
+state across hops), optionally followed by ``gru_layers - 1`` residual GRU
+blocks, then three heads: onset and offset logits ``[B, T]`` and a pitch
 distribution ``[B, T, 1 + n_bins]`` over silence plus ``bins_per_semitone``
 bins per semitone from ``lowest_midi``. Pitch is read as a local weighted
 mean around the most likely bin, so notes carry cents-accurate pitch.
@@ -82,6 +83,10 @@ class SingingCRNN(nn.Module):
                  lowest_midi: float = 33.0, n_semitones: int = 54, bins_per_semitone: int = 5,
                  lookahead: int = 1, gru_layers: int = 1):
         super().__init__()
+        if not 0 <= int(lookahead) <= len(channels):
+            raise ValueError(f"lookahead must be 0-{len(channels)} frames (one per conv), got {lookahead}")
+        if int(gru_layers) < 1:
+            raise ValueError(f"gru_layers must be at least 1, got {gru_layers}")
         self.n_mels = n_mels
         self.lowest_midi = float(lowest_midi)
         self.bins_per_semitone = int(bins_per_semitone)
