@@ -11,7 +11,6 @@ low voices (below MIDI 54) was found.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from tqdm import tqdm
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from common import sets_and_models  # noqa: E402
 from svt_live.checkpoint import load_model  # noqa: E402
 from svt_live.transcribe import transcribe_file  # noqa: E402
 from svt_train.datasets import named_set  # noqa: E402
@@ -44,11 +44,7 @@ def frame_errors(model: str, songs) -> tuple[np.ndarray, np.ndarray]:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sets", default="mir_valid,ssvd_dev")
-    ap.add_argument("--models", default="singing_crnn")
-    ap.add_argument("--data-root", default=str(ROOT.parent / "shared" / "data"))
-    args = ap.parse_args(argv)
+    args = sets_and_models(__doc__, "mir_valid,ssvd_dev", argv)
     torch.set_num_threads(1)
     print(f"{'set':<10} {'model':<28} {'register':<9} {'frames':>7} {'median err':>11} {'within 50c':>11}")
     for set_name in args.sets.split(","):
