@@ -6,7 +6,10 @@ Adam + cosine schedule on random 5 s segments, validates every epoch
 (losses, frame metrics, and note F1 after tuning thresholds on the
 validation songs), keeps ``best.pt`` (a runtime checkpoint),
 ``last.pt`` (full training state for ``--resume``), ``history.json`` and
-``curves.png`` (losses and valid F1 per epoch). Runs single-process or
+``curves.png`` (losses and valid F1 per epoch). With ``swa_from``, the weights after every
+epoch from that one on are also averaged (stochastic weight averaging; batch
+norm statistics re-estimated on one pass over the training segments), and
+the average replaces ``best.pt`` when it validates better. Runs single-process or
 under ``torchrun`` (DistributedDataParallel: gloo on CPU, nccl on CUDA);
 only rank 0 validates and writes files.
 """
@@ -67,6 +70,7 @@ class TrainConfig:
     init_from: str = ""  # checkpoint (bundled name or path) whose weights start a fresh run
     fixed_decoding: dict = field(default_factory=dict)  # decoding settings the final tuning keeps as given
     pitch_shifts: list = field(default_factory=list)  # semitones of tape-speed copies of the training songs
+    swa_from: int = 0  # first epoch (1-based) whose weights enter the running average; 0: no averaging
 
     @classmethod
     def load(cls, path: str | Path) -> "TrainConfig":
@@ -88,6 +92,9 @@ class TrainConfig:
             raise ValueError(f"{path}: augment.band_share must be a probability in [0, 1], got {share!r}")
         if share and not aug.get("background_db"):
             raise ValueError(f"{path}: augment.band_share needs background_db (the level the band is mixed at)")
+        swa = d.get("swa_from", 0)
+        if not (isinstance(swa, int) and not isinstance(swa, bool) and 0 <= swa <= d.get("epochs", cls.epochs)):
+            raise ValueError(f"{path}: swa_from must be an epoch between 1 and epochs (0: off), got {swa!r}")
         return cls(**d)
 
 
@@ -218,6 +225,9 @@ def fit(config_path: str | Path, out_dir: str | Path, resume: bool = False, epoc
         torch.set_rng_state(st["torch_rng"])
         if main:
             print(f"resumed from {last} at epoch {start_epoch}")
+    swa = torch.optim.swa_utils.AveragedModel(model) if cfg.swa_from and main else None
+    if swa is not None and resume and last.exists() and st.get("swa"):
+        swa.load_state_dict(st["swa"])
     ddp_model = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
 
     train_songs, train_cached = prepare(cfg.train, feat, cfg.data_root, cache_dir, "train", cfg.pitch_shifts)
@@ -272,13 +282,28 @@ def fit(config_path: str | Path, out_dir: str | Path, resume: bool = False, epoc
         if score > best_score:
             best_score, decoding = score, tuned
             save_checkpoint(best_path, model, cfg.model_kwargs, feat, tuned, meta)
-        torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+        if swa is not None and epoch + 1 >= cfg.swa_from:
+            swa.update_parameters(model)
+        torch.save({"model": model.state_dict(), "swa": swa.state_dict() if swa is not None else None, "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
                     "epoch": epoch + 1, "best_score": best_score, "history": history,
                     "decoding": decoding.to_dict(), "numpy_rng": np.random.get_state(),
                     "torch_rng": torch.get_rng_state()}, last.with_suffix(".tmp"))
         os.replace(last.with_suffix(".tmp"), last)
         (out_dir / "history.json").write_text(json.dumps(history, indent=1))
         plot_history(history, out_dir / "curves.png", cfg.select_measure, title=f"{cfg.model}: {config_path}")
+    if swa is not None and int(swa.n_averaged):
+        plan = epoch_plan(train_cached, cfg.segment_frames, np.random.default_rng(cfg.seed + 1), variants)
+        torch.optim.swa_utils.update_bn(batches(train_cached, plan, cfg.batch_size, cfg.segment_frames, augment),
+                                        swa, dev)
+        val = validate(swa.module, loss_fn, valid_songs, valid_cached, cfg, feat, decoding, COARSE)
+        tuned, score = val.pop("decoding"), val[f"val_{cfg.select_measure}_f1"]
+        span = f"{cfg.swa_from}-{cfg.epochs}"
+        print(f"weights averaged over epochs {span}: valid {cfg.select_measure} F1 {score:.3f} "
+              f"({'kept' if score > best_score else 'not kept'}: best epoch {best_score:.3f})", flush=True)
+        if score > best_score:
+            meta = {"config": str(config_path), "epoch": f"average of {span}", "history": history,
+                    "train_sets": cfg.train, "valid_sets": cfg.valid}
+            save_checkpoint(best_path, swa.module, cfg.model_kwargs, feat, tuned, meta)
     if world > 1:
         dist.destroy_process_group()
     if main and best_path.exists():

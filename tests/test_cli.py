@@ -90,6 +90,18 @@ def test_eval_vocadito_csv(capsys):
     assert "COnP" in text and list(eval_rows(text)) == ["vocadito_10"]
 
 
+def test_min_note_frames_overrides_the_models_shortest_note(tmp_path, capsys):
+    notes = {}
+    for n in (1, None, 10):
+        out = tmp_path / f"{n}.json"
+        rc, _, err = run([DATA / "vocadito_10.wav", "--json", out, "-q"] + (["--min-note-frames", n] if n else []),
+                         capsys)
+        assert rc == 0, err
+        notes[n] = load_notes(out, song_id="vocadito_10")
+    assert len(notes[1]) >= len(notes[None]) > len(notes[10]) > 0
+    assert (notes[10][:, 1] - notes[10][:, 0]).min() >= 10 * 0.02 - 1e-6  # 10 voiced frames at least
+
+
 def test_eval_mir_st500_json_by_folder_name_and_song_id(song, note_model, tmp_path, capsys):
     ann = tmp_path / "annotations.json"
     write_json(ann, {"62": np.array(REF), "65": np.array(REF[:2]), "7": np.array(REF[1:])})
@@ -126,7 +138,7 @@ def test_several_files_give_rows_mean_and_pooled(note_model, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("case", ["missing file", "text as wav", "malformed annotation", "unknown flag",
-                                  "mic with files", "bad model", "missing reference"])
+                                  "mic with files", "bad model", "missing reference", "no shortest note"])
 def test_bad_input_is_one_line_error(case, song, tmp_path, capsys):
     fake = tmp_path / "notes.wav"
     fake.write_text("this is not audio\n" * 50)
@@ -140,6 +152,7 @@ def test_bad_input_is_one_line_error(case, song, tmp_path, capsys):
         "mic with files": (["--input", "mic", song], 2, "--input mic takes no audio files"),
         "bad model": ([song, "--model", tmp_path / "nope.pt"], 1, "no such checkpoint"),
         "missing reference": ([song, "--eval", tmp_path / "nope.csv"], 1, "no such annotation file"),
+        "no shortest note": ([song, "--min-note-frames", 0], 2, "--min-note-frames must be 1 or more, got 0"),
     }[case]
     rc, _, err = run(argv, capsys)
     assert rc == code

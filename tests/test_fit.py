@@ -96,6 +96,29 @@ def test_init_from_starts_a_fresh_run_from_a_checkpoint_with_every_augmentation(
     assert len(list((root / "cache").glob("*.band.npy"))) == 1
 
 
+def test_swa_averages_every_epoch_from_swa_from_and_resumes_the_average(trained, capsys):
+    root, config, out, best = trained
+    cfg = root / "swa.toml"
+    cfg.write_text(config.read_text() + "swa_from = 1\n")
+    capsys.readouterr()
+    fit(cfg, root / "run_swa", cache_dir=root / "cache", device="cpu")
+    text = capsys.readouterr().out
+    assert "weights averaged over epochs 1-2: valid COnP F1" in text
+    assert int(torch.load(root / "run_swa" / "last.pt", weights_only=False)["swa"]["n_averaged"]) == 2
+    fit(cfg, root / "run_swa", resume=True, epochs=3, cache_dir=root / "cache", device="cpu")
+    assert "weights averaged over epochs 1-3" in capsys.readouterr().out
+    assert int(torch.load(root / "run_swa" / "last.pt", weights_only=False)["swa"]["n_averaged"]) == 3
+    assert load_model(root / "run_swa" / "best.pt").name == "base_cnn_mini"
+
+
+@pytest.mark.parametrize("value", ["3", "-1", "true", '"last"'])
+def test_config_rejects_swa_from_outside_the_epochs(tmp_path, value):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'model = "base_cnn_mini"\nepochs = 2\nswa_from = {value}\n')
+    with pytest.raises(ValueError, match="swa_from must be an epoch between 1 and epochs"):
+        TrainConfig.load(cfg)
+
+
 def test_config_rejects_unknown_fixed_decoding_setting(tmp_path):
     cfg = tmp_path / "c.toml"
     cfg.write_text('model = "base_cnn_mini"\nfixed_decoding = { min_note_frame = 2 }\n')
