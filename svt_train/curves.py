@@ -4,12 +4,14 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def plot_history(history: list[dict], path: str | Path, measure: str = "COnP", title: str = "") -> None:
+def plot_history(history: list[dict], path: str | Path, measure: str = "COnP", title: str = "",
+                 average: tuple | None = None) -> None:
     """Save a PNG of a run's ``history`` (``fit``'s per-epoch records).
 
     Left: train and valid total loss per epoch. Right: valid note F1
     (``measure``, after the per-epoch decoding search, in %) with the best
-    epoch marked: the one ``best.pt`` holds.
+    epoch marked. ``average``: ``(first epoch, last epoch, F1 in [0, 1])`` of
+    the weight average (``swa_from``), drawn as a dashed line over its epochs.
     """
     import matplotlib
     matplotlib.use("Agg")
@@ -27,6 +29,10 @@ def plot_history(history: list[dict], path: str | Path, measure: str = "COnP", t
     best = max(range(len(f1)), key=f1.__getitem__)
     ax_f1.plot(epochs, f1, "o-", color="#2ca02c")
     ax_f1.plot(epochs[best], f1[best], "*", ms=14, color="#d62728", label=f"best: epoch {epochs[best]}, {f1[best]:.1f} %")
+    if average:
+        first, last, f = average
+        ax_f1.plot([first, last], [100 * f] * 2, "--", color="#9467bd",
+                   label=f"average of epochs {first}-{last}: {100 * f:.1f} %")
     ax_f1.set(xlabel="epoch", ylabel=f"{measure} F1 (%)", title=f"valid {measure} F1, mean per song")
     ax_f1.legend()
     for ax in (ax_loss, ax_f1):

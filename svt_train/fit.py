@@ -300,9 +300,11 @@ def fit(config_path: str | Path, out_dir: str | Path, resume: bool = False, epoc
         span = f"{cfg.swa_from}-{cfg.epochs}"
         print(f"weights averaged over epochs {span}: valid {cfg.select_measure} F1 {score:.3f} "
               f"({'kept' if score > best_score else 'not kept'}: best epoch {best_score:.3f})", flush=True)
+        plot_history(history, out_dir / "curves.png", cfg.select_measure, title=f"{cfg.model}: {config_path}",
+                     average=(cfg.swa_from, cfg.epochs, score))
         if score > best_score:
             meta = {"config": str(config_path), "epoch": f"average of {span}", "history": history,
-                    "train_sets": cfg.train, "valid_sets": cfg.valid}
+                    "train_sets": cfg.train, "valid_sets": cfg.valid, "average_valid_f1": score}
             save_checkpoint(best_path, swa.module, cfg.model_kwargs, feat, tuned, meta)
     if world > 1:
         dist.destroy_process_group()

@@ -1,7 +1,10 @@
 """Unusual but valid audio: every PCM sample format, rates from 8 to 192 kHz, 1 to 8 channels,
 DC offset, clipping and silence. Each decodes to the right mono signal and transcribes with exit 0
 and nothing on stderr; where the signal is the same, so are the notes (compared with the bundled
-``base_cnn_mini``, which finds notes in plain synthetic tones; degraded signals use the default model)."""
+``base_cnn_mini``, which finds notes in plain synthetic tones). Degraded signals are the bundled sung
+clip (vocadito #10) through the default model, which is trained on singing, not on synthetic tones."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -87,7 +90,15 @@ def test_channel_counts(channels, audio, expected, tmp_path, capsys, robust):
     transcribe(path, capsys, robust, expected)
 
 
-DIFFERENT = "exit 0, nothing on stderr, notes found among the sung ones"
+CLIP = Path(__file__).resolve().parents[2] / "svt_live" / "data" / "vocadito_10"
+DIFFERENT = "exit 0, nothing on stderr, the sung onsets still found (COn F1 >= 45 %; about 60 % on the clean clip)"
+
+
+@pytest.fixture(scope="module")
+def sung():
+    """The bundled sung clip at 16 kHz, peak 0.5."""
+    a = load_audio(CLIP.with_suffix(".wav"))
+    return a / np.abs(a).max() * 0.5
 
 
 @pytest.mark.parametrize("signal, codec", [
@@ -96,9 +107,14 @@ DIFFERENT = "exit 0, nothing on stderr, notes found among the sung ones"
     case("clipped at 10x full scale", lambda a: np.clip(10 * a, -1, 1), "pcm_s16le", category="audio",
          expected=DIFFERENT),
 ])
-def test_degraded_signal(signal, codec, audio, tmp_path, capsys, robust):
-    notes = transcribe(synth.encode(tmp_path / "odd.wav", signal(audio), codec=codec), capsys, robust)
-    assert len(notes) and score(SONG, notes)["COnP"][0] > 0
+def test_degraded_signal(signal, codec, sung, tmp_path, capsys, robust):
+    path = synth.encode(tmp_path / "odd.wav", signal(sung), codec=codec)
+    rc, _, lines = svt([path, "--json", path.with_suffix(".json"), "-q"], capsys)
+    notes = load_notes(path.with_suffix(".json"), song_id="odd") if rc == 0 else np.zeros((0, 3))
+    con = score(load_notes(CLIP.parent / (CLIP.name + "_notesA1.csv")), notes)["COn"][2] if len(notes) else 0.0
+    robust(f"{seen(rc, lines)}; {len(notes)} notes, COn F1 {100 * con:.0f} %")
+    assert rc == 0 and not lines
+    assert con >= 0.45
 
 
 @pytest.mark.robustness("audio", "exit 0 and no notes (not an error)", case="pure silence")
