@@ -284,10 +284,10 @@ def fit(config_path: str | Path, out_dir: str | Path, resume: bool = False, epoc
             save_checkpoint(best_path, model, cfg.model_kwargs, feat, tuned, meta)
         if swa is not None and epoch + 1 >= cfg.swa_from:
             swa.update_parameters(model)
-        torch.save({"model": model.state_dict(), "swa": swa.state_dict() if swa is not None else None, "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-                    "epoch": epoch + 1, "best_score": best_score, "history": history,
-                    "decoding": decoding.to_dict(), "numpy_rng": np.random.get_state(),
-                    "torch_rng": torch.get_rng_state()}, last.with_suffix(".tmp"))
+        torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                    "swa": swa.state_dict() if swa is not None else None, "epoch": epoch + 1,
+                    "best_score": best_score, "history": history, "decoding": decoding.to_dict(),
+                    "numpy_rng": np.random.get_state(), "torch_rng": torch.get_rng_state()}, last.with_suffix(".tmp"))
         os.replace(last.with_suffix(".tmp"), last)
         (out_dir / "history.json").write_text(json.dumps(history, indent=1))
         plot_history(history, out_dir / "curves.png", cfg.select_measure, title=f"{cfg.model}: {config_path}")
