@@ -9,7 +9,11 @@ validation songs), keeps ``best.pt`` (a runtime checkpoint),
 ``curves.png`` (losses and valid F1 per epoch). With ``swa_from``, the weights after every
 epoch from that one on are also averaged (stochastic weight averaging; batch
 norm statistics re-estimated on one pass over the training segments), and
-the average replaces ``best.pt`` when it validates better. Runs single-process or
+the average replaces ``best.pt`` when it validates better. With ``teachers``
+(trained checkpoints of the same pitch-bin model family), the loss mixes in,
+at ``teacher_weight``, the distance to the teachers' averaged posteriors on
+the same augmented batch (knowledge distillation: one network learns what an
+ensemble knows, at one network's cost). Runs single-process or
 under ``torchrun`` (DistributedDataParallel: gloo on CPU, nccl on CUDA);
 only rank 0 validates and writes files.
 """
@@ -42,7 +46,7 @@ from .cache import DEFAULT_CACHE, CachedSong, load_cached
 from .curves import plot_history
 from .datasets import load_set, speed_variant
 from .loader import batches, epoch_plan, fixed_plan
-from .losses import loss_for
+from .losses import distillation_loss, loss_for, teacher_targets
 from .metrics import Metrics
 from .tune import COARSE, tune_decoding, tune_thresholds
 
@@ -71,6 +75,8 @@ class TrainConfig:
     fixed_decoding: dict = field(default_factory=dict)  # decoding settings the final tuning keeps as given
     pitch_shifts: list = field(default_factory=list)  # semitones of tape-speed copies of the training songs
     swa_from: int = 0  # first epoch (1-based) whose weights enter the running average; 0: no averaging
+    teachers: list = field(default_factory=list)  # checkpoints whose averaged posteriors the model also learns
+    teacher_weight: float = 0.5  # share of the teachers' loss in the total (0-1)
 
     @classmethod
     def load(cls, path: str | Path) -> "TrainConfig":
@@ -95,7 +101,32 @@ class TrainConfig:
         swa = d.get("swa_from", 0)
         if not (isinstance(swa, int) and not isinstance(swa, bool) and 0 <= swa <= d.get("epochs", cls.epochs)):
             raise ValueError(f"{path}: swa_from must be an epoch between 1 and epochs (0: off), got {swa!r}")
+        teachers, weight = d.get("teachers", []), d.get("teacher_weight", cls.teacher_weight)
+        if not (isinstance(teachers, list) and all(isinstance(t, str) and t for t in teachers)):
+            raise ValueError(f"{path}: teachers must be a list of checkpoint paths or bundled model names")
+        if not (isinstance(weight, (int, float)) and not isinstance(weight, bool) and 0 <= weight <= 1):
+            raise ValueError(f"{path}: teacher_weight must be between 0 and 1, got {weight!r}")
         return cls(**d)
+
+
+def load_teachers(names: list, student: torch.nn.Module, feat: FeatureConfig, device) -> list:
+    """Teacher networks (eval mode) for ``fit``: each must give the student's pitch bins from the same
+    features, else a one-line ValueError."""
+    from svt_live.checkpoint import load_model
+
+    teachers = []
+    for name in names:
+        lm = load_model(name, device)
+        t = lm.model
+        if getattr(t, "label_scheme", "") != "pitch_bins" or getattr(student, "label_scheme", "") != "pitch_bins":
+            raise ValueError(f"teacher {name}: teachers and the model must both be pitch-bin models (singing_crnn)")
+        if (t.n_bins, t.lowest_midi, t.bins_per_semitone) != (student.n_bins, student.lowest_midi,
+                                                            student.bins_per_semitone):
+            raise ValueError(f"teacher {name}: its pitch bins differ from the model's")
+        if lm.features != feat:
+            raise ValueError(f"teacher {name}: its feature settings differ from the model's")
+        teachers.append(t)
+    return teachers
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -228,6 +259,9 @@ def fit(config_path: str | Path, out_dir: str | Path, resume: bool = False, epoc
     swa = torch.optim.swa_utils.AveragedModel(model) if cfg.swa_from and main else None
     if swa is not None and resume and last.exists() and st.get("swa"):
         swa.load_state_dict(st["swa"])
+    teachers = load_teachers(cfg.teachers, model, feat, dev)
+    if teachers and main:
+        print(f"teachers: {', '.join(cfg.teachers)} (weight {cfg.teacher_weight})")
     ddp_model = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
 
     train_songs, train_cached = prepare(cfg.train, feat, cfg.data_root, cache_dir, "train", cfg.pitch_shifts)
@@ -259,6 +293,10 @@ def fit(config_path: str | Path, out_dir: str | Path, resume: bool = False, epoc
             x, y = x.to(dev), {k: v.to(dev) for k, v in y.items()}
             out = ddp_model(x)
             losses = loss_fn(out, y)
+            if teachers:
+                soft = distillation_loss(out, teacher_targets(teachers, x))
+                w = cfg.teacher_weight
+                losses = {**losses, **soft, "total": (1 - w) * losses["total"] + w * soft["total"]}
             opt.zero_grad(set_to_none=True)
             losses["total"].backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)

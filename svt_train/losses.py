@@ -69,6 +69,32 @@ class CRNNLoss(nn.Module):
         return {"total": sum(parts.values()), **parts}
 
 
+@torch.no_grad()
+def teacher_targets(teachers: list, x: torch.Tensor) -> dict:
+    """Soft targets from trained :class:`SingingCRNN` teachers (eval mode) for a batch ``x [B, T, F]``:
+    onset and offset probabilities ``[B, T]`` and pitch distributions ``[B, T, 1 + n_bins]``, each
+    averaged over the teachers."""
+    outs = [t(x) for t in teachers]
+    return {
+        "onset": torch.stack([torch.sigmoid(o["onset"]) for o in outs]).mean(0),
+        "offset": torch.stack([torch.sigmoid(o["offset"]) for o in outs]).mean(0),
+        "pitch": torch.stack([o["pitch"].softmax(-1) for o in outs]).mean(0),
+    }
+
+
+def distillation_loss(out: dict, soft: dict, pos_weight: float = 3.0) -> dict:
+    """Loss of :class:`SingingCRNN` logits against :func:`teacher_targets`: BCE on the onset and
+    offset probabilities (positives weighted as in :class:`CRNNLoss`), cross-entropy on the pitch
+    distribution. Returns ``total`` and the parts ``distill_onset``, ``distill_offset``, ``distill_pitch``."""
+    pw = torch.tensor(pos_weight, device=out["onset"].device)
+    parts = {
+        "distill_onset": F.binary_cross_entropy_with_logits(out["onset"], soft["onset"], pos_weight=pw),
+        "distill_offset": F.binary_cross_entropy_with_logits(out["offset"], soft["offset"], pos_weight=pw),
+        "distill_pitch": -(soft["pitch"] * out["pitch"].log_softmax(-1)).sum(-1).mean(),
+    }
+    return {"total": sum(parts.values()), **parts}
+
+
 def loss_for(model) -> nn.Module:
     """The loss that trains ``model``."""
     return LossFunc() if model.label_scheme == "octave_pitch_class" else CRNNLoss(model)

@@ -119,6 +119,45 @@ def test_config_rejects_swa_from_outside_the_epochs(tmp_path, value):
         TrainConfig.load(cfg)
 
 
+def test_teachers_mix_a_distillation_loss_into_training(tmp_path, capsys):
+    from svt_live.checkpoint import save_checkpoint
+    from svt_live.decode import DecodeParams
+    from svt_live.features import FeatureConfig
+
+    config = tiny_training_setup(tmp_path, model="singing_crnn")
+    teacher = tmp_path / "teacher.pt"
+    save_checkpoint(teacher, build_model("singing_crnn"), {}, FeatureConfig(), DecodeParams())
+    cfg = tmp_path / "distill.toml"
+    cfg.write_text(config.read_text().replace("epochs = 2", "epochs = 1")
+                   + f'teachers = ["{teacher.as_posix()}", "{teacher.as_posix()}"]\nteacher_weight = 0.25\n')
+    fit(cfg, tmp_path / "run", cache_dir=tmp_path / "cache", device="cpu")
+    assert f"teachers: {teacher.as_posix()}, {teacher.as_posix()} (weight 0.25)" in capsys.readouterr().out
+    train = json.loads((tmp_path / "run" / "history.json").read_text())[0]["train"]
+    hard = sum(train[f"{k}_loss"] for k in ("onset", "offset", "pitch"))
+    soft = sum(train[f"distill_{k}_loss"] for k in ("onset", "offset", "pitch"))
+    assert train["total_loss"] == pytest.approx(0.75 * hard + 0.25 * soft, rel=1e-4)
+
+
+def test_teachers_must_share_the_models_pitch_bins(trained, tmp_path):
+    root, config, out, best = trained  # a base_cnn_mini checkpoint: octave and pitch-class heads
+    cfg = tmp_path / "distill.toml"
+    cfg.write_text(tiny_training_setup(tmp_path, model="singing_crnn").read_text()
+                   + f'teachers = ["{best.as_posix()}"]\n')
+    with pytest.raises(ValueError, match="must both be pitch-bin models"):
+        fit(cfg, tmp_path / "run", cache_dir=tmp_path / "cache", device="cpu")
+
+
+@pytest.mark.parametrize("setting, message", [
+    ("teachers = \"runs/a.pt\"", "teachers must be a list"),
+    ("teacher_weight = 1.5", "teacher_weight must be between 0 and 1"),
+])
+def test_config_rejects_bad_teachers(tmp_path, setting, message):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'model = "singing_crnn"\n{setting}\n')
+    with pytest.raises(ValueError, match=message):
+        TrainConfig.load(cfg)
+
+
 def test_config_rejects_unknown_fixed_decoding_setting(tmp_path):
     cfg = tmp_path / "c.toml"
     cfg.write_text('model = "base_cnn_mini"\nfixed_decoding = { min_note_frame = 2 }\n')
