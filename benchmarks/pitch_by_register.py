@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 from common import sets_and_models  # noqa: E402
 from svt_live.audio import load_audio  # noqa: E402
 from svt_live.checkpoint import load_model  # noqa: E402
-from svt_live.features import FeatureConfig  # noqa: E402
+from svt_live.features import FeatureConfig, audio_frames  # noqa: E402
 from svt_live.transcribe import transcribe_file  # noqa: E402
 from svt_train.datasets import named_set  # noqa: E402
 from svt_train.labels import notes_to_frames  # noqa: E402
@@ -46,9 +46,8 @@ def harmonic_f0(audio: np.ndarray, near: np.ndarray, cfg: FeatureConfig = Featur
     """Sung fundamental (MIDI) of each feature frame ``[T]`` within a semitone of ``near [T]`` (MIDI, 0 =
     skip): the candidate whose harmonics (``k f0 < 4 kHz``) sum the most magnitude in the frame's
     zero-padded spectrum (the features' framing and Hann window)."""
-    x = torch.from_numpy(np.asarray(audio, np.float32))
     n = len(near)
-    frames = torch.nn.functional.pad(x, (cfg.win // 2, cfg.win // 2 + cfg.hop)).unfold(0, cfg.win, cfg.hop)[:n]
+    frames = audio_frames(torch.from_numpy(np.asarray(audio, np.float32)), cfg)[:n]
     mag = torch.fft.rfft(frames * torch.hann_window(cfg.win), n=F0_NFFT).abs().numpy()
     steps = np.arange(-1.0, 1.0 + 1e-9, F0_STEP)
     out = np.zeros(n, np.float32)

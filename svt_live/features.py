@@ -81,6 +81,14 @@ def mel_filterbank(cfg: FeatureConfig) -> torch.Tensor:
     return torch.from_numpy(weights.T.astype(np.float32))
 
 
+def audio_frames(x: torch.Tensor, cfg: FeatureConfig) -> torch.Tensor:
+    """Mono samples ``[N]`` -> the ``[N // hop + 1, win]`` sample frames features see: frame ``t`` centred
+    on sample ``t * hop``, zeros beyond both ends (a view, no copy of the audio)."""
+    half = cfg.win // 2
+    padded = torch.nn.functional.pad(x, (half, half + cfg.hop))
+    return padded.unfold(0, cfg.win, cfg.hop)[:x.shape[0] // cfg.hop + 1]
+
+
 class MelExtractor:
     """Holds the window and filterbank for one :class:`FeatureConfig` and device."""
 
@@ -107,10 +115,8 @@ class MelExtractor:
         x = torch.as_tensor(np.asarray(audio, dtype=np.float32)).to(self.device)
         if x.ndim != 1:
             raise ValueError(f"expected mono audio [N], got shape {tuple(x.shape)}")
-        half = self.cfg.win // 2
-        n_frames = x.shape[0] // self.cfg.hop + 1
-        padded = torch.nn.functional.pad(x, (half, half + self.cfg.hop))
-        frames = padded.unfold(0, self.cfg.win, self.cfg.hop)[:n_frames]
+        frames = audio_frames(x, self.cfg)
+        n_frames = frames.shape[0]
         out = []
         for start in range(0, n_frames, 4096):  # bounded memory on hour-long input
             out.append(self.frames_to_mel(frames[start:start + 4096]))

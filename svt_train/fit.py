@@ -244,6 +244,7 @@ def fit(config_path: str | Path, out_dir: str | Path, resume: bool = False, epoc
         decoding = init.decoding
         if main:
             print(f"initialised from {cfg.init_from}" + (f"; new: {', '.join(added)}" if added else ""))
+    swa = torch.optim.swa_utils.AveragedModel(model) if cfg.swa_from and main else None
     last = out_dir / "last.pt"
     if resume and last.exists():
         st = torch.load(last, map_location="cpu", weights_only=False)
@@ -252,13 +253,12 @@ def fit(config_path: str | Path, out_dir: str | Path, resume: bool = False, epoc
         sched.load_state_dict(st["scheduler"])
         start_epoch, best_score, history = st["epoch"], st["best_score"], st["history"]
         decoding = DecodeParams.from_dict(st["decoding"])
+        if swa is not None and st.get("swa"):
+            swa.load_state_dict(st["swa"])
         np.random.set_state(st["numpy_rng"])
         torch.set_rng_state(st["torch_rng"])
         if main:
             print(f"resumed from {last} at epoch {start_epoch}")
-    swa = torch.optim.swa_utils.AveragedModel(model) if cfg.swa_from and main else None
-    if swa is not None and resume and last.exists() and st.get("swa"):
-        swa.load_state_dict(st["swa"])
     teachers = load_teachers(cfg.teachers, model, feat, dev)
     if teachers and main:
         print(f"teachers: {', '.join(cfg.teachers)} (weight {cfg.teacher_weight})")

@@ -59,14 +59,21 @@ class CRNNLoss(nn.Module):
         return torch.cat([silence, g], dim=-1)
 
     def forward(self, out: dict, labels: dict) -> dict:
-        pw = self.pos_weight.to(out["onset"].device)
-        parts = {
-            "onset": F.binary_cross_entropy_with_logits(out["onset"], _widen(labels["onset"], 0.5), pos_weight=pw),
-            "offset": F.binary_cross_entropy_with_logits(out["offset"], _widen(labels["offset"], 0.5),
-                                                         pos_weight=pw),
-            "pitch": -(self.pitch_target(labels["pitch"]) * out["pitch"].log_softmax(-1)).sum(-1).mean(),
-        }
+        target = {"onset": _widen(labels["onset"], 0.5), "offset": _widen(labels["offset"], 0.5),
+                  "pitch": self.pitch_target(labels["pitch"])}
+        parts = _soft_target_parts(out, target, self.pos_weight.to(out["onset"].device))
         return {"total": sum(parts.values()), **parts}
+
+
+def _soft_target_parts(out: dict, target: dict, pos_weight: torch.Tensor) -> dict:
+    """``onset``/``offset``: BCE of the logits ``[B, T]`` against target probabilities, positives
+    weighted by ``pos_weight``; ``pitch``: cross-entropy of ``[B, T, 1 + n_bins]`` logits against a
+    target distribution."""
+    return {
+        "onset": F.binary_cross_entropy_with_logits(out["onset"], target["onset"], pos_weight=pos_weight),
+        "offset": F.binary_cross_entropy_with_logits(out["offset"], target["offset"], pos_weight=pos_weight),
+        "pitch": -(target["pitch"] * out["pitch"].log_softmax(-1)).sum(-1).mean(),
+    }
 
 
 @torch.no_grad()
@@ -86,12 +93,8 @@ def distillation_loss(out: dict, soft: dict, pos_weight: float = 3.0) -> dict:
     """Loss of :class:`SingingCRNN` logits against :func:`teacher_targets`: BCE on the onset and
     offset probabilities (positives weighted as in :class:`CRNNLoss`), cross-entropy on the pitch
     distribution. Returns ``total`` and the parts ``distill_onset``, ``distill_offset``, ``distill_pitch``."""
-    pw = torch.tensor(pos_weight, device=out["onset"].device)
-    parts = {
-        "distill_onset": F.binary_cross_entropy_with_logits(out["onset"], soft["onset"], pos_weight=pw),
-        "distill_offset": F.binary_cross_entropy_with_logits(out["offset"], soft["offset"], pos_weight=pw),
-        "distill_pitch": -(soft["pitch"] * out["pitch"].log_softmax(-1)).sum(-1).mean(),
-    }
+    parts = _soft_target_parts(out, soft, torch.tensor(pos_weight, device=out["onset"].device))
+    parts = {f"distill_{k}": v for k, v in parts.items()}
     return {"total": sum(parts.values()), **parts}
 
 
