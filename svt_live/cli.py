@@ -33,6 +33,7 @@ from .checkpoint import CheckpointError, bundled_models, load_model
 from .mic import MicError
 from .midi import MidiPortError
 from .notes import NoteError, format_notes
+from .stop import StopRequest
 
 NOTE_EXTENSIONS = (".json", ".txt", ".csv", ".mid", ".midi")
 
@@ -123,6 +124,17 @@ def _out_path(arg: str, key: str, ext: str, many: bool) -> Path:
 
 
 def run_files(args, lm) -> int:
+    """Transcribe ``args.files`` and write the requested outputs; returns the exit status.
+
+    Ctrl-C or SIGTERM stops the batch at the next 5 s block (``KeyboardInterrupt``): the
+    file in progress is dropped, the outputs of the files before it are complete, and
+    ``--json`` (written at the end) is left as it was.
+    """
+    with StopRequest() as stop:
+        return _run_files(args, lm, stop)
+
+
+def _run_files(args, lm, stop: StopRequest) -> int:
     from tqdm import tqdm
 
     from .audio import iter_audio
@@ -137,10 +149,12 @@ def run_files(args, lm) -> int:
     if args.eval:  # read every reference first: a bad one fails before minutes of work
         refs = {f: reference_for(f, args.eval, args.song_id) for f in files}
     for f in tqdm(files, desc="transcribing", unit="file", disable=not many):
+        stop.check()
         try:
             eng = Engine(lm, lm.features.sample_rate, args.hop or FILE_HOP, overlap=True)
             for block in iter_audio(f, lm.features.sample_rate, block_seconds=5.0):
                 eng.push(block)
+                stop.check()
             eng.finish()
         except AudioError as exc:
             print(f"svt-live: error: {exc}", file=sys.stderr)

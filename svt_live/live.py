@@ -15,7 +15,6 @@ import os
 import signal
 import sys
 import tempfile
-import threading
 import wave
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from .events import NoteOn
 from .mic import MicError, MicSource
 from .midi import MidiOut, MidiPortError, write_midi_file
 from .notes import note_name
+from .stop import StopRequest
 
 JSON_KEY = "live"  # song id of the take in the --json output
 READ_TIMEOUT = 0.25  # seconds: how often the loop checks for a stop request while no audio arrives
@@ -34,34 +34,6 @@ READ_TIMEOUT = 0.25  # seconds: how often the loop checks for a stop request whi
 
 def _say(msg: str) -> None:
     print(f"svt-live: {msg}", file=sys.stderr, flush=True)
-
-
-class StopRequest:
-    """Context manager turning SIGINT and SIGTERM into a flag the capture loop polls.
-
-    Handlers are installed only in the main thread and restored on exit, so
-    a stop request never interrupts writing the outputs.
-    """
-
-    def __init__(self):
-        self.signal: int | None = None
-        self._saved: dict = {}
-
-    def __bool__(self) -> bool:
-        return self.signal is not None
-
-    def _handle(self, signum, frame) -> None:
-        self.signal = signum
-
-    def __enter__(self) -> "StopRequest":
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                self._saved[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        for sig, handler in self._saved.items():
-            signal.signal(sig, handler)
 
 
 class WavRecorder:
