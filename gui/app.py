@@ -3,12 +3,17 @@
     svt-gui                        open the window (choices from the last session)
     svt-gui song.wav               open the window and transcribe song.wav
     svt-gui song.wav --reference notes.csv --model path/to/model.pt
+
+Ctrl-C (or SIGTERM) in the terminal ends the take, keeps its unsaved notes as
+``<take>-<time>.mid`` in the current folder and closes the window (status 130).
 """
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+
+from svt_live.stop import StopRequest
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     import torch
-    from PySide6.QtCore import QSettings
+    from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
     from .window import MainWindow
@@ -45,7 +50,24 @@ def main(argv=None) -> int:
         win.load_reference(args.reference, song_id=args.song_id)
         if args.audio and win.audio_path:
             win.start()
-    return app.exec()
+    with StopRequest() as stop:
+        poll = QTimer(interval=100)  # Python runs its signal handlers only while Qt calls back into it
+        poll.timeout.connect(lambda: _on_stop_request(stop, win, app))
+        poll.start()
+        return app.exec()
+
+
+def _on_stop_request(stop: StopRequest, win, app) -> None:
+    """A Ctrl-C or SIGTERM arrived: keep the take and quit with status 130."""
+    if not stop:
+        return
+    stop.signal = None  # if the take cannot be written, the window stays open and a second Ctrl-C tries again
+    path = win.interrupt()
+    if win.isVisible():
+        print(f"svt-gui: take not saved: {win.message_label.text()}", file=sys.stderr)
+        return
+    print(f"svt-gui: interrupted{f'; take saved to {path}' if path else ''}", file=sys.stderr)
+    app.exit(130)
 
 
 if __name__ == "__main__":

@@ -66,6 +66,7 @@ class Take:
         self.notes: list[TakeNote] = []
         self._closed: list[tuple[float, float, float]] = []  # (onset, offset, midi) in closing order
         self._velocities: list[int] = []
+        self._saved_count = 0  # closed notes at the last save()
         self._open: TakeNote | None = None
         self._contour = np.full(0, np.nan, dtype=np.float32)
         self.n_frames = 0
@@ -202,4 +203,10 @@ class Take:
             write_csv(path, notes)
         else:
             raise ValueError(f"{path.name}: save as .mid, .json or .csv")
+        self._saved_count = len(notes)
         return fmt
+
+    @property
+    def unsaved(self) -> bool:
+        """True when notes closed since the last :meth:`save` (or since the start, if never saved)."""
+        return len(self._closed) > self._saved_count

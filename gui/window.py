@@ -14,12 +14,13 @@ another store (tests use an ini file in a temporary folder).
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFrame, QHBoxLayout, QLabel, QMainWindow, QProgressBar,
+from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QFrame, QHBoxLayout, QLabel, QMainWindow, QProgressBar,
                                QPushButton, QScrollBar, QSizePolicy, QToolButton, QVBoxLayout, QWidget)
 
 from svt_live.annotations import load_json_notes, load_notes
@@ -468,6 +469,22 @@ class MainWindow(QMainWindow):
         if self.worker is not None:
             self.worker.request_stop()
             self.statusBar().showMessage("Stopping…")
+
+    def interrupt(self, folder: str | Path = ".") -> Path | None:
+        """Ctrl-C or SIGTERM in the terminal: end the take (its sounding note is closed), keep its
+        unsaved notes as ``<folder>/<take name>-<local time>.mid`` and close the window.
+        Returns the MIDI file written, or None when there was nothing unsaved (or writing failed:
+        the window then stays open with the error shown, so the notes are not lost)."""
+        self.stop()
+        self.wait_idle()
+        QApplication.processEvents()  # the worker's last update and its finished signal
+        path = None
+        if self.take.unsaved:
+            path = Path(folder) / f"{self.take.name}-{time.strftime('%Y%m%d-%H%M%S')}.mid"
+            if not self.save_take(path):
+                return None
+        self.close()
+        return path
 
     def wait_idle(self, timeout_ms: int = 5000) -> bool:
         """Block until the running take's thread ended (for scripts; the GUI never calls it)."""

@@ -181,6 +181,42 @@ def test_take_save_round_trip(tmp_path):
         take.save(tmp_path / "t.xyz")
 
 
+def test_take_knows_when_it_is_unsaved(tmp_path):
+    take = Take(name="song")
+    assert not take.unsaved
+    take.apply(NoteOn(0.1, 60, 80, 0.15))
+    take.apply(NoteOff(0.4, 60, 0.1, 60.2, 0.45))
+    assert take.unsaved
+    take.save(tmp_path / "t.csv")
+    assert not take.unsaved
+    take.apply(NoteOn(0.5, 62, 80, 0.55))
+    assert not take.unsaved  # a sounding note is not a closed note yet
+    take.apply(NoteOff(0.8, 62, 0.5, 62.0, 0.85))
+    assert take.unsaved
+
+
+def test_ctrl_c_in_the_terminal_keeps_the_take_and_quits(random_model, tmp_path):
+    """svt-gui as a user starts it (a real process, a real SIGINT) during a real-time take of the clip."""
+    import signal
+    import subprocess
+    import sys
+
+    (tmp_path / "s.ini").write_text("[input]\nrealtime=true\n[midi]\nout=none\n")
+    proc = subprocess.Popen([sys.executable, "-m", "gui.app", str(CLIP), "--model", random_model,
+                             "--settings", str(tmp_path / "s.ini")], cwd=tmp_path, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, env=dict(os.environ, QT_QPA_PLATFORM="offscreen",
+                                                                        PYTHONPATH=str(DATA.parents[1])))
+    time.sleep(7)  # start-up (about 2 s) and a few seconds of the 9 s clip at real-time pace
+    proc.send_signal(signal.SIGINT)
+    err = proc.communicate(timeout=30)[1]
+    assert "Traceback" not in err, err
+    assert proc.returncode == 130, err
+    saved = list(tmp_path.glob("vocadito_10-*.mid"))
+    assert len(saved) == 1 and err.rstrip().endswith(f"svt-gui: interrupted; take saved to {saved[0].name}"), err
+    notes = load_notes(saved[0])
+    assert len(notes) >= 3 and np.all(notes[:, 1] > notes[:, 0])
+
+
 def test_thousands_of_slot_calls_do_not_crash(qtbot):
     """PySide6 6.12.0 on CPython 3.11 drops a reference to None/True per slot call or emit and
     aborts the interpreter after a few thousand (pyproject.toml excludes that release)."""
