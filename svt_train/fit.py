@@ -71,7 +71,8 @@ class TrainConfig:
     select_measure: str = "COnP"
     augment: dict = field(default_factory=dict)
     features: dict = field(default_factory=dict)
-    init_from: str = ""  # checkpoint (bundled name or path) whose weights start a fresh run
+    init_from: str | list = ""  # checkpoint (bundled name or path) whose weights start a fresh run; a list:
+    # the average of their weights (same model and size; batch norm re-estimated on the training segments)
     fixed_decoding: dict = field(default_factory=dict)  # decoding settings the final tuning keeps as given
     pitch_shifts: list = field(default_factory=list)  # semitones of tape-speed copies of the training songs
     swa_from: int = 0  # first epoch (1-based) whose weights enter the running average; 0: no averaging
@@ -98,6 +99,14 @@ class TrainConfig:
             raise ValueError(f"{path}: augment.band_share must be a probability in [0, 1], got {share!r}")
         if share and not aug.get("background_db"):
             raise ValueError(f"{path}: augment.band_share needs background_db (the level the band is mixed at)")
+        init = d.get("init_from", "")
+        if not (isinstance(init, str) or isinstance(init, list) and init and all(
+                isinstance(x, str) and x for x in init)):
+            raise ValueError(f"{path}: init_from must be a checkpoint, or a list of checkpoints to average")
+        epochs = d.get("epochs", cls.epochs)
+        if not (isinstance(epochs, int) and not isinstance(epochs, bool) and epochs >= 0) or not (epochs or init):
+            raise ValueError(f"{path}: epochs must be a whole number >= 1 (0 only with init_from: "
+                             f"the initial weights are then validated, tuned and saved), got {epochs!r}")
         swa = d.get("swa_from", 0)
         if not (isinstance(swa, int) and not isinstance(swa, bool) and 0 <= swa <= d.get("epochs", cls.epochs)):
             raise ValueError(f"{path}: swa_from must be an epoch between 1 and epochs (0: off), got {swa!r}")
@@ -169,6 +178,25 @@ def init_weights(model: torch.nn.Module, init: torch.nn.Module) -> list[str]:
     return sorted({".".join(k.split(".")[:2]) for k in missing})
 
 
+def average_checkpoints(names: list[str]):
+    """The :class:`~svt_live.checkpoint.LoadedModel` of ``names[0]`` holding the mean of all the
+    checkpoints' weights (a "model soup"; integer buffers are the first one's). They must be the
+    same model with the same weight shapes; its decoding settings are the first one's."""
+    from svt_live.checkpoint import load_model
+
+    loaded = [load_model(n) for n in names]
+    sds = [lm.model.state_dict() for lm in loaded]
+    for name, lm, sd in zip(names[1:], loaded[1:], sds[1:]):
+        if lm.name != loaded[0].name or sd.keys() != sds[0].keys() or any(
+                sd[k].shape != v.shape for k, v in sds[0].items()):
+            raise ValueError(f"init_from: {name} is not the same model and size as {names[0]}; "
+                             f"only such checkpoints can be averaged")
+    if len(sds) > 1:
+        loaded[0].model.load_state_dict({k: torch.stack([sd[k] for sd in sds]).mean(0) if v.is_floating_point()
+                                         else v for k, v in sds[0].items()})
+    return loaded[0]
+
+
 def prepare(specs: list, cfg: FeatureConfig, data_root: str, cache_dir, desc: str,
             pitch_shifts: list = ()) -> tuple[list, list]:
     """Load songs for data specs and their cached features; returns (songs, cached).
@@ -236,14 +264,14 @@ def fit(config_path: str | Path, out_dir: str | Path, resume: bool = False, epoc
         opt, lambda e: 0.5 * (1 + math.cos(math.pi * min(e, cfg.epochs) / max(1, cfg.epochs))))
     start_epoch, best_score, history = 0, -1.0, []
     decoding = DecodeParams()
+    inits = [cfg.init_from] if isinstance(cfg.init_from, str) else list(cfg.init_from)
     if cfg.init_from:
-        from svt_live.checkpoint import load_model
-
-        init = load_model(cfg.init_from)
+        init = average_checkpoints(inits)
         added = init_weights(model, init.model)
         decoding = init.decoding
         if main:
-            print(f"initialised from {cfg.init_from}" + (f"; new: {', '.join(added)}" if added else ""))
+            what = inits[0] if len(inits) == 1 else f"the weight average of {', '.join(inits)}"
+            print(f"initialised from {what}" + (f"; new: {', '.join(added)}" if added else ""))
     swa = torch.optim.swa_utils.AveragedModel(model) if cfg.swa_from and main else None
     last = out_dir / "last.pt"
     if resume and last.exists():
@@ -274,6 +302,10 @@ def fit(config_path: str | Path, out_dir: str | Path, resume: bool = False, epoc
             if cfg.augment.get("band_share") else None)
     augment = (Augment(**cfg.augment, backgrounds=backgrounds, band=band, frame_seconds=feat.frame_seconds)
                if cfg.augment else None)
+    if len(inits) > 1 and start_epoch == 0:  # averaged weights: batch norm statistics to match them
+        plan = epoch_plan(train_cached, cfg.segment_frames, np.random.default_rng(cfg.seed + 2), variants)
+        torch.optim.swa_utils.update_bn(batches(train_cached, plan, cfg.batch_size, cfg.segment_frames, augment),
+                                        model, dev)
     rng = np.random.default_rng(cfg.seed)
     for _ in range(start_epoch):
         epoch_plan(train_cached, cfg.segment_frames, rng, variants)  # replay the plan stream for exact resume
@@ -344,6 +376,13 @@ def fit(config_path: str | Path, out_dir: str | Path, resume: bool = False, epoc
             meta = {"config": str(config_path), "epoch": f"average of {span}", "history": history,
                     "train_sets": cfg.train, "valid_sets": cfg.valid, "average_valid_f1": score}
             save_checkpoint(best_path, swa.module, cfg.model_kwargs, feat, tuned, meta)
+    if cfg.epochs == 0 and main:  # no training: the initial (averaged) weights are the result
+        val = validate(model, loss_fn, valid_songs, valid_cached, cfg, feat, decoding, COARSE)
+        tuned, score = val.pop("decoding"), val[f"val_{cfg.select_measure}_f1"]
+        print(f"initial weights: valid {cfg.select_measure} F1 {score:.3f}", flush=True)
+        meta = {"config": str(config_path), "epoch": 0, "init_from": inits, "history": [],
+                "train_sets": cfg.train, "valid_sets": cfg.valid}
+        save_checkpoint(best_path, model, cfg.model_kwargs, feat, tuned, meta)
     if world > 1:
         dist.destroy_process_group()
     if main and best_path.exists():

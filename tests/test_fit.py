@@ -111,6 +111,46 @@ def test_swa_averages_every_epoch_from_swa_from_and_resumes_the_average(trained,
     assert load_model(root / "run_swa" / "best.pt").name == "base_cnn_mini"
 
 
+def test_epochs_0_validates_tunes_and_saves_the_weight_average_of_init_from(trained, tmp_path, capsys):
+    from svt_live.checkpoint import save_checkpoint
+
+    root, config, out, best = trained
+    lm = load_model(best)
+    other = tmp_path / "other.pt"
+    with torch.no_grad():
+        for p in lm.model.parameters():
+            p.add_(0.1)
+    save_checkpoint(other, lm.model, {}, lm.features, lm.decoding)
+    cfg = tmp_path / "soup.toml"
+    cfg.write_text(config.read_text().replace("epochs = 2", "epochs = 0")
+                   + f'init_from = ["{best.as_posix()}", "{other.as_posix()}"]\n')
+    fit(cfg, tmp_path / "run", cache_dir=root / "cache", device="cpu")
+    text = capsys.readouterr().out
+    assert f"initialised from the weight average of {best.as_posix()}, {other.as_posix()}" in text
+    assert "initial weights: valid COnP F1" in text and "epoch 1" not in text
+    soup = load_model(tmp_path / "run" / "best.pt")
+    assert soup.meta["epoch"] == 0 and "tuned_valid_f1" in soup.meta
+    first = load_model(best).model.state_dict()
+    for k, v in soup.model.state_dict().items():
+        if k.endswith("weight"):  # conv, linear and batch-norm scale: the mean of the two (+0.05)
+            assert torch.allclose(v, first[k] + 0.05, atol=1e-6), k
+    running = [k for k in first if k.endswith("running_var")]
+    assert running and all(not torch.equal(soup.model.state_dict()[k], first[k]) for k in running)
+
+
+def test_only_checkpoints_of_one_model_and_size_are_averaged(trained, tmp_path):
+    from svt_live.checkpoint import save_checkpoint
+    from svt_live.decode import DecodeParams
+    from svt_live.features import FeatureConfig
+    from svt_train.fit import average_checkpoints
+
+    root, config, out, best = trained  # base_cnn_mini
+    crnn = tmp_path / "crnn.pt"
+    save_checkpoint(crnn, build_model("singing_crnn"), {}, FeatureConfig(), DecodeParams())
+    with pytest.raises(ValueError, match="crnn.pt is not the same model and size"):
+        average_checkpoints([str(best), str(crnn)])
+
+
 @pytest.mark.parametrize("value", ["3", "-1", "true", '"last"'])
 def test_config_rejects_swa_from_outside_the_epochs(tmp_path, value):
     cfg = tmp_path / "c.toml"
@@ -168,6 +208,10 @@ def test_config_rejects_bad_pitch_shifts(tmp_path, shifts):
     ("augment = { band_share = 0.5 }", "band_share needs background_db"),
     ('teachers = "runs/a.pt"', "teachers must be a list"),
     ("teacher_weight = 1.5", "teacher_weight must be between 0 and 1"),
+    ("init_from = []", "init_from must be a checkpoint, or a list"),
+    ('init_from = ["a.pt", 3]', "init_from must be a checkpoint, or a list"),
+    ("epochs = 0", "epochs must be a whole number >= 1 \\(0 only with init_from"),
+    ('epochs = -1\ninit_from = "a.pt"', "epochs must be a whole number"),
 ])
 def test_config_rejects_bad_settings(tmp_path, setting, message):
     cfg = tmp_path / "c.toml"
@@ -213,5 +257,5 @@ CONFIGS = Path(__file__).parents[1] / "configs"
 def test_committed_configs_load_and_build_their_model(path):
     cfg = TrainConfig.load(path)
     model = build_model(cfg.model, **cfg.model_kwargs)
-    assert cfg.train and cfg.valid and cfg.epochs > 0
+    assert cfg.train and cfg.valid and (cfg.epochs > 0 or cfg.init_from)
     assert sum(p.numel() for p in model.parameters()) > 0
