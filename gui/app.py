@@ -61,7 +61,7 @@ def _on_stop_request(stop: StopRequest, win, app) -> None:
     """A Ctrl-C or SIGTERM arrived: keep the take and quit with status 130."""
     if not stop:
         return
-    stop.signal = None  # if the take cannot be written, the window stays open and a second Ctrl-C tries again
+    stop.clear()  # if the take cannot be written, the window stays open and a second Ctrl-C tries again
     path = win.interrupt()
     if win.isVisible():
         print(f"svt-gui: take not saved: {win.message_label.text()}", file=sys.stderr)

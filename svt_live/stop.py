@@ -29,6 +29,10 @@ class StopRequest:
     def _handle(self, signum, frame) -> None:
         self.signal = signum
 
+    def clear(self) -> None:
+        """Forget the request (the next signal sets the flag again)."""
+        self.signal = None
+
     def check(self) -> None:
         """Raise ``KeyboardInterrupt`` if a stop was requested."""
         if self:

@@ -20,4 +20,7 @@ def test_a_signal_sets_the_flag_and_check_raises(signum):
         assert stop and stop.signal == signum
         with pytest.raises(KeyboardInterrupt):
             stop.check()
+        stop.clear()
+        assert not stop
+        stop.check()
     assert signal.getsignal(signum) is before
