@@ -1,6 +1,9 @@
 """Audio file decoding with PyAV: any format FFmpeg reads, any rate, to mono."""
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
 import warnings
 from pathlib import Path
 
@@ -12,6 +15,40 @@ READ_ERRORS = (av.error.FFmpegError, OSError, ValueError)
 
 class AudioError(ValueError):
     """Audio that cannot be used: missing, unreadable, empty or not audio."""
+
+
+_DEFERRED = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def deferred_signals():
+    """Defer SIGINT and SIGTERM while FFmpeg decodes, then hand them to the handlers they had.
+
+    PyAV's compiled code drops an exception raised inside it, and Python runs a
+    signal's handler wherever the main thread happens to be: 4 of 60 Ctrl-Cs sent
+    while a file was decoding vanished, the ``KeyboardInterrupt`` raised inside
+    ``AudioResampler.resample``. Here a signal only records itself until the call
+    returns; then the previous handler runs in Python code that lets its exception
+    through. Main thread only (Python runs signal handlers nowhere else).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    saved = {sig: signal.getsignal(sig) for sig in _DEFERRED}
+    saved = {sig: h for sig, h in saved.items() if h is not None}  # None: set outside Python, left alone
+    for sig in saved:
+        signal.signal(sig, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+        for sig in caught:
+            if callable(saved[sig]):
+                saved[sig](sig, None)
+            elif saved[sig] == signal.SIG_DFL:  # the default action (terminate), as if it came now
+                signal.raise_signal(sig)
 
 
 def _check_path(path: Path) -> None:
@@ -83,6 +120,17 @@ def _samples(container, path: Path, sample_rate: int):
                       f"({first_error.__class__.__name__})", stacklevel=2)
 
 
+def _gather(samples, target: int) -> np.ndarray | None:
+    """The next ``target`` or more samples from the ``_samples`` generator (fewer at its end, None after)."""
+    buf, n = [], 0
+    for x in samples:
+        buf.append(x)
+        n += x.size
+        if n >= target:
+            break
+    return np.concatenate(buf) if n else None
+
+
 def iter_audio(path: str | Path, sample_rate: int = 16000, block_seconds: float = 1.0):
     """Decode ``path`` incrementally: yields mono float32 blocks ``[n]`` at ``sample_rate``.
 
@@ -94,7 +142,7 @@ def iter_audio(path: str | Path, sample_rate: int = 16000, block_seconds: float 
     path = Path(path)
     _check_path(path)
     target = max(1, int(block_seconds * sample_rate))
-    buf, n, total = [], 0, 0
+    total = 0
     try:
         container = av.open(str(path))
     except READ_ERRORS as exc:
@@ -102,16 +150,14 @@ def iter_audio(path: str | Path, sample_rate: int = 16000, block_seconds: float 
     with container:
         if not container.streams.audio:
             raise AudioError(f"{path}: contains no audio stream")
-        for x in _samples(container, path, sample_rate):
-            buf.append(x)
-            n += x.size
-            if n >= target:
-                block, buf, n = np.concatenate(buf), [], 0
-                total += block.size
-                yield _finite(block)
-        if n:
-            total += n
-            yield _finite(np.concatenate(buf))
+        samples = _samples(container, path, sample_rate)
+        while True:
+            with deferred_signals():  # FFmpeg decodes in here; the consumer runs outside
+                block = _gather(samples, target)
+            if block is None:
+                break
+            total += block.size
+            yield _finite(block)
     if total == 0:
         raise AudioError(f"{path}: contains no audio samples")
 

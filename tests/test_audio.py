@@ -81,3 +81,46 @@ def test_truncated_file_keeps_what_decoded(tmp_path):
     path.write_bytes(data[:len(data) // 2])
     out = load_audio(path)
     assert 15000 < len(out) <= 16000
+
+
+def _spin_until(cond, n=100_000):
+    """Run Python bytecode until ``cond()`` (a signal's Python handler runs between bytecodes)."""
+    for _ in range(n):
+        if cond():
+            return True
+    return cond()
+
+
+def test_a_ctrl_c_while_ffmpeg_decodes_is_raised_after_it_not_lost():
+    import os
+    import signal
+
+    from svt_live.audio import deferred_signals
+
+    before = signal.getsignal(signal.SIGINT)
+    reached = []
+    with pytest.raises(KeyboardInterrupt):
+        with deferred_signals():
+            os.kill(os.getpid(), signal.SIGINT)
+            _spin_until(lambda: False, 10_000)  # the handler runs in here: it must only record
+            reached.append("end of the block")
+    assert reached == ["end of the block"]
+    assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_deferred_signals_hand_them_to_the_handler_in_place(tmp_path):
+    import os
+    import signal
+
+    from svt_live.audio import deferred_signals, iter_audio
+    from svt_live.stop import StopRequest
+
+    write_wav(tmp_path / "a.wav", harmonic_tones([[0.1, 0.9, 57.0]], 1.0))
+    with StopRequest() as stop:
+        with deferred_signals():
+            os.kill(os.getpid(), signal.SIGTERM)
+            assert not _spin_until(lambda: bool(stop), 10_000)  # held back while FFmpeg would run
+        assert stop.signal == signal.SIGTERM  # then given to StopRequest's handler: a flag, no exception
+        handler = signal.getsignal(signal.SIGINT)
+        assert len(np.concatenate(list(iter_audio(tmp_path / "a.wav", 16000, 0.25)))) == 16000
+        assert signal.getsignal(signal.SIGINT) is handler  # iter_audio put it back
