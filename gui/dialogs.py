@@ -6,7 +6,7 @@ instead of modal dialogs. Every method returns None when the user cancels.
 """
 from __future__ import annotations
 
-from PySide6.QtWidgets import QFileDialog, QInputDialog
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
 AUDIO_FILTER = "Audio (*.wav *.mp3 *.flac *.ogg *.m4a *.aac *.opus *.aiff *.aif *.wma);;All files (*)"
 ANNOTATION_FILTER = ("Annotations (*.json *.txt *.csv *.mid *.midi);;MIR-ST500 JSON (*.json);;SSVD (*.txt);;"
@@ -46,6 +46,17 @@ class Dialogs:
         if path and not path.lower().endswith(".png"):
             path += ".png"
         return path or None
+
+    def keep_take(self, n_notes: int) -> str | None:
+        """Closing with unsaved notes: "save", "discard", or None (cancel: the window stays open)."""
+        box = QMessageBox(QMessageBox.Icon.Question, "Unsaved take",
+                          f"The take has {n_notes} unsaved notes. Save them before closing?",
+                          QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+                          | QMessageBox.StandardButton.Cancel, self.parent)
+        box.setDefaultButton(QMessageBox.StandardButton.Save)
+        answer = box.exec()
+        return {QMessageBox.StandardButton.Save: "save",
+                QMessageBox.StandardButton.Discard: "discard"}.get(QMessageBox.StandardButton(answer))
 
     def song_id(self, choices: list[str], suggested: str | None = None) -> str | None:
         """Pick one song of a MIR-ST500 JSON holding several."""

@@ -70,13 +70,18 @@ def main(argv=None) -> int:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
+    from .dialogs import Dialogs
     from .window import MainWindow
+
+    class ThrowAway(Dialogs):
+        def keep_take(self, n_notes: int) -> str:
+            return "discard"  # the take was only drawn: closing asks nothing
 
     torch.set_num_threads(1)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     tmp = tempfile.TemporaryDirectory()
     win = MainWindow(settings=QSettings(str(Path(tmp.name) / "settings.ini"), QSettings.Format.IniFormat),
-                     level_monitor=False)
+                     level_monitor=False, dialogs=ThrowAway())
     w, h = (int(v) for v in args.size.lower().split("x"))
     win.resize(w, h)
     win.show()

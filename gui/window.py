@@ -706,7 +706,21 @@ class MainWindow(QMainWindow):
         self.roll.set_t0(value / 1000.0)
 
     # ---- shutdown ------------------------------------------------------------------------------
+    def _may_close(self) -> bool:
+        """End a running take, then offer to save its unsaved notes; False when the user cancels."""
+        if self.recording:
+            self.stop()
+            self.wait_idle()
+            QApplication.processEvents()  # the worker's last update and its finished signal
+        if not self.take.unsaved:
+            return True
+        answer = self.dialogs.keep_take(len(self.take.notes_array()))
+        return answer == "discard" or answer == "save" and self.ask_save_take()
+
     def closeEvent(self, ev) -> None:
+        if not self._may_close():
+            ev.ignore()
+            return
         self._save_choice()
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.sync()

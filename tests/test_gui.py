@@ -40,7 +40,7 @@ class FakeDialogs:
     """Answers the window's questions without modal dialogs; records what was asked."""
 
     def __init__(self, **answers):
-        self.answers = answers
+        self.answers = {"keep_take": "discard", **answers}  # closing a window with an unsaved take
         self.asked: list[tuple] = []
 
     def __getattr__(self, name):
@@ -193,6 +193,34 @@ def test_take_knows_when_it_is_unsaved(tmp_path):
     assert not take.unsaved  # a sounding note is not a closed note yet
     take.apply(NoteOff(0.8, 62, 0.5, 62.0, 0.85))
     assert take.unsaved
+
+
+@pytest.mark.parametrize("answer, saved_as, closes", [
+    ("save", "take.csv", True), ("discard", None, True), (None, None, False), ("save", None, False)])
+def test_closing_with_an_unsaved_take_asks_first(qtbot, make_window, random_model, short_clip, tmp_path,
+                                                 answer, saved_as, closes):
+    """Save: the notes are written, then it closes; discard: it closes; cancel, or cancelling the
+    file dialog: the window stays open with its take."""
+    dialogs = FakeDialogs(keep_take=answer, save_take=str(tmp_path / saved_as) if saved_as else None)
+    win = make_window(dialogs=dialogs)
+    run_file(qtbot, win, short_clip, random_model)
+    n = len(win.take.notes_array())
+    assert n and win.take.unsaved
+    win.close()
+    assert [a for a in dialogs.asked if a[0] == "keep_take"] == [("keep_take", n)]
+    assert win.isVisible() != closes
+    if saved_as:
+        assert len(load_notes(tmp_path / saved_as)) == n
+    win.dialogs = FakeDialogs()  # let the fixture close it
+
+
+def test_a_saved_take_closes_without_asking(qtbot, make_window, random_model, short_clip, tmp_path):
+    dialogs = FakeDialogs()
+    win = make_window(dialogs=dialogs)
+    run_file(qtbot, win, short_clip, random_model)
+    assert win.save_take(tmp_path / "t.mid")
+    win.close()
+    assert not win.isVisible() and not [a for a in dialogs.asked if a[0] == "keep_take"]
 
 
 def test_ctrl_c_in_the_terminal_keeps_the_take_and_quits(random_model, tmp_path):
@@ -388,9 +416,15 @@ import json, subprocess, sys, time
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 app = QApplication([])
+from gui.dialogs import Dialogs
 from gui.window import MainWindow
 settings, model, clip = sys.argv[1:4]
-win = MainWindow(settings=QSettings(settings, QSettings.Format.IniFormat))
+
+class Discard(Dialogs):
+    def keep_take(self, n_notes):
+        return "discard"
+
+win = MainWindow(settings=QSettings(settings, QSettings.Format.IniFormat), dialogs=Discard())
 win.resize(900, 500)
 win.show()
 win.midi_combo.setCurrentIndex(win.midi_combo.findData("none"))
