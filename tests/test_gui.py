@@ -234,7 +234,7 @@ def test_ctrl_c_in_the_terminal_keeps_the_take_and_quits(random_model, tmp_path)
                              "--settings", str(tmp_path / "s.ini")], cwd=tmp_path, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True, env=dict(os.environ, QT_QPA_PLATFORM="offscreen",
                                                                         PYTHONPATH=str(DATA.parents[1])))
-    time.sleep(7)  # start-up (about 2 s) and a few seconds of the 9 s clip at real-time pace
+    time.sleep(9)  # start-up (about 2 s here) and most of the 9 s clip at real-time pace
     proc.send_signal(signal.SIGINT)
     err = proc.communicate(timeout=30)[1]
     assert "Traceback" not in err, err
