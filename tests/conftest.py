@@ -1,6 +1,7 @@
 """Shared fixtures: the real data folder (skipped when absent) and small helpers."""
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 
@@ -14,6 +15,12 @@ sys.path.insert(0, str(Path(__file__).parent))  # so tests can `import synth`
 
 # The machine is shared with training jobs: one thread keeps the suite predictable.
 torch.set_num_threads(1)
+
+# The Ctrl-C tests need Python's own SIGINT handler here and in the commands they start. A shell
+# starting the suite in the background (`make test &`) hands it SIGINT ignored, and child processes
+# inherit that: every Ctrl-C test would then fail for a reason that is not the code's.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")

@@ -124,16 +124,16 @@ def test_ctrl_c_at_a_random_moment_of_a_batch(tmp_path, robust):
 def test_ctrl_c_while_the_command_starts_up(robust):
     # -X importtime reports each finished import on stderr: the Ctrl-C lands right after numpy's first
     # submodule, with numpy's and torch's imports still ahead (about a second)
-    proc = subprocess.Popen([sys.executable, "-X", "importtime", "-m", "svt_live", str(CLIP), "-q"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    lines = []
-    for line in proc.stderr:
-        lines.append(line)
-        if "numpy" in line:
-            proc.send_signal(signal.SIGINT)
-            break
-    lines += proc.stderr.readlines()
-    proc.wait(timeout=60)
+    with subprocess.Popen([sys.executable, "-X", "importtime", "-m", "svt_live", str(CLIP), "-q"],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) as proc:
+        lines = []
+        for line in proc.stderr:
+            lines.append(line)
+            if "numpy" in line:
+                proc.send_signal(signal.SIGINT)
+                break
+        lines += proc.stderr.readlines()
+        proc.wait(timeout=60)
     said = [line.rstrip() for line in lines if not line.startswith("import time:")]
     robust(f"exit {proc.returncode}; stderr `{' / '.join(said)}`")
     assert proc.returncode == 130 and said == ["svt-live: interrupted"], said
