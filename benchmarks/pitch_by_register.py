@@ -33,33 +33,13 @@ sys.path.insert(0, str(ROOT))
 from common import sets_and_models  # noqa: E402
 from svt_live.audio import load_audio  # noqa: E402
 from svt_live.checkpoint import load_model  # noqa: E402
-from svt_live.features import FeatureConfig, audio_frames  # noqa: E402
+from svt_live.features import FeatureConfig  # noqa: E402
 from svt_live.transcribe import transcribe_file  # noqa: E402
 from svt_train.datasets import named_set  # noqa: E402
+from svt_train.f0 import harmonic_f0  # noqa: E402
 from svt_train.labels import notes_to_frames  # noqa: E402
 
 REGISTERS = range(36, 84, 6)
-F0_NFFT, F0_TOP_HZ, F0_STEP = 4096, 4000.0, 0.05  # zero-padded FFT, highest harmonic, search step (semitones)
-
-
-def harmonic_f0(audio: np.ndarray, near: np.ndarray, cfg: FeatureConfig = FeatureConfig()) -> np.ndarray:
-    """Sung fundamental (MIDI) of each feature frame ``[T]`` within a semitone of ``near [T]`` (MIDI, 0 =
-    skip): the candidate whose harmonics (``k f0 < 4 kHz``) sum the most magnitude in the frame's
-    zero-padded spectrum (the features' framing and Hann window)."""
-    n = len(near)
-    frames = audio_frames(torch.from_numpy(np.asarray(audio, np.float32)), cfg)[:n]
-    mag = torch.fft.rfft(frames * torch.hann_window(cfg.win), n=F0_NFFT).abs().numpy()
-    steps = np.arange(-1.0, 1.0 + 1e-9, F0_STEP)
-    out = np.zeros(n, np.float32)
-    for t in np.nonzero(near[:len(mag)] > 0)[0]:
-        hz = 440.0 * 2 ** ((near[t] + steps - 69) / 12)
-        k = np.arange(1, max(1, int(F0_TOP_HZ / hz.max())) + 1)
-        pos = np.outer(hz, k) * F0_NFFT / cfg.sample_rate  # fractional FFT bins [candidates, harmonics]
-        lo = np.floor(pos).astype(int)
-        frac = pos - lo
-        salience = (mag[t, lo] * (1 - frac) + mag[t, lo + 1] * frac).sum(1)
-        out[t] = near[t] + steps[np.argmax(salience)]
-    return out
 
 
 def f0_errors(songs) -> tuple[np.ndarray, np.ndarray]:

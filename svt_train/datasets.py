@@ -17,6 +17,8 @@ import numpy as np
 from svt_live.annotations import load_json_notes, load_notes, load_ssvd_txt, load_vocadito_csv
 from svt_live.notes import NoteError
 
+from .f0 import f0_pitched
+
 AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3", ".m4a", ".ogg", ".opus", ".aac")
 NOTE_EXTENSIONS = (".json", ".txt", ".csv", ".mid", ".midi")
 
@@ -115,19 +117,25 @@ def folder(directory: str | Path) -> list[Song]:
 def load_set(spec: dict, data_root: str | Path = ".") -> list[Song]:
     """Songs for one data spec from a training config, e.g.
     ``{"kind": "ssvd", "path": "ssvd/train", "exclude": ["364"], "pitch_offset": -0.21}``.
-    Relative paths are taken from ``data_root``.
+    Relative paths are taken from ``data_root``. ``"pitch_from_f0": true`` re-measures every
+    note's pitch from the audio (:func:`svt_train.f0.f0_pitched`; about 0.15 s per minute of audio).
     """
     kind = spec.get("kind")
     path = Path(data_root) / spec["path"]
     if kind == "mir_st500":
-        return mir_st500(path, spec["split"])
-    if kind == "ssvd":
-        return ssvd(path, spec.get("pitch_offset", 0.0), tuple(spec.get("exclude", ())))
-    if kind == "vocadito":
-        return vocadito(path, spec.get("annotator", "A1"))
-    if kind == "folder":
-        return folder(path)
-    raise ValueError(f"unknown data kind {kind!r} (mir_st500, ssvd, vocadito, folder)")
+        songs = mir_st500(path, spec["split"])
+    elif kind == "ssvd":
+        songs = ssvd(path, spec.get("pitch_offset", 0.0), tuple(spec.get("exclude", ())))
+    elif kind == "vocadito":
+        songs = vocadito(path, spec.get("annotator", "A1"))
+    elif kind == "folder":
+        songs = folder(path)
+    else:
+        raise ValueError(f"unknown data kind {kind!r} (mir_st500, ssvd, vocadito, folder)")
+    f0 = spec.get("pitch_from_f0", False)
+    if not isinstance(f0, bool):
+        raise ValueError(f"pitch_from_f0 must be true or false, got {f0!r}")
+    return [f0_pitched(s) for s in songs] if f0 else songs
 
 
 NAMED_SETS = {

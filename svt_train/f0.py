@@ -1,0 +1,69 @@
+"""The sung fundamental under annotated notes, and note pitches re-measured from it.
+
+SSVD's note pitches are measured pitches that sit above the sung f0, the more
+the lower the voice (about +0.15 semitone above MIDI 66, +0.25 at 54-66, up
+to +0.75 below 54 in its training split; ``benchmarks/pitch_by_register.py``
+with the model ``f0``). A model trained on them reads low voices sharp.
+:func:`f0_pitched` replaces each note's pitch by the sung one: the note's
+median frame f0 from a harmonic-sum search within a semitone of the
+annotation, the search that measured that offset.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import torch
+
+from svt_live.audio import load_audio
+from svt_live.features import FeatureConfig, audio_frames
+
+from .labels import notes_to_frames
+
+F0_NFFT, F0_TOP_HZ, F0_STEP = 4096, 4000.0, 0.05  # zero-padded FFT, highest harmonic, search step (semitones)
+
+
+def harmonic_f0(audio: np.ndarray, near: np.ndarray, cfg: FeatureConfig = FeatureConfig()) -> np.ndarray:
+    """Sung fundamental (MIDI) of each feature frame ``[T]`` within a semitone of ``near [T]`` (MIDI, 0 =
+    skip): the candidate whose harmonics (``k f0 < 4 kHz``) sum the most magnitude in the frame's
+    zero-padded spectrum (the features' framing and Hann window)."""
+    n = len(near)
+    frames = audio_frames(torch.from_numpy(np.asarray(audio, np.float32)), cfg)[:n]
+    mag = torch.fft.rfft(frames * torch.hann_window(cfg.win), n=F0_NFFT).abs().numpy()
+    steps = np.arange(-1.0, 1.0 + 1e-9, F0_STEP)
+    out = np.zeros(n, np.float32)
+    for t in np.nonzero(near[:len(mag)] > 0)[0]:
+        hz = 440.0 * 2 ** ((near[t] + steps - 69) / 12)
+        k = np.arange(1, max(1, int(F0_TOP_HZ / hz.max())) + 1)
+        pos = np.outer(hz, k) * F0_NFFT / cfg.sample_rate  # fractional FFT bins [candidates, harmonics]
+        lo = np.floor(pos).astype(int)
+        frac = pos - lo
+        salience = (mag[t, lo] * (1 - frac) + mag[t, lo + 1] * frac).sum(1)
+        out[t] = near[t] + steps[np.argmax(salience)]
+    return out
+
+
+def note_offsets(notes: np.ndarray, audio: np.ndarray, cfg: FeatureConfig = FeatureConfig()) -> np.ndarray:
+    """Sung minus annotated pitch (semitones, within +-1) of each note ``[n, 3]`` of mono ``audio [N]`` at
+    ``cfg.sample_rate``: the median over the note's frames of :func:`harmonic_f0`, its first and last
+    frame left out when it has more than four (onset and release glide)."""
+    n_frames = len(audio) // cfg.hop + 1
+    ref = notes_to_frames(notes, n_frames, cfg.frame_seconds)["pitch"]
+    f0 = harmonic_f0(audio, ref, cfg)
+    out = np.zeros(len(notes))
+    for i, (on, off, midi) in enumerate(np.asarray(notes, np.float64).reshape(-1, 3)):
+        a = int(round(on / cfg.frame_seconds))
+        b = min(max(int(round(off / cfg.frame_seconds)), a + 1), n_frames)
+        own = np.abs(ref[a:b] - midi) < 1e-3  # frames a later, overlapping note took are left out
+        d = f0[a:b][own] - midi
+        d = d[1:-1] if len(d) > 4 else d
+        out[i] = float(np.median(d)) if len(d) else 0.0
+    return out
+
+
+def f0_pitched(song, cfg: FeatureConfig = FeatureConfig()):
+    """A :class:`~svt_train.datasets.Song` (as recorded) with every note's pitch moved to the sung
+    pitch (see :func:`note_offsets`)."""
+    notes = np.array(song.notes, dtype=np.float64).reshape(-1, 3)
+    notes[:, 2] += note_offsets(notes, load_audio(song.audio, cfg.sample_rate), cfg)
+    return replace(song, notes=notes)
