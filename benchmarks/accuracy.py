@@ -35,12 +35,12 @@ from svt_train.datasets import named_set  # noqa: E402
 
 def row(system: str, mode: str, set_name: str, res: dict, tol: float) -> str:
     cells = "".join(f"{100 * res['mean'][m][2]:>14.1f}{100 * res['pooled'][m][2]:>8.1f}" for m in MEASURES)
-    return f"{set_name:<10}{system:<22}{mode:<11}{int(tol * 1000):>4}ms{cells}"
+    return f"{set_name:<12}{system:<22}{mode:<11}{int(tol * 1000):>4}ms{cells}"
 
 
 def header() -> str:
     cols = "".join(f"{m + ' mean':>14}{'pooled':>8}" for m in MEASURES)
-    h = f"{'set':<10}{'system':<22}{'mode':<11}{'onset':>6}{cols}"
+    h = f"{'set':<12}{'system':<22}{'mode':<11}{'onset':>6}{cols}"
     return h + "\n" + "-" * len(h)
 
 
@@ -64,8 +64,8 @@ def evaluate_model(name: str, songs, streaming: bool, plot_to: Path | None) -> d
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sets", default="ssvd_dev,mir_test,vocadito")
-    ap.add_argument("--models", default="singing_crnn,base_cnn_mini")
+    ap.add_argument("--sets", default="ssvd_dev,ssvd_dev_f0,mir_test,vocadito")
+    ap.add_argument("--models", default="singing_crnn,singing_crnn_f0,base_cnn_mini")
     ap.add_argument("--data-root", default=str(ROOT.parent / "shared" / "data"))
     ap.add_argument("--no-streaming", action="store_true", help="offline rows only")
     ap.add_argument("--no-peers", action="store_true")
@@ -92,7 +92,7 @@ def main(argv=None) -> int:
                 for peer, pset, res in peer_rows([set_name]):
                     lines.append(row(peer, "offline", pset, res, 0.05))
             except Exception as exc:  # peers are optional: say why they are missing
-                lines.append(f"{set_name:<10}(peers skipped: {exc})")
+                lines.append(f"{set_name:<12}(peers skipped: {exc})")
     print(header())
     print("\n".join(lines))
     print("F1 in %: 'mean' = averaged per song (MIR-ST500 papers' convention), 'pooled' = over all notes.")

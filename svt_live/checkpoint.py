@@ -57,6 +57,15 @@ def bundled_models() -> list[str]:
     return sorted(p.stem for p in WEIGHTS_DIR.glob("*.pt"))
 
 
+def describe_bundled() -> list[str]:
+    """One line per bundled model: name, ``default`` mark, and the description its training config gave."""
+    lines = []
+    for name in bundled_models():
+        meta = read_checkpoint(WEIGHTS_DIR / f"{name}.pt").get("meta", {})
+        lines.append(f"{name:<16}{'default' if name == DEFAULT_MODEL else '':<9}{meta.get('description', '')}".rstrip())
+    return lines
+
+
 def resolve(name_or_path: str | Path | None) -> Path:
     """A bundled model name (or ``None`` for the default) or a file path -> path."""
     if name_or_path is None:

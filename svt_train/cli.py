@@ -46,8 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "per song and pooled over notes, at 50 ms and 100 ms onset tolerance.")
     e.add_argument("model", help="checkpoint file or bundled model name")
     e.add_argument("--set", dest="sets", action="append", required=True,
-                   help="mir_train, mir_valid, mir_test, ssvd_train, ssvd_dev, vocadito, or a folder "
-                        "of audio + same-stem annotations (repeatable)")
+                   help="mir_train, mir_valid, mir_test, ssvd_train, ssvd_dev, ssvd_dev_f0 (SSVD dev with "
+                        "each note's pitch re-measured from the sung f0), vocadito, or a folder of audio + "
+                        "same-stem annotations (repeatable)")
     e.add_argument("--data-root", default="../shared/data", help="where the named sets live")
     e.add_argument("--json", help="write predictions here ({song_id: [[onset, offset, midi], ...]})")
     e.add_argument("--plot", help="PNG: reference vs prediction piano roll with frame posteriors (first song)")

@@ -144,6 +144,7 @@ NAMED_SETS = {
     "mir_test": {"kind": "mir_st500", "path": "mir_st500_mini", "split": "test"},
     "ssvd_train": {"kind": "ssvd", "path": "ssvd/train"},
     "ssvd_dev": {"kind": "ssvd", "path": "ssvd/dev"},
+    "ssvd_dev_f0": {"kind": "ssvd", "path": "ssvd/dev", "pitch_from_f0": True},  # pitches as sung
     "vocadito": {"kind": "vocadito", "path": "vocadito"},
 }
 

@@ -78,6 +78,7 @@ class TrainConfig:
     swa_from: int = 0  # first epoch (1-based) whose weights enter the running average; 0: no averaging
     teachers: list = field(default_factory=list)  # checkpoints whose averaged posteriors the model also learns
     teacher_weight: float = 0.5  # share of the teachers' loss in the total (0-1)
+    description: str = ""  # one line, stored in the checkpoint, shown by `svt-live --list-models`
 
     @classmethod
     def load(cls, path: str | Path) -> "TrainConfig":
@@ -115,6 +116,8 @@ class TrainConfig:
             raise ValueError(f"{path}: teachers must be a list of checkpoint paths or bundled model names")
         if not (isinstance(weight, (int, float)) and not isinstance(weight, bool) and 0 <= weight <= 1):
             raise ValueError(f"{path}: teacher_weight must be between 0 and 1, got {weight!r}")
+        if not isinstance(d.get("description", ""), str) or "\n" in d.get("description", ""):
+            raise ValueError(f"{path}: description must be one line of text")
         return cls(**d)
 
 
@@ -398,7 +401,7 @@ def finalize(best_path: Path, cfg: TrainConfig, feat: FeatureConfig, songs, cach
     posts = {s.id: (s.notes, frame_posteriors(lm, torch.from_numpy(np.asarray(c.mel, np.float32))))
              for s, c in tqdm(list(zip(songs, cached)), desc="tuning decoding", unit="song")}
     best, f = tune_decoding(posts, lm.decoding, feat.frame_seconds, cfg.select_measure, fixed=cfg.fixed_decoding)
-    meta = dict(lm.meta, tuned_valid_f1=f)
+    meta = dict(lm.meta, tuned_valid_f1=f, **({"description": cfg.description} if cfg.description else {}))
     save_checkpoint(best_path, lm.model, cfg.model_kwargs, feat, best, meta)
     print(f"tuned decoding on validation: {best} -> {cfg.select_measure} F1 {f:.3f}")
 

@@ -10,7 +10,7 @@ import torch
 
 import synth
 from svt_live.annotations import load_midi_notes, load_notes, write_json
-from svt_live.checkpoint import load_model
+from svt_live.checkpoint import DEFAULT_MODEL, bundled_models, load_model
 from svt_live.cli import main
 from svt_live.midi import write_midi_file
 from svt_live.transcribe import transcribe_file
@@ -172,4 +172,5 @@ def test_listings(capsys):
     assert main(["--list-midi-ports"]) == 0
     assert main(["--list-devices"]) == 0
     out = capsys.readouterr().out
-    assert "base_cnn_mini" in out or "singing_crnn" in out
+    models = {line.split()[0]: line for line in out.splitlines() if line.split()[:1] in ([m] for m in bundled_models())}
+    assert set(models) == set(bundled_models()) and models[DEFAULT_MODEL].split()[1] == "default"

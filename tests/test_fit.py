@@ -16,6 +16,7 @@ from synth import tiny_training_setup
 def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("fit")
     config = tiny_training_setup(root)
+    config.write_text(config.read_text() + 'description = "a tiny test model"\n')
     out = root / "run"
     best = fit(config, out, epochs=2, cache_dir=root / "cache", device="cpu")
     return root, config, out, best
@@ -33,6 +34,7 @@ def test_fit_writes_best_last_and_history(trained):
     lm = load_model(best)
     assert lm.name == "base_cnn_mini"
     assert "tuned_valid_f1" in lm.meta  # finalize() ran the fine threshold search
+    assert lm.meta["description"] == "a tiny test model"
 
 
 def test_eval_cli_prints_a_table(trained, capsys):
@@ -212,6 +214,8 @@ def test_config_rejects_bad_pitch_shifts(tmp_path, shifts):
     ('init_from = ["a.pt", 3]', "init_from must be a checkpoint, or a list"),
     ("epochs = 0", "epochs must be a whole number >= 1 \\(0 only with init_from"),
     ('epochs = -1\ninit_from = "a.pt"', "epochs must be a whole number"),
+    ("description = 3", "description must be one line of text"),
+    ('description = "two\\nlines"', "description must be one line of text"),
 ])
 def test_config_rejects_bad_settings(tmp_path, setting, message):
     cfg = tmp_path / "c.toml"

@@ -71,3 +71,15 @@ def test_bundled_vocadito_copy_matches_shared(shared_data):
     import svt_live
     bundled = Path(svt_live.__file__).parent / "data"
     assert (bundled / "vocadito_10.wav").read_bytes() == (shared_data / "vocadito" / "vocadito_10.wav").read_bytes()
+
+
+def test_ssvd_dev_pitches_re_measured_from_the_sung_f0(shared_data):
+    """The data README: SSVD's pitches sit about +21 cents above the sung f0 (13-36 cents by file)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        dev, sung = named_set("ssvd_dev", shared_data), named_set("ssvd_dev_f0", shared_data)
+    assert [s.id for s in dev] == [s.id for s in sung]
+    moved = np.concatenate([b.notes[:, 2] - a.notes[:, 2] for a, b in zip(dev, sung)])
+    for a, b in zip(dev, sung):
+        np.testing.assert_array_equal(a.notes[:, :2], b.notes[:, :2])
+    assert -0.3 < np.median(moved) < -0.1 and np.all(np.abs(moved) <= 1.001)

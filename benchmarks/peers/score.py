@@ -15,13 +15,23 @@ import sys
 from pathlib import Path
 
 from svt_live.evaluate import MEASURES, score_songs
-from svt_train.datasets import named_set
+from svt_train.datasets import NAMED_SETS, named_set
 
 try:
     from . import peer_store as store
 except ImportError:  # run as a script, or with this folder on sys.path
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     import peer_store as store
+
+
+def audio_set(set_name: str) -> str:
+    """The named set whose audio ``set_name`` shares (``ssvd_dev_f0`` -> ``ssvd_dev``: the same
+    recordings with other reference pitches), so peers' predictions are made once per recording."""
+    spec = NAMED_SETS.get(set_name)
+    if spec is None:
+        return set_name
+    where = (spec["kind"], spec["path"], spec.get("split"))
+    return next(n for n, s in NAMED_SETS.items() if (s["kind"], s["path"], s.get("split")) == where)
 
 
 def peer_rows(sets, data_root=store.DATA_ROOT, out_dir=store.OUT_DIR, onset_tolerance: float = 0.05,
@@ -40,7 +50,7 @@ def peer_rows(sets, data_root=store.DATA_ROOT, out_dir=store.OUT_DIR, onset_tole
     for set_name in sets:
         songs = named_set(set_name, data_root)
         for key, name in store.PEERS.items():
-            preds = store.load_predictions(key, set_name, out_dir)
+            preds = store.load_predictions(key, audio_set(set_name), out_dir)
             missing = [s.id for s in songs if preds is None or s.id not in preds]
             if missing:
                 warn(f"[score] {name} on {set_name}: no predictions for {len(missing)}/{len(songs)} songs "
