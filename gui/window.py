@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QFrame, QHBox
 
 from svt_live.annotations import load_json_notes, load_notes
 from svt_live.audio import AudioError
-from svt_live.checkpoint import DEFAULT_MODEL, bundled_models
+from svt_live.checkpoint import DEFAULT_MODEL, bundled_descriptions
 from svt_live.evaluate import MEASURES
 from svt_live.notes import NoteError
 
@@ -219,14 +219,15 @@ class MainWindow(QMainWindow):
     def _restore(self) -> None:
         s = self.settings
         self.refresh_devices()
-        models = bundled_models()
+        models = bundled_descriptions()
         self._checkpoints = [p for p in self._setting_list("model/checkpoints") if Path(p).exists()]
-        for name in models:
+        for name, text in models.items():
             self.model_combo.addItem(name, name)
+            self.model_combo.setItemData(self.model_combo.count() - 1, text, Qt.ToolTipRole)
         for p in self._checkpoints:
             self.model_combo.addItem(Path(p).name, p)
         self.model_combo.addItem(CHECKPOINT_ITEM, None)
-        want = s.value("model", None) or (DEFAULT_MODEL if DEFAULT_MODEL in models else (models or [None])[0])
+        want = s.value("model", None) or (DEFAULT_MODEL if DEFAULT_MODEL in models else (list(models) or [None])[0])
         i = self.model_combo.findData(want)
         self.model_combo.setCurrentIndex(max(0, i))
         self._model_index = self.model_combo.currentIndex()

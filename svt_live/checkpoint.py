@@ -57,13 +57,10 @@ def bundled_models() -> list[str]:
     return sorted(p.stem for p in WEIGHTS_DIR.glob("*.pt"))
 
 
-def describe_bundled() -> list[str]:
-    """One line per bundled model: name, ``default`` mark, and the description its training config gave."""
-    lines = []
-    for name in bundled_models():
-        meta = read_checkpoint(WEIGHTS_DIR / f"{name}.pt").get("meta", {})
-        lines.append(f"{name:<16}{'default' if name == DEFAULT_MODEL else '':<9}{meta.get('description', '')}".rstrip())
-    return lines
+def bundled_descriptions() -> dict[str, str]:
+    """``{name: description}`` of every bundled model: the line its training config gave ('' if none)."""
+    return {name: read_checkpoint(WEIGHTS_DIR / f"{name}.pt").get("meta", {}).get("description", "")
+            for name in bundled_models()}
 
 
 def resolve(name_or_path: str | Path | None) -> Path:

@@ -29,7 +29,7 @@ import numpy as np
 
 from .annotations import load_notes, write_csv, write_json
 from .audio import AudioError
-from .checkpoint import CheckpointError, describe_bundled, load_model
+from .checkpoint import DEFAULT_MODEL, CheckpointError, bundled_descriptions, load_model
 from .mic import MicError
 from .midi import MidiPortError
 from .notes import NoteError, format_notes
@@ -246,7 +246,8 @@ def _main(parser, argv) -> int:
         args = parser.parse_args(argv)
         _check(args)
         if args.list_models:
-            print("\n".join(describe_bundled()))
+            for name, text in bundled_descriptions().items():
+                print(f"{name:<16}{'default' if name == DEFAULT_MODEL else '':<9}{text}".rstrip())
             return 0
         if args.list_devices:
             from .mic import list_devices

@@ -677,6 +677,8 @@ def test_choices_are_remembered(qtbot, make_window, monkeypatch, random_model):
 
 def test_checkpoint_picked_through_the_model_menu(qtbot, make_window, random_model):
     win = make_window(dialogs=FakeDialogs(open_checkpoint=random_model))
+    default = win.model_combo.findData("singing_crnn")
+    assert "pitch as SSVD annotates it" in win.model_combo.itemData(default, Qt.ToolTipRole)  # the description
     last = win.model_combo.count() - 1
     win.model_combo.setCurrentIndex(last)
     win.model_combo.activated.emit(last)  # "Checkpoint file…"
