@@ -190,7 +190,7 @@ class EngineWorker(QThread):
             lm = self.models.get(self.model_name)
             self._midi = self._open_midi() if self.source.live else None
             blocks, rate = self._open_source(lm.features.sample_rate)
-            self.started_source.emit({"sample_rate": rate, "duration": self.duration, "model": lm.name,
+            self.started_source.emit({"sample_rate": rate, "duration": self.duration, "model": lm.label,
                                       "frame_seconds": lm.features.frame_seconds})
             hop = LIVE_HOP if self.source.live else FILE_HOP
             engine = Engine(lm, rate, hop, on_frames=self._frames_cb(lm.decoding.voiced_threshold),

@@ -45,11 +45,17 @@ class LoadedModel:
     features: FeatureConfig
     decoding: DecodeParams
     meta: dict
-    name: str
+    name: str  # the network's registry name (``singing_crnn``...)
+    source: str = ""  # what was loaded: a bundled model's name or the checkpoint's path
 
     @property
     def lookahead(self) -> int:
         return int(self.model.lookahead)
+
+    @property
+    def label(self) -> str:
+        """The model as the user named it (bundled name or path), for messages and titles."""
+        return self.source or self.name
 
 
 def bundled_models() -> list[str]:
@@ -136,4 +142,5 @@ def load_model(name_or_path: str | Path | None = None, device: str | torch.devic
     except (ValueError, TypeError, KeyError, AttributeError, RuntimeError) as exc:
         raise CheckpointError(f"{path}: incompatible checkpoint ({_reason(exc)})") from None
     model.to(device).eval()
-    return LoadedModel(model, features, decoding, ck.get("meta", {}), ck["model"]["name"])
+    source = path.stem if path.parent == WEIGHTS_DIR else str(path)
+    return LoadedModel(model, features, decoding, ck.get("meta", {}), ck["model"]["name"], source)

@@ -149,7 +149,7 @@ def run_live(args, lm) -> int:
         failure = None
         try:
             with mic:
-                _say(f"listening to {mic.device_name!r} at {mic.sample_rate} Hz, model {lm.name}, "
+                _say(f"listening to {mic.device_name!r} at {mic.sample_rate} Hz, model {lm.label}, "
                      f"hop {1000 * hop:.0f} ms; Ctrl-C stops")
                 _capture(mic, take, stop, args.seconds, recorder)
         except MicError as exc:

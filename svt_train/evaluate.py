@@ -30,7 +30,7 @@ def run_eval(model: str, sets: list[str], data_root: str, json_out: str | None, 
         for tol in (0.05, 0.1):
             res = score_songs(pairs, tol)
             results[name][tol] = res
-            print(format_table(res, f"\n{name}: {len(songs)} songs, model {lm.name}, onset tolerance "
+            print(format_table(res, f"\n{name}: {len(songs)} songs, model {lm.label}, onset tolerance "
                                     f"{int(tol * 1000)} ms (P / R / F1 %)"))
     if json_out:
         write_json(json_out, predictions)
@@ -38,6 +38,6 @@ def run_eval(model: str, sets: list[str], data_root: str, json_out: str | None, 
     if plot and first:
         from svt_live.plot import plot_transcription
         s, notes, post = first
-        plot_transcription(plot, notes, s.notes, post, lm.features.frame_seconds, title=f"{s.id} ({lm.name})")
+        plot_transcription(plot, notes, s.notes, post, lm.features.frame_seconds, title=f"{s.id} ({lm.label})")
         print(f"piano roll written to {plot}")
     return results

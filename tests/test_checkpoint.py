@@ -41,6 +41,7 @@ def test_checkpoint_loads_with_weights_only(tmp_path):
     saved(tmp_path / "m.pt")
     ck = torch.load(tmp_path / "m.pt", weights_only=True)
     assert ck["format"] == "svt-live-checkpoint" and ck["label_scheme"] == "octave_pitch_class"
+    assert load_model(tmp_path / "m.pt").label == str(tmp_path / "m.pt")
 
 
 def test_corrupt_file(tmp_path):
@@ -129,3 +130,4 @@ def test_bundled_models_load_by_name():
         lm = load_model(name)
         assert lm.features.n_mels == getattr(lm.model, "n_mels", lm.features.n_mels)
         assert np.isfinite(lm.decoding.onset_threshold)
+        assert lm.label == name  # messages name the bundled model, not its network (two share singing_crnn)
