@@ -36,7 +36,7 @@ from svt_live.checkpoint import load_model  # noqa: E402
 from svt_live.features import FeatureConfig  # noqa: E402
 from svt_live.transcribe import transcribe_file  # noqa: E402
 from svt_train.datasets import named_set  # noqa: E402
-from svt_train.f0 import harmonic_f0  # noqa: E402
+from svt_train.f0 import frame_offsets  # noqa: E402
 from svt_train.labels import notes_to_frames  # noqa: E402
 
 REGISTERS = range(36, 84, 6)
@@ -47,9 +47,7 @@ def f0_errors(songs) -> tuple[np.ndarray, np.ndarray]:
     cfg = FeatureConfig()
     ref_p, err = [], []
     for s in tqdm(songs, desc="f0", leave=False):
-        audio = load_audio(s.audio, cfg.sample_rate)
-        ref = notes_to_frames(s.notes, len(audio) // cfg.hop + 1, cfg.frame_seconds)["pitch"]
-        f0 = harmonic_f0(audio, ref, cfg)
+        ref, f0 = frame_offsets(s.notes, load_audio(s.audio, cfg.sample_rate), cfg)
         voiced = ref > 0
         ref_p.append(ref[voiced])
         err.append(f0[voiced] - ref[voiced])

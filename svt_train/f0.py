@@ -43,13 +43,19 @@ def harmonic_f0(audio: np.ndarray, near: np.ndarray, cfg: FeatureConfig = Featur
     return out
 
 
+def frame_offsets(notes: np.ndarray, audio: np.ndarray, cfg: FeatureConfig = FeatureConfig()):
+    """``(reference, sung)``: the annotated pitch of every feature frame ``[T]`` of mono ``audio [N]``
+    (MIDI, 0 = no note) and its :func:`harmonic_f0` there (MIDI, 0 where no note)."""
+    ref = notes_to_frames(notes, len(audio) // cfg.hop + 1, cfg.frame_seconds)["pitch"]
+    return ref, harmonic_f0(audio, ref, cfg)
+
+
 def note_offsets(notes: np.ndarray, audio: np.ndarray, cfg: FeatureConfig = FeatureConfig()) -> np.ndarray:
     """Sung minus annotated pitch (semitones, within +-1) of each note ``[n, 3]`` of mono ``audio [N]`` at
     ``cfg.sample_rate``: the median over the note's frames of :func:`harmonic_f0`, its first and last
     frame left out when it has more than four (onset and release glide)."""
-    n_frames = len(audio) // cfg.hop + 1
-    ref = notes_to_frames(notes, n_frames, cfg.frame_seconds)["pitch"]
-    f0 = harmonic_f0(audio, ref, cfg)
+    ref, f0 = frame_offsets(notes, audio, cfg)
+    n_frames = len(ref)
     out = np.zeros(len(notes))
     for i, (on, off, midi) in enumerate(np.asarray(notes, np.float64).reshape(-1, 3)):
         a = int(round(on / cfg.frame_seconds))
