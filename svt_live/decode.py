@@ -35,6 +35,18 @@ from .events import NoteOff, NoteOn
 POSTERIOR_KEYS = ("onset", "offset", "voiced", "pitch")
 
 
+def note_velocity(onset_strength: float) -> int:
+    """MIDI velocity 1-127 of a note from its onset posterior (0-1): 40 + 87 x strength.
+
+    The one velocity rule of svt-live: the decoder applies it to every note,
+    so files, the live port and the GUI carry the same velocities.
+
+    >>> note_velocity(0.5), note_velocity(1.0), note_velocity(0.0)
+    (84, 127, 40)
+    """
+    return int(np.clip(round(40 + 87 * float(onset_strength)), 1, 127))
+
+
 @dataclass(frozen=True)
 class DecodeParams:
     """Decoding settings; stored in checkpoints (thresholds tuned on validation data)."""
@@ -86,11 +98,17 @@ class NoteDecoder:
         self._prev_onset = 0.0
         self._note: _Note | None = None
         self._notes: list[tuple[float, float, float]] = []
+        self._velocities: list[int] = []
 
     @property
     def notes(self) -> np.ndarray:
         """Closed notes ``[n, 3]`` (onset s, offset s, MIDI), in onset order."""
         return np.asarray(self._notes, dtype=np.float64).reshape(-1, 3)
+
+    @property
+    def velocities(self) -> np.ndarray:
+        """MIDI velocity of each closed note ``[n]`` int (:func:`note_velocity`), aligned with :attr:`notes`."""
+        return np.asarray(self._velocities, dtype=np.int64)
 
     def push(self, post: dict, now: float = 0.0) -> list:
         """Append frames; return the events they decide.
@@ -138,8 +156,7 @@ class NoteDecoder:
                 note.announced = True
                 settled = note.pitches[1:] or note.pitches  # the onset frame is often a transient
                 note.midi = int(np.clip(round(statistics.median(settled)), 0, 127))
-                velocity = int(np.clip(round(40 + 87 * note.strength), 1, 127))
-                events.append(NoteOn(note.start * self.fs, note.midi, velocity, now))
+                events.append(NoteOn(note.start * self.fs, note.midi, note_velocity(note.strength), now))
         elif not is_onset:
             note.silent += 1
             if note.silent >= p.silence_frames:
@@ -152,6 +169,7 @@ class NoteDecoder:
         onset, offset = note.start * self.fs, max(t, note.start + 1) * self.fs
         midi = float(statistics.median_low(note.pitches))
         self._notes.append((onset, offset, midi))
+        self._velocities.append(note_velocity(note.strength))
         events.append(NoteOff(offset, note.midi, onset, midi, now))
 
 

@@ -72,11 +72,14 @@ class Engine:
     ``overlap``: file mode's throughput option, the recurrent part of one hop
     runs on a worker thread during the next hop (see
     :class:`~svt_live.inference.PosteriorStream`), so events come one hop
-    later but are the same.
+    later but are the same; ``decoder``: what turns posteriors into events
+    (default a :class:`~svt_live.decode.NoteDecoder` with the model's settings;
+    live mode's port uses an :class:`~svt_live.early.EarlyNoteDecoder`).
     """
 
     def __init__(self, lm: LoadedModel, sample_rate: int | None = None, hop_seconds: float = LIVE_HOP,
-                 on_event: Callable | None = None, on_frames: Callable | None = None, overlap: bool = False):
+                 on_event: Callable | None = None, on_frames: Callable | None = None, overlap: bool = False,
+                 decoder=None):
         self.lm = lm
         self.sr = lm.features.sample_rate
         self.input_rate = self.sr if sample_rate is None else int(sample_rate)
@@ -85,7 +88,7 @@ class Engine:
         device = next(lm.model.parameters()).device
         self.mel = MelStream(MelExtractor(lm.features, device))
         self.post = PosteriorStream(lm, overlap)
-        self.decoder = NoteDecoder(lm.decoding, lm.features.frame_seconds)
+        self.decoder = decoder or NoteDecoder(lm.decoding, lm.features.frame_seconds)
         self.hop = max(1, int(round(hop_seconds * self.sr)))
         self.on_event, self.on_frames = on_event, on_frames
         self._resampler = (av.AudioResampler(format="flt", layout="mono", rate=self.sr)
@@ -103,6 +106,11 @@ class Engine:
     def notes(self) -> np.ndarray:
         """Notes closed so far ``[n, 3]`` (onset s, offset s, MIDI)."""
         return self.decoder.notes
+
+    @property
+    def velocities(self) -> np.ndarray:
+        """MIDI velocity of each note in :attr:`notes` ``[n]`` (the NoteOn's)."""
+        return self.decoder.velocities
 
     def _resample(self, x: np.ndarray | None) -> np.ndarray:
         if self._resampler is None:

@@ -1,4 +1,10 @@
-"""MIDI out: standard MIDI files from notes (mido) and live ports for note events (python-rtmidi)."""
+"""MIDI out: standard MIDI files from notes (mido) and live ports for note events (python-rtmidi).
+
+Files hold one named track on channel 1: tempo, time signature and key
+meta messages, then the notes (note numbers rounded against the tuning,
+:mod:`svt_live.tuning`), optionally on a grid (:mod:`svt_live.grid`) and
+with pitch bends (:mod:`svt_live.bends`).
+"""
 from __future__ import annotations
 
 import contextlib
@@ -11,38 +17,112 @@ import mido
 import numpy as np
 
 from .annotations import atomic_write
+from .bends import BEND_RANGE_SEMITONES, bend_range_controls, bend_value, contour_bends
 from .events import NoteOff, NoteOn
+from .grid import DEFAULT_BPM, DEFAULT_METER, check_bpm, quantize_notes
 from .jack import ServerWatch
+from .tuning import round_to_tuning
 
 TICKS_PER_BEAT = 960
-TEMPO = 500000  # microseconds per beat (120 BPM): 1 tick = 1/1920 s, well under 1 ms
+TRACK_NAME = "svt-live voice"
+DEFAULT_VELOCITY = 80  # notes that carry no velocity (annotations read from files)
 
 
-def notes_to_midi(notes: np.ndarray, velocities=None) -> mido.MidiFile:
-    """Notes ``[n, 3]`` (onset s, offset s, MIDI) -> a one-track MIDI file (nearest MIDI note)."""
+def _bend_messages(notes, key_numbers, contours, bend_range, shift) -> list[tuple[float, int, mido.Message]]:
+    """Timed pitch-wheel messages: each note's contour (or its one offset) from its onset on."""
+    msgs = []
+    for i, (on, off, p) in enumerate(notes):
+        if contours is not None and len(contours[i][0]):
+            steps = contour_bends(contours[i][0] + shift[i], contours[i][1], int(key_numbers[i]), bend_range)
+        else:
+            steps = []
+        if not steps or steps[0][0] > on:  # the note starts at its bend, never at the last note's
+            steps.insert(0, (on, bend_value(p - key_numbers[i], bend_range)))
+        for t, value in steps:
+            if t < off:
+                msgs.append((max(t, on), 0.5, mido.Message("pitchwheel", pitch=value)))
+    return msgs
+
+
+def notes_to_midi(notes: np.ndarray, velocities=None, *, bpm: float = DEFAULT_BPM,
+                  meter: tuple[int, int] = DEFAULT_METER, division: int | None = None,
+                  tuning_cents: float = 0.0, pitch_bends: bool = False, contours=None, key=None,
+                  track_name: str = TRACK_NAME, bend_range: float = BEND_RANGE_SEMITONES) -> mido.MidiFile:
+    """Notes -> a one-track MIDI file with tempo, time signature, key and optional grid and bends.
+
+    Parameters
+    ----------
+    notes : array_like, shape (n, 3)
+        ``(onset_s, offset_s, midi)`` rows sorted by onset; MIDI may be fractional.
+    velocities : array_like of int, shape (n,), optional
+        1-127 per note (default ``DEFAULT_VELOCITY``).
+    bpm : float
+        Tempo written to the file (quarter notes per minute). Without ``division``
+        notes keep their real timing whatever the tempo.
+    meter : (int, int)
+        Time signature.
+    division : int, optional
+        Quantize onsets and offsets to this grid (8 = eighth notes, see :mod:`svt_live.grid`).
+    tuning_cents : float
+        Tuning the note numbers are rounded against (:mod:`svt_live.tuning`).
+    pitch_bends : bool
+        Write each note's offset from its note number as pitch-wheel messages
+        (bend range set by RPN first, see :mod:`svt_live.bends`).
+    contours : list of (times_s [k], midi [k]), optional
+        Per note, its sung pitch contour: with ``pitch_bends`` the wheel follows it.
+    key : svt_live.key.Key, optional
+        Written as a key-signature meta message.
+    track_name : str
+        The track's name.
+
+    Returns
+    -------
+    mido.MidiFile
+    """
+    notes = np.asarray(notes, dtype=np.float64).reshape(-1, 3)
+    vel = (np.full(len(notes), DEFAULT_VELOCITY) if velocities is None
+           else np.clip(np.asarray(velocities, dtype=np.int64).reshape(-1), 1, 127))
+    if len(vel) != len(notes):
+        raise ValueError(f"{len(vel)} velocities for {len(notes)} notes")
+    shift = np.zeros(len(notes))
+    if division is not None:
+        q, kept = quantize_notes(notes, bpm, division, return_index=True)
+        shift = q[:, 0] - notes[kept, 0]  # contours move with their note's onset
+        notes, vel = q, vel[kept]
+        contours = None if contours is None else [contours[i] for i in kept]
+    tempo = mido.bpm2tempo(check_bpm(bpm))
+    key_numbers = np.clip(round_to_tuning(notes[:, 2], tuning_cents), 0, 127)
     mid = mido.MidiFile(ticks_per_beat=TICKS_PER_BEAT)
     track = mido.MidiTrack()
     mid.tracks.append(track)
-    track.append(mido.MetaMessage("set_tempo", tempo=TEMPO, time=0))
-    msgs = []
-    for i, (on, off, p) in enumerate(np.asarray(notes).reshape(-1, 3)):
-        pitch = int(np.clip(round(p), 0, 127))
-        vel = int(velocities[i]) if velocities is not None else 80
-        msgs.append((on, 1, mido.Message("note_on", note=pitch, velocity=vel)))
-        msgs.append((off, 0, mido.Message("note_off", note=pitch, velocity=0)))
-    msgs.sort(key=lambda m: (m[0], m[1]))  # at equal times, note_off first
+    track.append(mido.MetaMessage("track_name", name=track_name, time=0))
+    track.append(mido.MetaMessage("set_tempo", tempo=tempo, time=0))
+    track.append(mido.MetaMessage("time_signature", numerator=meter[0], denominator=meter[1], time=0))
+    if key is not None:
+        track.append(mido.MetaMessage("key_signature", key=key.midi_name, time=0))
+    if pitch_bends:
+        track.extend(mido.Message("control_change", control=c, value=v) for c, v in bend_range_controls(bend_range))
+    msgs = []  # (time s, order at equal times: note_off 0, bend 0.5, note_on 1, message)
+    for (on, off, _), k, v in zip(notes, key_numbers, vel):
+        msgs.append((on, 1, mido.Message("note_on", note=int(k), velocity=int(v))))
+        msgs.append((off, 0, mido.Message("note_off", note=int(k), velocity=0)))
+    if pitch_bends:
+        msgs += _bend_messages(notes, key_numbers, contours, bend_range, shift)
+        if len(notes):
+            msgs.append((notes[-1, 1], 0.75, mido.Message("pitchwheel", pitch=0)))
+    msgs.sort(key=lambda m: (m[0], m[1]))
     last = 0
     for t, _, msg in msgs:
-        tick = int(round(mido.second2tick(t, TICKS_PER_BEAT, TEMPO)))
+        tick = int(round(mido.second2tick(t, TICKS_PER_BEAT, tempo)))
         track.append(msg.copy(time=tick - last))
         last = tick
     track.append(mido.MetaMessage("end_of_track", time=0))
     return mid
 
 
-def write_midi_file(path: str | Path, notes: np.ndarray, velocities=None) -> None:
-    """Write notes as a standard MIDI file (atomically)."""
-    mid = notes_to_midi(notes, velocities)
+def write_midi_file(path: str | Path, notes: np.ndarray, velocities=None, **options) -> None:
+    """Write notes as a standard MIDI file (atomically); ``options`` as :func:`notes_to_midi`'s."""
+    mid = notes_to_midi(notes, velocities, **options)
     atomic_write(path, lambda tmp: mid.save(tmp))
 
 

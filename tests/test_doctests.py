@@ -6,7 +6,7 @@ import importlib
 
 import pytest
 
-MODULES = ["svt_live.bends"]
+MODULES = ["svt_live.bends", "svt_live.decode", "svt_live.tuning", "svt_live.key"]
 
 
 @pytest.mark.parametrize("name", MODULES)
