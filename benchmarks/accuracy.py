@@ -28,8 +28,8 @@ from svt_live.audio import load_audio  # noqa: E402
 from svt_live.checkpoint import load_model  # noqa: E402
 from svt_live.engine import LIVE_HOP, transcribe_stream  # noqa: E402
 from svt_live.evaluate import MEASURES, score_songs  # noqa: E402
-from svt_live.plot import plot_transcription  # noqa: E402
-from svt_live.transcribe import transcribe_audio  # noqa: E402
+from svt_live.plot import excerpt_span, plot_transcription  # noqa: E402
+from svt_live.offline import transcribe_audio  # noqa: E402
 from svt_train.datasets import named_set  # noqa: E402
 
 
@@ -57,7 +57,7 @@ def evaluate_model(name: str, songs, streaming: bool, plot_to: Path | None) -> d
             notes, post = transcribe_audio(audio, lm)
             if i == 0 and plot_to is not None:
                 plot_transcription(plot_to, notes, s.notes, post, lm.features.frame_seconds,
-                                   title=f"{s.id}: {name} (red) vs reference (grey)")
+                                   span=excerpt_span(notes, s.notes), title=f"{s.id}: {name} (red) vs reference (grey)")
         pairs[s.id] = (s.notes, notes)
     return {"pairs": pairs, "rtf": t_audio / max(1e-9, time.time() - t0)}
 

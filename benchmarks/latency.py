@@ -36,7 +36,7 @@ from svt_live.checkpoint import load_model  # noqa: E402
 from svt_live.engine import LIVE_HOP, Engine  # noqa: E402
 from svt_live.evaluate import score_songs  # noqa: E402
 from svt_live.events import NoteOn  # noqa: E402
-from svt_live.transcribe import transcribe_audio  # noqa: E402
+from svt_live.offline import transcribe_audio  # noqa: E402
 from svt_train.datasets import named_set  # noqa: E402
 
 BLOCK_SECONDS = 0.01

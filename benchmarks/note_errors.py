@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from common import sets_and_models  # noqa: E402
 from svt_live.checkpoint import load_model  # noqa: E402
-from svt_live.transcribe import transcribe_file  # noqa: E402
+from svt_live.offline import transcribe_file  # noqa: E402
 from svt_train.datasets import named_set  # noqa: E402
 
 KINDS = ("match", "pitch", "onset 50-100 ms", "missed: same pitch", "missed: other pitch",

@@ -34,7 +34,7 @@ from common import sets_and_models  # noqa: E402
 from svt_live.audio import load_audio  # noqa: E402
 from svt_live.checkpoint import load_model  # noqa: E402
 from svt_live.features import FeatureConfig  # noqa: E402
-from svt_live.transcribe import transcribe_file  # noqa: E402
+from svt_live.offline import transcribe_file  # noqa: E402
 from svt_train.datasets import named_set  # noqa: E402
 from svt_train.f0 import frame_offsets  # noqa: E402
 from svt_train.labels import notes_to_frames  # noqa: E402

@@ -18,7 +18,7 @@ stream and keeping, for every frame, its first prediction that has the
 model's full lookahead (that is the merge rule). Memory is bounded: the
 engine keeps one window of samples, the model's context frames and the
 open note. The notes do not depend on the block size or the hop: they equal
-the offline transcription (:func:`svt_live.transcribe.transcribe_audio`).
+the offline transcription (:func:`svt_live.offline.transcribe_audio`).
 """
 from __future__ import annotations
 

@@ -1,7 +1,51 @@
-"""Piano-roll plots: predicted notes over reference notes, frame posteriors below."""
+"""Piano-roll plots: predicted notes over reference notes, frame posteriors below.
+
+Times are seconds, pitches fractional MIDI; the pitch axis is labelled with
+note names (``C4`` = MIDI 60).
+"""
 from __future__ import annotations
 
 import numpy as np
+
+from .notes import note_name
+
+SECONDS_PER_INCH = 8.0  # a long take gets a wider figure, up to MAX_WIDTH_INCHES
+MIN_WIDTH_INCHES, MAX_WIDTH_INCHES = 14.0, 80.0
+
+
+def whole_span(*note_arrays) -> tuple[float, float]:
+    """(start s, end s) covering every note of the arrays ``[n, 3]``; ``(0, 1)`` without notes.
+
+    Examples
+    --------
+    >>> whole_span(np.array([[1.0, 2.0, 60.0]]), np.array([[0.5, 4.0, 62.0]]))
+    (0.0, 4.5)
+    """
+    notes = [a for a in note_arrays if a is not None and len(a)]
+    if not notes:
+        return (0.0, 1.0)
+    start = min(float(a[:, 0].min()) for a in notes)
+    end = max(float(a[:, 1].max()) for a in notes)
+    return (max(0.0, start - 0.5), end + 0.5)
+
+
+def excerpt_span(*note_arrays, seconds: float = 20.0) -> tuple[float, float]:
+    """(start s, end s): the first ``seconds`` from half a second before the first note."""
+    start = whole_span(*note_arrays)[0]
+    return (start, start + seconds)
+
+
+def pitch_ticks(lo: float, hi: float) -> list[int]:
+    """MIDI numbers to label on a pitch axis from ``lo`` to ``hi``: natural notes, or only
+    the Cs when the range spans more than three octaves.
+
+    Examples
+    --------
+    >>> pitch_ticks(59.5, 65)
+    [60, 62, 64, 65]
+    """
+    naturals = (0, 2, 4, 5, 7, 9, 11) if hi - lo <= 36 else (0,)
+    return [m for m in range(int(np.ceil(lo)), int(np.floor(hi)) + 1) if m % 12 in naturals]
 
 
 def plot_transcription(path, notes: np.ndarray, reference: np.ndarray | None = None, posteriors: dict | None = None,
@@ -10,7 +54,7 @@ def plot_transcription(path, notes: np.ndarray, reference: np.ndarray | None = N
 
     ``notes``/``reference``: ``[n, 3]`` (onset s, offset s, MIDI). ``posteriors``:
     frame curves ``[T]`` (onset, offset, voiced, pitch) drawn under the roll.
-    ``span``: (start s, end s) to show; default the first 20 s with notes.
+    ``span``: (start s, end s) to show; default the whole take (:func:`whole_span`).
     """
     import matplotlib
     matplotlib.use("Agg")
@@ -18,12 +62,12 @@ def plot_transcription(path, notes: np.ndarray, reference: np.ndarray | None = N
 
     from .annotations import atomic_write
 
-    allnotes = [a for a in (notes, reference) if a is not None and len(a)]
+    allnotes = [a for a in (notes, reference) if a is not None]
     if span is None:
-        t0 = min((a[0, 0] for a in allnotes), default=0.0)
-        span = (max(0.0, t0 - 0.5), max(0.0, t0 - 0.5) + 20.0)
+        span = whole_span(*allnotes)
     rows = 2 if posteriors is not None else 1
-    fig, axes = plt.subplots(rows, 1, figsize=(14, 6 if rows == 2 else 4), sharex=True, squeeze=False,
+    width = float(np.clip((span[1] - span[0]) / SECONDS_PER_INCH, MIN_WIDTH_INCHES, MAX_WIDTH_INCHES))
+    fig, axes = plt.subplots(rows, 1, figsize=(width, 6 if rows == 2 else 4), sharex=True, squeeze=False,
                              gridspec_kw={"height_ratios": [3, 1][:rows]})
     ax = axes[0, 0]
     pitches = []
@@ -48,11 +92,14 @@ def plot_transcription(path, notes: np.ndarray, reference: np.ndarray | None = N
         a2.legend(loc="upper right", fontsize=8, ncol=3)
     lo, hi = (min(pitches) - 2, max(pitches) + 2) if pitches else (48, 72)
     ax.set_ylim(lo, hi)
+    ticks = pitch_ticks(lo, hi)
+    ax.set_yticks(ticks, [note_name(m) for m in ticks])
     ax.set_xlim(*span)
-    ax.set_ylabel("MIDI pitch")
+    ax.set_ylabel("pitch")
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend(loc="upper right", fontsize=8)
+    if ax.get_legend_handles_labels()[0]:  # no legend without notes
+        ax.legend(loc="upper right", fontsize=8)
     axes[-1, 0].set_xlabel("time (s)")
     fig.tight_layout()
     atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))

@@ -6,7 +6,7 @@ from tqdm import tqdm
 from svt_live.annotations import write_json
 from svt_live.checkpoint import load_model
 from svt_live.evaluate import format_table, score_songs
-from svt_live.transcribe import transcribe_file
+from svt_live.offline import transcribe_file
 
 from .datasets import named_set
 from .fit import pick_device
@@ -36,8 +36,9 @@ def run_eval(model: str, sets: list[str], data_root: str, json_out: str | None, 
         write_json(json_out, predictions)
         print(f"\npredictions written to {json_out}")
     if plot and first:
-        from svt_live.plot import plot_transcription
+        from svt_live.plot import excerpt_span, plot_transcription
         s, notes, post = first
-        plot_transcription(plot, notes, s.notes, post, lm.features.frame_seconds, title=f"{s.id} ({lm.label})")
+        plot_transcription(plot, notes, s.notes, post, lm.features.frame_seconds, span=excerpt_span(notes, s.notes),
+                           title=f"{s.id} ({lm.label})")
         print(f"piano roll written to {plot}")
     return results

@@ -64,7 +64,7 @@ def note_model(tmp_path_factory) -> Path:
     from svt_live.decode import DecodeParams
     from svt_live.features import FeatureConfig
     from svt_live.models import build_model
-    from svt_live.transcribe import transcribe_audio
+    from svt_live.offline import transcribe_audio
 
     torch.manual_seed(0)
     kwargs = {"channels": (8, 8, 8), "hidden": 48}

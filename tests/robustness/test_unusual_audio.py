@@ -48,7 +48,7 @@ def audio():
 def expected(audio, tmp_path_factory):
     """Notes of the song as plain 16-bit 16 kHz mono, from ``SAME_MODEL``."""
     from svt_live.checkpoint import load_model
-    from svt_live.transcribe import transcribe_file
+    from svt_live.offline import transcribe_file
 
     notes, _ = transcribe_file(synth.write_wav(tmp_path_factory.mktemp("ref") / "ref.wav", audio), load_model(SAME_MODEL))
     assert len(notes) >= 1
