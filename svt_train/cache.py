@@ -2,7 +2,7 @@
 
 One entry per (audio content, annotation, feature settings, playback speed):
 the key is a SHA-1 of the audio file's bytes, the notes, the
-:class:`FeatureConfig` and the song's speed (when not 1),
+:class:`FeatureConfig` and the song's speed (when not 1), pitch contour and stem mix (when set),
 so a changed file, annotation or setting misses the cache. An entry is two
 files, ``<key>.mel.npy`` (float16 ``[T, n_mels]``, memory-mapped on read)
 and ``<key>.labels.npz``, written to temporary names and renamed. A
@@ -26,6 +26,7 @@ from svt_live.features import FeatureConfig, MelExtractor
 
 from .datasets import Song
 from .labels import LABEL_KEYS, notes_to_frames
+from .mir1k import contour_labels, load_stems
 
 CACHE_VERSION = 2  # 2: mono files decoded at unity gain (were -3 dB)
 DEFAULT_CACHE = Path(os.environ.get("SVT_CACHE", Path.home() / ".cache" / "svt-live"))
@@ -48,6 +49,10 @@ def cache_key(song: Song, cfg: FeatureConfig) -> str:
     h.update(f"v{CACHE_VERSION}".encode())
     if song.speed != 1.0:
         h.update(f"speed {song.speed!r}".encode())
+    if song.contour is not None:
+        h.update(b"contour" + np.ascontiguousarray(song.contour, dtype=np.float64).tobytes())
+    if song.stems is not None:
+        h.update(f"stems {tuple(song.stems)!r}".encode())
     return h.hexdigest()
 
 
@@ -77,8 +82,10 @@ def load_cached(song: Song, cfg: FeatureConfig, cache_dir: str | Path = DEFAULT_
         warnings.warn(f"cache entry for {song.audio} is corrupt; rebuilding it", stacklevel=2)
     extractor = extractor or MelExtractor(cfg)
     rate = round(cfg.sample_rate / song.speed)  # decoded at this rate, read as cfg.sample_rate: tape speed
-    mel = extractor(load_audio(song.audio, rate)).cpu().numpy().astype(np.float16)
-    labels = notes_to_frames(song.notes, mel.shape[0], cfg.frame_seconds)
+    audio = load_audio(song.audio, rate) if song.stems is None else load_stems(song.audio, rate, song.stems)
+    mel = extractor(audio).cpu().numpy().astype(np.float16)
+    labels = (notes_to_frames(song.notes, mel.shape[0], cfg.frame_seconds) if song.contour is None
+              else contour_labels(song.contour, mel.shape[0], cfg.frame_seconds))
     cache_dir.mkdir(parents=True, exist_ok=True)
     # per-process temp names: DDP ranks (or two jobs) filling a cold cache at once must not share them
     tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"

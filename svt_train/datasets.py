@@ -6,10 +6,11 @@ Supported layouts (see ``../shared/data/README.md``):
 - ``ssvd``: ``<dir>/<id>.flac`` beside ``<dir>/<id>.txt``
 - ``vocadito``: ``<dir>/vocadito_<n>.wav`` + ``vocadito_<n>_notesA1.csv``
 - ``folder``: any audio file with a same-stem ``.json``/``.txt``/``.csv``/``.mid`` beside it
+- ``mir1k``: ``<root>/Wavfile/*.wav`` + ``PitchLabel/*.pv``, split by singer (:mod:`svt_train.mir1k`)
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -29,12 +30,18 @@ class Song:
 
     ``speed``: the audio is played ``speed`` times as fast as recorded (a
     tape-speed copy, see :func:`speed_variant`); 1 = as recorded.
+    ``contour``: frame pitch ``[n, 2]`` (time s, MIDI, 0 = unvoiced) for songs without note
+    boundaries (MIR-1K): it gives the pitch labels, and onsets and offsets are unknown.
+    ``stems``: (voice gain, band gain) of a two-channel voice / band recording (MIR-1K); None: the
+    channels averaged.
     """
 
     id: str
     audio: Path
     notes: np.ndarray = field(repr=False)
     speed: float = 1.0
+    contour: np.ndarray | None = field(default=None, repr=False)
+    stems: tuple | None = None
 
 
 def speed_variant(song: Song, semitones: float, sample_rate: int = 16000) -> Song:
@@ -50,7 +57,11 @@ def speed_variant(song: Song, semitones: float, sample_rate: int = 16000) -> Son
     ratio = speed / song.speed
     notes = np.array(song.notes, dtype=np.float64).reshape(-1, 3) * [1 / ratio, 1 / ratio, 1.0]
     notes[:, 2] += 12 * np.log2(ratio)
-    return Song(f"{song.id}@{semitones:+g}st", song.audio, notes, speed)
+    contour = None
+    if song.contour is not None:
+        contour = np.array(song.contour, dtype=np.float64) * [1 / ratio, 1.0]
+        contour[:, 1] = np.where(contour[:, 1] > 0, contour[:, 1] + 12 * np.log2(ratio), 0.0)
+    return replace(song, id=f"{song.id}@{semitones:+g}st", notes=notes, speed=speed, contour=contour)
 
 
 def mir_st500(root: str | Path, split: str) -> list[Song]:
@@ -117,11 +128,29 @@ def folder(directory: str | Path) -> list[Song]:
 def load_set(spec: dict, data_root: str | Path = ".") -> list[Song]:
     """Songs for one data spec from a training config, e.g.
     ``{"kind": "ssvd", "path": "ssvd/train", "exclude": ["364"], "pitch_offset": -0.21}``.
-    Relative paths are taken from ``data_root``. ``"pitch_from_f0": true`` re-measures every
-    note's pitch from the audio (:func:`svt_train.f0.f0_pitched`; about 0.15 s per minute of audio).
+    Relative paths are taken from ``data_root`` (``~`` is expanded). ``"pitch_from_f0": true``
+    re-measures every note's pitch from the audio (:func:`svt_train.f0.f0_pitched`; about 0.15 s per
+    minute of audio). A ``mir1k`` spec gives its clips' voices alone (see :func:`load_groups` for
+    their mixes with the band).
     """
+    return [song for song, _ in load_groups(spec, data_root)]
+
+
+def load_groups(spec: dict, data_root: str | Path = ".") -> list[tuple[Song, list[Song]]]:
+    """:func:`load_set`'s songs, each with its copies: for ``mir1k``, ``{"kind": "mir1k", "path":
+    "~/svt-data/mir1k", "split": "train", "voice_db": [10, 5, 0, -5], "band_alone": true}`` gives each
+    clip's voice alone with, as copies, the voice over its own band at those levels (dB) and the
+    band alone (:func:`svt_train.mir1k.mir1k`); other kinds have no copies."""
     kind = spec.get("kind")
-    path = Path(data_root) / spec["path"]
+    path = (Path(data_root) / Path(spec["path"]).expanduser())
+    if kind == "mir1k":
+        from .mir1k import mir1k
+
+        levels = spec.get("voice_db", [])
+        if not (isinstance(levels, list) and all(isinstance(x, (int, float)) and not isinstance(x, bool)
+                                                 and -30 <= x <= 30 for x in levels)):
+            raise ValueError(f"mir1k voice_db must be a list of levels in dB within +-30, got {levels!r}")
+        return mir1k(path, spec.get("split", "train"), tuple(levels), bool(spec.get("band_alone", False)))
     if kind == "mir_st500":
         songs = mir_st500(path, spec["split"])
     elif kind == "ssvd":
@@ -131,11 +160,11 @@ def load_set(spec: dict, data_root: str | Path = ".") -> list[Song]:
     elif kind == "folder":
         songs = folder(path)
     else:
-        raise ValueError(f"unknown data kind {kind!r} (mir_st500, ssvd, vocadito, folder)")
+        raise ValueError(f"unknown data kind {kind!r} (mir_st500, ssvd, vocadito, folder, mir1k)")
     f0 = spec.get("pitch_from_f0", False)
     if not isinstance(f0, bool):
         raise ValueError(f"pitch_from_f0 must be true or false, got {f0!r}")
-    return [f0_pitched(s) for s in songs] if f0 else songs
+    return [(f0_pitched(s) if f0 else s, []) for s in songs]
 
 
 NAMED_SETS = {
@@ -146,6 +175,7 @@ NAMED_SETS = {
     "ssvd_dev": {"kind": "ssvd", "path": "ssvd/dev"},
     "ssvd_dev_f0": {"kind": "ssvd", "path": "ssvd/dev", "pitch_from_f0": True},  # pitches as sung
     "vocadito": {"kind": "vocadito", "path": "vocadito"},
+    "vocadito_a2": {"kind": "vocadito", "path": "vocadito", "annotator": "A2"},
 }
 
 

@@ -44,7 +44,7 @@ from .augment import Augment, instrumental_windows
 from .band import band_backgrounds
 from .cache import DEFAULT_CACHE, CachedSong, load_cached
 from .curves import plot_history
-from .datasets import load_set, speed_variant
+from .datasets import load_groups, speed_variant
 from .loader import batches, epoch_plan, fixed_plan
 from .losses import distillation_loss, loss_for, teacher_targets
 from .metrics import Metrics
@@ -79,6 +79,8 @@ class TrainConfig:
     teachers: list = field(default_factory=list)  # checkpoints whose averaged posteriors the model also learns
     teacher_weight: float = 0.5  # share of the teachers' loss in the total (0-1)
     description: str = ""  # one line, stored in the checkpoint, shown by `svt-live --list-models`
+    select_per_set: bool = False  # selection and tuning: the mean over validation sets of each set's
+    # per-song mean F1 (every set weighs the same), instead of the mean over all validation songs
 
     @classmethod
     def load(cls, path: str | Path) -> "TrainConfig":
@@ -118,6 +120,8 @@ class TrainConfig:
             raise ValueError(f"{path}: teacher_weight must be between 0 and 1, got {weight!r}")
         if not isinstance(d.get("description", ""), str) or "\n" in d.get("description", ""):
             raise ValueError(f"{path}: description must be one line of text")
+        if not isinstance(d.get("select_per_set", False), bool):
+            raise ValueError(f"{path}: select_per_set must be true or false")
         return cls(**d)
 
 
@@ -201,26 +205,38 @@ def average_checkpoints(names: list[str]):
 
 
 def prepare(specs: list, cfg: FeatureConfig, data_root: str, cache_dir, desc: str,
-            pitch_shifts: list = ()) -> tuple[list, list]:
-    """Load songs for data specs and their cached features; returns (songs, cached).
-    With ``pitch_shifts`` (semitones), each song's tape-speed copies follow all the songs,
-    in song order then shift order (see :func:`shift_groups`)."""
-    songs = [s for spec in specs for s in load_set(spec, data_root)]
-    songs += [speed_variant(s, st, cfg.sample_rate) for s in songs for st in pitch_shifts]
+            pitch_shifts: list = ()) -> tuple[list, list, dict | None, list]:
+    """Load songs for data specs and their cached features; returns ``(songs, cached, variants, sets)``.
+
+    The specs' songs come first, in spec order, then all their copies: each song's tape-speed copies
+    (``pitch_shifts`` semitones, unless its spec says ``pitch_shifts = false``) followed by the copies
+    its spec gives (MIR-1K's mixes, see :func:`~svt_train.datasets.load_groups`). ``variants``:
+    ``{song index: [indices of its copies]}`` for :func:`~svt_train.loader.epoch_plan` (None when no
+    song has copies); ``sets [n]``: the index of the spec each song or copy comes from.
+    """
+    groups = [(i, song, own) for i, spec in enumerate(specs) for song, own in load_groups(spec, data_root)]
+    songs, sets, copies, variants = [g[1] for g in groups], [g[0] for g in groups], [], {}
+    for k, (i, song, own) in enumerate(groups):
+        shifts = pitch_shifts if specs[i].get("pitch_shifts", True) is not False else ()
+        mine = [speed_variant(song, st, cfg.sample_rate) for st in shifts] + list(own)
+        variants[k] = list(range(len(songs) + len(copies), len(songs) + len(copies) + len(mine)))
+        copies += [(i, c) for c in mine]
+    songs += [c for _, c in copies]
+    sets += [i for i, _ in copies]
     ex = MelExtractor(cfg)
     cached = [load_cached(s, cfg, cache_dir, ex) for s in tqdm(songs, desc=f"features {desc}", unit="song")]
-    return songs, cached
+    return songs, cached, variants if copies else None, sets
 
 
-def shift_groups(n_songs: int, n_shifts: int) -> dict | None:
-    """``{song index: [indices of its copies]}`` for :func:`prepare`'s order (None without shifts)."""
-    if not n_shifts:
-        return None
-    return {i: [n_songs + i * n_shifts + k for k in range(n_shifts)] for i in range(n_songs)}
+def song_posteriors(lm: LoadedModel, songs: list, cached: list, sets: list) -> tuple[dict, list]:
+    """``({"<set>/<id>": (reference notes, posteriors)}, [ids of each set])`` for tuning decoding."""
+    posts = {f"{k}/{s.id}": (s.notes, frame_posteriors(lm, torch.from_numpy(np.asarray(c.mel, np.float32))))
+             for s, c, k in zip(songs, cached, sets)}
+    return posts, [[f"{k}/{s.id}" for s, j in zip(songs, sets) if j == k] for k in sorted(set(sets))]
 
 
-def validate(model, loss_fn, songs: list, cached: list[CachedSong], cfg: TrainConfig, feat: FeatureConfig,
-             decoding: DecodeParams, grid: dict) -> dict:
+def validate(model, loss_fn, songs: list, cached: list[CachedSong], sets: list, cfg: TrainConfig,
+             feat: FeatureConfig, decoding: DecodeParams, grid: dict) -> dict:
     """Validation losses, frame metrics and tuned note F1; returns a flat dict (plus ``decoding``)."""
     model.eval()
     metrics = Metrics()
@@ -230,21 +246,22 @@ def validate(model, loss_fn, songs: list, cached: list[CachedSong], cfg: TrainCo
             x, y = x.to(dev), {k: v.to(dev) for k, v in y.items()}
             out = model(x)
             metrics.update(model.posteriors(out), y, loss_fn(out, y))
-    lm = LoadedModel(model, feat, decoding, {}, cfg.model)
-    posts = {s.id: (s.notes, frame_posteriors(lm, torch.from_numpy(np.asarray(c.mel, np.float32))))
-             for s, c in zip(songs, cached)}
+    posts, groups = song_posteriors(LoadedModel(model, feat, decoding, {}, cfg.model), songs, cached, sets)
     best, f = tune_thresholds(posts, decoding, feat.frame_seconds, grid, cfg.select_measure,
-                              fixed=cfg.fixed_decoding)
+                              fixed=cfg.fixed_decoding, groups=groups if cfg.select_per_set else None)
     model.train()
     return {**metrics.get_value(), f"val_{cfg.select_measure}_f1": f, "decoding": best}
 
 
 def fit(config_path: str | Path, out_dir: str | Path, resume: bool = False, epochs: int | None = None,
-        device: str = "auto", cache_dir=DEFAULT_CACHE, threads: int | None = None) -> Path:
-    """Train per the config; returns the path of ``best.pt``."""
+        device: str = "auto", cache_dir=DEFAULT_CACHE, threads: int | None = None,
+        data_root: str | Path | None = None) -> Path:
+    """Train per the config; returns the path of ``best.pt``. ``data_root`` replaces the config's."""
     cfg = TrainConfig.load(config_path)
     if epochs is not None:
         cfg = replace(cfg, epochs=epochs)
+    if data_root is not None:
+        cfg = replace(cfg, data_root=str(data_root))
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     dev = pick_device(device)
@@ -295,9 +312,10 @@ def fit(config_path: str | Path, out_dir: str | Path, resume: bool = False, epoc
         print(f"teachers: {', '.join(cfg.teachers)} (weight {cfg.teacher_weight})")
     ddp_model = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
 
-    train_songs, train_cached = prepare(cfg.train, feat, cfg.data_root, cache_dir, "train", cfg.pitch_shifts)
-    variants = shift_groups(len(train_songs) // (1 + len(cfg.pitch_shifts)), len(cfg.pitch_shifts))
-    valid_songs, valid_cached = prepare(cfg.valid, feat, cfg.data_root, cache_dir, "valid") if main else ([], [])
+    train_songs, train_cached, variants, _ = prepare(cfg.train, feat, cfg.data_root, cache_dir, "train",
+                                                     cfg.pitch_shifts)
+    valid_songs, valid_cached, _, valid_sets = (prepare(cfg.valid, feat, cfg.data_root, cache_dir, "valid")
+                                                if main else ([], [], None, []))
     backgrounds = ((train_cached, instrumental_windows(train_cached, cfg.segment_frames))
                    if cfg.augment.get("background_db") else None)
     band_seconds = max(BAND_SECONDS, cfg.segment_frames * feat.frame_seconds)  # a clip holds a whole segment
@@ -343,7 +361,7 @@ def fit(config_path: str | Path, out_dir: str | Path, resume: bool = False, epoc
         train_m = metrics.get_value()
         if not main:
             continue
-        val = validate(model, loss_fn, valid_songs, valid_cached, cfg, feat, decoding, COARSE)
+        val = validate(model, loss_fn, valid_songs, valid_cached, valid_sets, cfg, feat, decoding, COARSE)
         tuned = val.pop("decoding")
         score = val[f"val_{cfg.select_measure}_f1"]
         history.append({"epoch": epoch + 1, "seconds": round(time.time() - t0, 1),
@@ -368,7 +386,7 @@ def fit(config_path: str | Path, out_dir: str | Path, resume: bool = False, epoc
         plan = epoch_plan(train_cached, cfg.segment_frames, np.random.default_rng(cfg.seed + 1), variants)
         torch.optim.swa_utils.update_bn(batches(train_cached, plan, cfg.batch_size, cfg.segment_frames, augment),
                                         swa, dev)
-        val = validate(swa.module, loss_fn, valid_songs, valid_cached, cfg, feat, decoding, COARSE)
+        val = validate(swa.module, loss_fn, valid_songs, valid_cached, valid_sets, cfg, feat, decoding, COARSE)
         tuned, score = val.pop("decoding"), val[f"val_{cfg.select_measure}_f1"]
         span = f"{cfg.swa_from}-{cfg.epochs}"
         print(f"weights averaged over epochs {span}: valid {cfg.select_measure} F1 {score:.3f} "
@@ -380,7 +398,7 @@ def fit(config_path: str | Path, out_dir: str | Path, resume: bool = False, epoc
                     "train_sets": cfg.train, "valid_sets": cfg.valid, "average_valid_f1": score}
             save_checkpoint(best_path, swa.module, cfg.model_kwargs, feat, tuned, meta)
     if cfg.epochs == 0 and main:  # no training: the initial (averaged) weights are the result
-        val = validate(model, loss_fn, valid_songs, valid_cached, cfg, feat, decoding, COARSE)
+        val = validate(model, loss_fn, valid_songs, valid_cached, valid_sets, cfg, feat, decoding, COARSE)
         tuned, score = val.pop("decoding"), val[f"val_{cfg.select_measure}_f1"]
         print(f"initial weights: valid {cfg.select_measure} F1 {score:.3f}", flush=True)
         meta = {"config": str(config_path), "epoch": 0, "init_from": inits, "history": [],
@@ -389,26 +407,30 @@ def fit(config_path: str | Path, out_dir: str | Path, resume: bool = False, epoc
     if world > 1:
         dist.destroy_process_group()
     if main and best_path.exists():
-        finalize(best_path, cfg, feat, valid_songs, valid_cached)
+        finalize(best_path, cfg, feat, valid_songs, valid_cached, valid_sets)
     return best_path
 
 
-def finalize(best_path: Path, cfg: TrainConfig, feat: FeatureConfig, songs, cached) -> None:
+def finalize(best_path: Path, cfg: TrainConfig, feat: FeatureConfig, songs, cached, sets) -> None:
     """Fine decoding search for the best checkpoint on the validation songs; rewrites its settings."""
     from svt_live.checkpoint import load_model
 
     lm = load_model(best_path)
-    posts = {s.id: (s.notes, frame_posteriors(lm, torch.from_numpy(np.asarray(c.mel, np.float32))))
-             for s, c in tqdm(list(zip(songs, cached)), desc="tuning decoding", unit="song")}
-    best, f = tune_decoding(posts, lm.decoding, feat.frame_seconds, cfg.select_measure, fixed=cfg.fixed_decoding)
+    posts, groups = song_posteriors(lm, songs, cached, sets)
+    best, f = tune_decoding(posts, lm.decoding, feat.frame_seconds, cfg.select_measure, fixed=cfg.fixed_decoding,
+                            groups=groups if cfg.select_per_set else None)
     meta = dict(lm.meta, tuned_valid_f1=f, **({"description": cfg.description} if cfg.description else {}))
     save_checkpoint(best_path, lm.model, cfg.model_kwargs, feat, best, meta)
     print(f"tuned decoding on validation: {best} -> {cfg.select_measure} F1 {f:.3f}")
 
 
-def retune(checkpoint: str | Path, config_path: str | Path, cache_dir=DEFAULT_CACHE) -> None:
-    """``svt-train tune``: re-choose a checkpoint's decoding settings on the config's validation sets."""
+def retune(checkpoint: str | Path, config_path: str | Path, cache_dir=DEFAULT_CACHE,
+           data_root: str | Path | None = None) -> None:
+    """``svt-train tune``: re-choose a checkpoint's decoding settings on the config's validation sets,
+    rewriting ``checkpoint``; ``data_root`` replaces the config's."""
     cfg = TrainConfig.load(config_path)
+    if data_root is not None:
+        cfg = replace(cfg, data_root=str(data_root))
     feat = FeatureConfig.from_dict(cfg.features) if cfg.features else FeatureConfig()
-    songs, cached = prepare(cfg.valid, feat, cfg.data_root, cache_dir, "valid")
-    finalize(Path(checkpoint), cfg, feat, songs, cached)
+    songs, cached, _, sets = prepare(cfg.valid, feat, cfg.data_root, cache_dir, "valid")
+    finalize(Path(checkpoint), cfg, feat, songs, cached, sets)

@@ -34,9 +34,11 @@ class CRNNLoss(nn.Module):
     """Loss for :class:`SingingCRNN`.
 
     Onset/offset: BCE against targets widened to ±1 frame (0.5), positives
-    weighted by ``pos_weight`` (events are ~2 % of frames). Pitch:
-    cross-entropy against a Gaussian (``sigma_bins``) around the labelled
-    pitch bin, or the silence class on unvoiced frames.
+    weighted by ``pos_weight`` (events are ~2 % of frames); frames whose
+    onset label is negative (unknown: songs without note boundaries, MIR-1K)
+    are left out of both. Pitch: cross-entropy against a Gaussian
+    (``sigma_bins``) around the labelled pitch bin, or the silence class on
+    unvoiced frames.
     """
 
     def __init__(self, model, pos_weight: float = 3.0, sigma_bins: float = 1.0):
@@ -59,19 +61,26 @@ class CRNNLoss(nn.Module):
         return torch.cat([silence, g], dim=-1)
 
     def forward(self, out: dict, labels: dict) -> dict:
-        target = {"onset": _widen(labels["onset"], 0.5), "offset": _widen(labels["offset"], 0.5),
+        known = (labels["onset"] >= 0).to(out["onset"].dtype)
+        target = {"onset": _widen(labels["onset"].clamp_min(0), 0.5), "offset": _widen(labels["offset"].clamp_min(0), 0.5),
                   "pitch": self.pitch_target(labels["pitch"])}
-        parts = _soft_target_parts(out, target, self.pos_weight.to(out["onset"].device))
+        parts = _soft_target_parts(out, target, self.pos_weight.to(out["onset"].device), known)
         return {"total": sum(parts.values()), **parts}
 
 
-def _soft_target_parts(out: dict, target: dict, pos_weight: torch.Tensor) -> dict:
+def _soft_target_parts(out: dict, target: dict, pos_weight: torch.Tensor, known: torch.Tensor | None = None) -> dict:
     """``onset``/``offset``: BCE of the logits ``[B, T]`` against target probabilities, positives
-    weighted by ``pos_weight``; ``pitch``: cross-entropy of ``[B, T, 1 + n_bins]`` logits against a
-    target distribution."""
+    weighted by ``pos_weight``, averaged over the frames where ``known [B, T]`` is 1 (all when None);
+    ``pitch``: cross-entropy of ``[B, T, 1 + n_bins]`` logits against a target distribution."""
+    def bce(key):
+        if known is None:
+            return F.binary_cross_entropy_with_logits(out[key], target[key], pos_weight=pos_weight)
+        each = F.binary_cross_entropy_with_logits(out[key], target[key], pos_weight=pos_weight, reduction="none")
+        return (each * known).sum() / known.sum().clamp_min(1.0)
+
     return {
-        "onset": F.binary_cross_entropy_with_logits(out["onset"], target["onset"], pos_weight=pos_weight),
-        "offset": F.binary_cross_entropy_with_logits(out["offset"], target["offset"], pos_weight=pos_weight),
+        "onset": bce("onset"),
+        "offset": bce("offset"),
         "pitch": -(target["pitch"] * out["pitch"].log_softmax(-1)).sum(-1).mean(),
     }
 

@@ -36,8 +36,9 @@ class Metrics:
         """Add one batch: ``post`` = model posteriors, ``labels`` = frame labels, ``losses`` = loss dict."""
         for k, v in losses.items():
             self.buffer[f"{k}_loss"].append(float(v))
+        known = labels["onset"] >= 0  # negative: unknown boundaries (MIR-1K), left out of the event F1
         for ev in ("onset", "offset"):
-            pred = post[ev] >= 0.5
+            pred = (post[ev] >= 0.5) & known
             true = labels[ev] >= 0.5
             self._counts[f"{ev}_tp"] += float((pred & true).sum())
             self._counts[f"{ev}_fp"] += float((pred & ~true).sum())

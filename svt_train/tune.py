@@ -20,15 +20,26 @@ FINE = {"onset_threshold": (0.02, 0.05, 0.075) + tuple(np.round(np.arange(0.1, 0
         "offset_threshold": (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.01)}
 
 
+def set_mean_f1(pairs: dict, measure: str = "COnP", onset_tolerance: float = 0.05,
+                groups: list | None = None) -> float:
+    """Mean F1 of ``measure`` over ``pairs = {id: (ref, est)}``: per song, or with ``groups``
+    (lists of ids, e.g. one per validation set) the mean over groups of each group's per-song mean,
+    so that every set weighs the same however many songs it has."""
+    if not groups:
+        return score_songs(pairs, onset_tolerance)["mean"][measure][2]
+    return float(np.mean([score_songs({k: pairs[k] for k in g}, onset_tolerance)["mean"][measure][2]
+                          for g in groups if g]))
+
+
 def tune_thresholds(songs: dict, base: DecodeParams, frame_seconds: float = 0.02, grid: dict = COARSE,
                     measure: str = "COnP", onset_tolerance: float = 0.05,
-                    fixed: dict | None = None) -> tuple[DecodeParams, float]:
+                    fixed: dict | None = None, groups: list | None = None) -> tuple[DecodeParams, float]:
     """``songs = {id: (reference notes, posteriors)}`` -> (best params, its mean F1).
 
     An offset threshold above 1 means "never end a note on the offset head".
     ``fixed``: settings held at the given values whatever the grid (e.g.
     ``{"min_note_frames": 2}``: every frame of minimum length delays each
-    live NoteOn by 20 ms).
+    live NoteOn by 20 ms). ``groups``: as in :func:`set_mean_f1`.
     """
     fixed = fixed or {}
     base = replace(base, **fixed)
@@ -37,7 +48,7 @@ def tune_thresholds(songs: dict, base: DecodeParams, frame_seconds: float = 0.02
     for values in itertools.product(*(grid[k] for k in keys)):
         params = replace(base, **{k: type(getattr(base, k))(v) for k, v in zip(keys, values)})
         pairs = {sid: (ref, decode_notes(post, params, frame_seconds)) for sid, (ref, post) in songs.items()}
-        f = score_songs(pairs, onset_tolerance)["mean"][measure][2]
+        f = set_mean_f1(pairs, measure, onset_tolerance, groups)
         if f > best_f:
             best, best_f = params, f
     return best, best_f
@@ -48,16 +59,17 @@ SECONDARY = {"voiced_threshold": (0.3, 0.4, 0.5, 0.6, 0.7), "min_note_frames": (
 
 
 def tune_decoding(songs: dict, base: DecodeParams, frame_seconds: float = 0.02, measure: str = "COnP",
-                  onset_tolerance: float = 0.05, fixed: dict | None = None) -> tuple[DecodeParams, float]:
-    """Fine onset x offset grid, then one sweep over each secondary setting in turn; ``fixed`` as
-    in :func:`tune_thresholds`."""
+                  onset_tolerance: float = 0.05, fixed: dict | None = None,
+                  groups: list | None = None) -> tuple[DecodeParams, float]:
+    """Fine onset x offset grid, then one sweep over each secondary setting in turn; ``fixed`` and
+    ``groups`` as in :func:`tune_thresholds`."""
     fixed = fixed or {}
-    best, f = tune_thresholds(songs, base, frame_seconds, FINE, measure, onset_tolerance, fixed)
+    best, f = tune_thresholds(songs, base, frame_seconds, FINE, measure, onset_tolerance, fixed, groups)
     for key, values in SECONDARY.items():
         if key in fixed:
             continue
         grid = {key: values}
-        cand, cf = tune_thresholds(songs, best, frame_seconds, grid, measure, onset_tolerance)
+        cand, cf = tune_thresholds(songs, best, frame_seconds, grid, measure, onset_tolerance, groups=groups)
         if cf > f:
             best, f = cand, cf
     return best, f

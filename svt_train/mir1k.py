@@ -1,0 +1,122 @@
+"""MIR-1K: karaoke clips with the voice and its band on separate channels, frame pitch as sung.
+
+Conventions (``../shared/data/mir1k/README.md``; Hsu & Jang, IEEE TASLP 18(2), 2010):
+
+- ``Wavfile/<singer>_<song>_<clip>.wav``: 16 kHz stereo, **left = the band, right = the voice alone**.
+- ``PitchLabel/<same>.pv``: one value per line, the voice's pitch in fractional MIDI semitones as
+  sung, 0 = unvoiced; line ``i`` is the frame centred at ``0.02 * i + 0.02`` s.
+- There are no note boundaries. A clip becomes a :class:`~svt_train.datasets.Song` whose
+  ``contour [n, 2]`` holds ``(time s, MIDI)`` rows (0 = unvoiced) and whose notes are empty; its
+  onset and offset labels are marked unknown (-1) so the note-boundary losses skip it, and its
+  pitch labels (:func:`contour_labels`) supervise pitch and voicing.
+- ``stems = (voice gain, band gain)`` picks what is heard: ``(1, 0)`` the voice alone, ``(1, g)``
+  the voice over its own band at ``-20 log10(g)`` dB voice-to-band power ratio (the band is first
+  brought to the voice's mean power over the clip), ``(0, 1)`` the band alone
+  (then the contour is dropped: every frame is silence, and the note labels are the real ones,
+  no notes, so the boundary losses see it too).
+- Singers are split, never clips: :data:`SPLITS` holds out three test singers (two male, one
+  low) and two validation singers (one male), never trained on.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import av
+import numpy as np
+
+from svt_live.audio import AudioError, READ_ERRORS
+
+MALE = ("abjones", "bobon", "bug", "davidson", "fdps", "geniusturtle", "jmzen", "Kenshin", "khair", "leon",
+        "stool")
+FEMALE = ("amy", "Ani", "annar", "ariel", "heycat", "tammy", "titon", "yifen")
+SPLITS = {
+    "test": ("abjones", "stool", "Ani"),  # abjones: median MIDI 50.6, the second lowest voice
+    "valid": ("khair", "heycat"),
+}
+SPLITS["train"] = tuple(s for s in MALE + FEMALE if s not in SPLITS["test"] + SPLITS["valid"])
+PV_FRAME_S, PV_FIRST_S = 0.02, 0.02  # .pv frame i is centred at PV_FIRST_S + PV_FRAME_S * i
+MAX_GAP_FRAMES = 2  # unvoiced gaps this short inside a voiced stretch (consonants) count as voiced
+
+
+def read_contour(pv_path: str | Path) -> np.ndarray:
+    """A ``.pv`` pitch file -> ``[n, 2]`` rows ``(time s, MIDI)``, 0 = unvoiced.
+
+    Unvoiced gaps of at most :data:`MAX_GAP_FRAMES` between voiced frames take the pitch
+    interpolated across them: a note's consonants are part of the note in the note-annotated sets.
+    """
+    midi = np.loadtxt(pv_path, dtype=np.float64, ndmin=1)
+    midi = np.where(np.isfinite(midi) & (midi > 0), midi, 0.0)
+    voiced = np.nonzero(midi > 0)[0]
+    for a, b in zip(voiced[:-1], voiced[1:]):
+        if 1 < b - a <= MAX_GAP_FRAMES + 1:
+            midi[a + 1:b] = np.interp(np.arange(a + 1, b), [a, b], [midi[a], midi[b]])
+    return np.stack([PV_FIRST_S + PV_FRAME_S * np.arange(len(midi)), midi], axis=1)
+
+
+def contour_labels(contour: np.ndarray, n_frames: int, frame_seconds: float = 0.02) -> dict:
+    """``contour [n, 2]`` -> frame labels (as :func:`svt_train.labels.notes_to_frames`) of ``n_frames``.
+
+    ``pitch [T]`` is the contour's nearest row in time (0 beyond half a row's spacing of any row);
+    ``onset`` and ``offset`` are -1 (unknown); ``octave`` and ``pitch_class`` follow the pitch.
+    """
+    from svt_live.models.base_cnn_mini import LOWEST_MIDI
+
+    times, midi = contour[:, 0], contour[:, 1]
+    t = np.arange(n_frames) * frame_seconds
+    spacing = float(np.median(np.diff(times))) if len(times) > 1 else PV_FRAME_S
+    idx = np.clip(np.searchsorted(times, t), 1, max(1, len(times) - 1)) if len(times) > 1 else np.zeros(n_frames, int)
+    if len(times) > 1:
+        idx = np.where(np.abs(times[idx - 1] - t) <= np.abs(times[idx] - t), idx - 1, idx)
+    pitch = np.where(np.abs(times[idx] - t) <= spacing / 2 + 1e-9, midi[idx], 0.0).astype(np.float32)
+    m = np.round(pitch).astype(np.int64)
+    voiced = pitch > 0
+    inside = voiced & (m >= LOWEST_MIDI) & (m <= LOWEST_MIDI + 47)
+    return {"onset": np.full(n_frames, -1, np.float32), "offset": np.full(n_frames, -1, np.float32),
+            "octave": np.where(inside, (m - LOWEST_MIDI) // 12 + 1, 0), "pitch_class": np.where(voiced, m % 12 + 1, 0),
+            "pitch": pitch}
+
+
+def load_stems(path: str | Path, sample_rate: int, stems: tuple[float, float]) -> np.ndarray:
+    """Mono float32 ``[N]`` at ``sample_rate`` of a MIR-1K clip: ``stems[0] * voice + stems[1] * band``,
+    the band scaled to the voice's mean power when both are heard (see the module docstring)."""
+    try:
+        with av.open(str(path)) as container:
+            resampler = av.AudioResampler(format="flt", layout="stereo", rate=sample_rate)
+            frames = [f for pkt in container.demux(container.streams.audio[0]) for f in pkt.decode()]
+            out = [o.to_ndarray().reshape(-1, 2) for f in frames + [None] for o in resampler.resample(f)]
+    except READ_ERRORS as exc:
+        raise AudioError(f"{path}: not a readable audio file ({exc.__class__.__name__})") from None
+    x = np.concatenate(out) if out else np.zeros((0, 2), np.float32)
+    voice, band = x[:, 1], x[:, 0]
+    if stems[0] and stems[1]:  # the band brought to the voice's power first: stems set the ratio
+        band = band * np.sqrt(np.mean(voice ** 2) / max(float(np.mean(band ** 2)), 1e-12))
+    return (stems[0] * voice + stems[1] * band).astype(np.float32)
+
+
+def mir1k(root: str | Path, split: str, voice_db: tuple = (), band_alone: bool = False) -> list[tuple]:
+    """The clips of one singer split: ``[(song, [its copies])]``.
+
+    Each song is the voice alone; its copies are the voice over its own band at each of ``voice_db``
+    (dB, voice to band) and, with ``band_alone``, the band alone.
+    """
+    from .datasets import Song
+
+    root = Path(root).expanduser()
+    if split not in SPLITS:
+        raise ValueError(f"mir1k split must be one of {', '.join(SPLITS)}, got {split!r}")
+    if not (root / "Wavfile").is_dir():
+        raise FileNotFoundError(f"{root}: no MIR-1K extract (Wavfile/ missing); see ../shared/data/mir1k/README.md")
+    out = []
+    for wav in sorted((root / "Wavfile").glob("*.wav")):
+        pv = root / "PitchLabel" / f"{wav.stem}.pv"
+        if wav.stem.split("_")[0] not in SPLITS[split] or not pv.exists():
+            continue
+        song = Song(wav.stem, wav, np.zeros((0, 3)), contour=read_contour(pv), stems=(1.0, 0.0))
+        copies = [replace(song, id=f"{wav.stem}@{db:+g}dB", stems=(1.0, 10 ** (-db / 20))) for db in voice_db]
+        if band_alone:
+            copies.append(replace(song, id=f"{wav.stem}@band", contour=None, stems=(0.0, 1.0)))
+        out.append((song, copies))
+    if not out:
+        raise FileNotFoundError(f"{root}: no MIR-1K clips of the {split} singers")
+    return out

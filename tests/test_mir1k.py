@@ -1,0 +1,129 @@
+"""svt_train.mir1k: a synthetic MIR-1K tree (band left, voice right, .pv frame pitch), its labels,
+its mixes, the masked boundary losses, and a tiny training run that uses it."""
+import numpy as np
+import pytest
+import torch
+
+from svt_live.features import FeatureConfig
+from svt_train.cache import load_cached
+from svt_train.datasets import load_groups, load_set, speed_variant
+from svt_train.fit import fit, prepare
+from svt_train.losses import CRNNLoss
+from svt_train.mir1k import SPLITS, contour_labels, load_stems, mir1k, read_contour
+from svt_live.models import build_model
+from synth import encode, harmonic_tones, tiny_training_setup
+
+VOICE = [[0.2, 0.8, 57.0], [1.0, 1.6, 60.3]]
+BAND = [[0.0, 2.0, 45.0]]
+
+
+def fake_mir1k(root, singers=("leon", "khair", "abjones"), duration=2.0):
+    """One clip per singer: 2 s, the band (MIDI 45) left, the voice (VOICE) right, and its .pv."""
+    (root / "Wavfile").mkdir(parents=True)
+    (root / "PitchLabel").mkdir()
+    voice, band = harmonic_tones(VOICE, duration), 0.5 * harmonic_tones(BAND, duration)
+    n_pv = int(round(duration / 0.02)) - 1
+    t = 0.02 * np.arange(n_pv) + 0.02  # .pv frame centres
+    pv = np.zeros(n_pv)
+    for on, off, midi in VOICE:
+        pv[(t >= on) & (t < off)] = midi
+    for s in singers:
+        encode(root / "Wavfile" / f"{s}_1_01.wav", np.stack([band, voice], axis=1), codec="pcm_s16le")
+        np.savetxt(root / "PitchLabel" / f"{s}_1_01.pv", pv, fmt="%.4f")
+    return root
+
+
+def test_splits_are_by_singer_and_disjoint():
+    assert not set(SPLITS["train"]) & set(SPLITS["test"] + SPLITS["valid"])
+    assert len(SPLITS["test"]) >= 3 and len(SPLITS["valid"]) >= 1
+    assert len(set(SPLITS["train"] + SPLITS["test"] + SPLITS["valid"])) == 19
+
+
+def test_read_contour_fills_short_gaps_only(tmp_path):
+    pv = tmp_path / "x.pv"
+    pv.write_text("0\n60\n0\n0\n62\n0\n0\n0\n0\n64\n")
+    c = read_contour(pv)
+    assert c[:, 0] == pytest.approx(0.02 + 0.02 * np.arange(10))
+    assert c[2:4, 1] == pytest.approx([60 + 2 / 3, 60 + 4 / 3])  # a 2-frame gap is interpolated
+    assert (c[5:9, 1] == 0).all()  # a 4-frame gap stays unvoiced
+    assert c[0, 1] == 0
+
+
+def test_contour_labels_pitch_and_unknown_boundaries():
+    contour = np.array([[0.02, 0.0], [0.04, 57.2], [0.06, 57.4], [0.08, 0.0]])
+    lab = contour_labels(contour, 8)
+    assert (lab["onset"] == -1).all() and (lab["offset"] == -1).all()
+    assert lab["pitch"][:5].tolist() == pytest.approx([0, 0, 57.2, 57.4, 0])
+    assert (lab["pitch"][5:] == 0).all()  # past the contour: silence
+    assert lab["pitch_class"][2] == 57 % 12 + 1
+
+
+def test_reader_mixes_and_copies(tmp_path):
+    root = fake_mir1k(tmp_path / "mir1k")
+    groups = mir1k(root, "train", voice_db=(0, 10), band_alone=True)
+    assert [g[0].id for g in groups] == ["leon_1_01"]  # khair: valid, abjones: test
+    song, copies = groups[0]
+    assert song.stems == (1.0, 0.0) and [c.stems[1] for c in copies[:2]] == pytest.approx([1.0, 10 ** -0.5])
+    assert copies[-1].contour is None and len(copies[-1].notes) == 0  # band alone: real silence labels
+    voice = load_stems(song.audio, 16000, song.stems)
+    band = load_stems(song.audio, 16000, copies[-1].stems)
+    at_0db = load_stems(song.audio, 16000, copies[0].stems)
+    band_part = at_0db - voice  # the band, brought to the voice's power (0 dB)
+    assert np.mean(band_part ** 2) == pytest.approx(np.mean(voice ** 2), rel=1e-3)
+    assert np.abs(voice[int(0.5 * 16000):int(0.7 * 16000)]).max() > 0.1  # the voice sings at 0.5 s
+    assert np.abs(voice[int(0.85 * 16000):int(0.95 * 16000)]).max() < 1e-3  # and rests at 0.9 s
+    assert np.abs(band[int(0.85 * 16000):int(0.95 * 16000)]).max() > 0.05  # where the band plays
+    cached = load_cached(song, FeatureConfig(), tmp_path / "cache")
+    assert (cached.labels["onset"] == -1).all() and cached.labels["pitch"][30] == pytest.approx(57.0)
+    assert load_cached(copies[-1], FeatureConfig(), tmp_path / "cache").labels["pitch"].max() == 0
+    with pytest.raises(ValueError, match="split"):
+        mir1k(root, "dev")
+    with pytest.raises(FileNotFoundError, match="no MIR-1K extract"):
+        mir1k(tmp_path, "train")
+    with pytest.raises(ValueError, match="voice_db"):
+        load_groups({"kind": "mir1k", "path": str(root), "voice_db": [100]})
+
+
+def test_speed_copy_moves_the_contour(tmp_path):
+    song = mir1k(fake_mir1k(tmp_path / "m"), "train")[0][0]
+    up = speed_variant(song, 12)
+    assert up.speed == pytest.approx(2.0)
+    assert up.contour[:, 0] == pytest.approx(song.contour[:, 0] / 2)
+    voiced = song.contour[:, 1] > 0
+    assert up.contour[voiced, 1] == pytest.approx(song.contour[voiced, 1] + 12)
+    assert (up.contour[~voiced, 1] == 0).all()
+
+
+def test_boundary_losses_skip_unknown_frames():
+    model = build_model("singing_crnn")
+    loss = CRNNLoss(model)
+    out = {"onset": torch.randn(2, 20), "offset": torch.randn(2, 20), "pitch": torch.randn(2, 20, 1 + model.n_bins)}
+    known = {"onset": torch.zeros(2, 20), "offset": torch.zeros(2, 20), "pitch": torch.full((2, 20), 60.0)}
+    unknown = dict(known, onset=torch.full((2, 20), -1.0), offset=torch.full((2, 20), -1.0))
+    a, b = loss(out, known), loss(out, unknown)
+    assert b["onset"] == 0 and b["offset"] == 0 and a["onset"] > 0
+    assert b["pitch"] == pytest.approx(float(a["pitch"]))  # pitch is supervised all the same
+    half = dict(unknown, onset=torch.cat([torch.zeros(1, 20), -torch.ones(1, 20)]))
+    only_first = loss({k: v[:1] for k, v in out.items()}, {k: v[:1] for k, v in known.items()})
+    assert loss(out, half)["onset"] == pytest.approx(float(only_first["onset"]), rel=1e-5)
+
+
+def test_prepare_orders_copies_after_songs(tmp_path):
+    root = fake_mir1k(tmp_path / "m", singers=("leon", "bug"))
+    specs = [{"kind": "mir1k", "path": str(root), "voice_db": [0], "pitch_shifts": False}]
+    songs, cached, variants, sets = prepare(specs, FeatureConfig(), ".", tmp_path / "cache", "t", [2])
+    assert [s.id for s in songs] == ["bug_1_01", "leon_1_01", "bug_1_01@+0dB", "leon_1_01@+0dB"]
+    assert variants == {0: [2], 1: [3]} and sets == [0, 0, 0, 0]
+
+
+def test_tiny_fit_with_mir1k_clips(tmp_path):
+    config = tiny_training_setup(tmp_path, model="singing_crnn")
+    root = fake_mir1k(tmp_path / "mir1k")
+    text = config.read_text().replace(
+        'train = [{ kind = "folder", path = "train" }]',
+        f'train = [{{ kind = "folder", path = "train" }}, {{ kind = "mir1k", path = "{root.as_posix()}", '
+        f'voice_db = [0], band_alone = true }}]')
+    config.write_text(text.replace("epochs = 2", "epochs = 1") + "select_per_set = true\n")
+    best = fit(config, tmp_path / "run", cache_dir=tmp_path / "cache")
+    assert best.exists()
+    assert load_set({"kind": "mir1k", "path": str(root), "split": "test"})[0].id == "abjones_1_01"
