@@ -1,11 +1,12 @@
-"""``svt-gui``: the svt-live window.
+"""svt-gui: the svt-live window.
 
+Examples:
     svt-gui                        open the window (choices from the last session)
     svt-gui song.wav               open the window and transcribe song.wav
     svt-gui song.wav --reference notes.csv --model path/to/model.pt
 
 Ctrl-C (or SIGTERM) in the terminal ends the take, keeps its unsaved notes as
-``<take>-<time>.mid`` in the current folder and closes the window (status 130).
+<take>-<time>.mid in the current folder and closes the window (status 130).
 """
 from __future__ import annotations
 
@@ -13,12 +14,14 @@ import argparse
 import os
 import sys
 
+from svt_live import __version__
 from svt_live.stop import StopRequest
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="svt-gui", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     p.add_argument("audio", nargs="?", help="audio file to transcribe at start")
     p.add_argument("--model", help="bundled model name or checkpoint path (default: last used)")
     p.add_argument("--reference", help="annotation to overlay and score (json, txt, csv, mid)")

@@ -1,26 +1,35 @@
-"""``svt-train``: train and evaluate singing transcription models.
+"""svt-train: train and evaluate singing transcription models.
 
-Examples::
-
+Examples:
     svt-train fit configs/base_cnn_mini.toml --out runs/course
     svt-train fit configs/singing_crnn.toml --out runs/crnn --resume
     torchrun --nproc_per_node=2 -m svt_train.cli fit configs/base_cnn_mini.toml --out runs/ddp
+    svt-train fit configs/singing_crnn.toml --out runs/crnn --data-root ~/data
+    svt-train tune runs/crnn/best.pt configs/singing_crnn.toml --out runs/crnn/tuned.pt
     svt-train eval runs/course/best.pt --set mir_test --json preds.json --plot roll.png
+
+Data paths in a config are taken from its data_root; --data-root DIR
+replaces it (a folder holding mir_st500_mini/, ssvd/, vocadito/ ...).
 """
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
+import tomllib
 import warnings
+from pathlib import Path
 
-from svt_live.audio import AudioError
-from svt_live.checkpoint import CheckpointError
+from svt_live import __version__
 from svt_live.notes import NoteError
+
+DATA_ROOT = "../shared/data"  # TrainConfig's default data_root
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="svt-train", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     f = sub.add_parser("fit", help="train a model from a TOML config",
                        description="Train a model from a TOML config (see configs/). Writes OUT/best.pt "
@@ -33,13 +42,18 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--device", default="auto", help="auto (cuda > mps > cpu), cpu, cuda, cuda:1 ...")
     f.add_argument("--threads", type=int, help="torch CPU threads")
     f.add_argument("--cache", help="feature cache folder (default ~/.cache/svt-live or $SVT_CACHE)")
+    f.add_argument("--data-root", metavar="DIR", help="where the config's data paths start (default: its "
+                                                      f"data_root, else {DATA_ROOT})")
     t = sub.add_parser("tune", help="re-choose a checkpoint's decoding thresholds on validation data",
                        description="Grid-search onset/offset thresholds, then voicing threshold, minimum note "
                                    "length and silence gap, on the config's validation sets (COnP F1 by "
-                                   "default); rewrites the checkpoint's decoding settings in place.")
+                                   "default). Writes the retuned checkpoint to --out; without --out it "
+                                   "rewrites CHECKPOINT and keeps the original beside it as CHECKPOINT.bak.")
     t.add_argument("checkpoint")
     t.add_argument("config", help="the TOML config whose valid sets to tune on")
+    t.add_argument("--out", help="write the retuned checkpoint here (CHECKPOINT is left as it is)")
     t.add_argument("--cache", help="feature cache folder")
+    t.add_argument("--data-root", metavar="DIR", help="where the config's data paths start (default: its data_root)")
     e = sub.add_parser("eval", help="transcribe a data set and score it with mir_eval",
                        description="Transcribe every song of a set, write predictions (MIR-ST500 JSON) and "
                                    "print COnPOff / COnP / COn precision, recall and F1 per song, averaged "
@@ -56,28 +70,80 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def check_data(config: str | Path, data_root: str | None) -> None:
+    """Refuse, before any work, a config whose data folders do not exist: a ``FileNotFoundError``
+    naming the folder, the data root it came from and how to point at another."""
+    try:
+        with open(config, "rb") as f:
+            cfg = tomllib.load(f)
+    except OSError as exc:
+        raise FileNotFoundError(f"{config}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{config}: not a valid TOML config ({exc})") from None
+    root = data_root or cfg.get("data_root", DATA_ROOT)
+    where = "--data-root" if data_root else f"data_root of {config}"
+    for spec in [*cfg.get("train", []), *cfg.get("valid", [])]:
+        path = spec.get("path") if isinstance(spec, dict) else None
+        if isinstance(path, str) and not (Path(root) / Path(path).expanduser()).exists():
+            folder = Path(root) / Path(path).expanduser()
+            raise FileNotFoundError(f"data folder {folder} does not exist ({where} is {root}); give "
+                                    f"--data-root DIR, the folder holding {path}, or set data_root in the config")
+
+
+def tune_target(checkpoint: str, out: str | None) -> Path:
+    """The file ``svt-train tune`` rewrites: a copy of ``checkpoint`` at ``out``, or ``checkpoint``
+    itself after keeping the original as ``<checkpoint>.bak`` (``.bak1``, ``.bak2``... when taken)."""
+    src = Path(checkpoint)
+    if not src.is_file():
+        raise FileNotFoundError(f"{src}: no such checkpoint file")
+    if out is not None:
+        dst = Path(out)
+        if dst.exists() and dst.resolve() == src.resolve():
+            raise ValueError(f"--out {out} is the checkpoint itself: give another path, or no --out")
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dst)
+        return dst
+    backup = src.with_name(src.name + ".bak")
+    n = 1
+    while backup.exists():
+        backup, n = src.with_name(f"{src.name}.bak{n}"), n + 1
+    shutil.copyfile(src, backup)
+    print(f"svt-train: kept the original as {backup}", file=sys.stderr)
+    return src
+
+
+def _expected_errors() -> tuple:
+    """The failures that end the command in one line (imported once needed: torch loads slowly)."""
+    from svt_live.audio import AudioError
+    from svt_live.checkpoint import CheckpointError
+    return AudioError, NoteError, CheckpointError, ValueError, FileNotFoundError
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     warnings.simplefilter("default")
     try:
         if args.command == "fit":
+            check_data(args.config, args.data_root)
             from .fit import fit
             from .cache import DEFAULT_CACHE
             fit(args.config, args.out, resume=args.resume, epochs=args.epochs, device=args.device,
-                cache_dir=args.cache or DEFAULT_CACHE, threads=args.threads)
+                cache_dir=args.cache or DEFAULT_CACHE, threads=args.threads, data_root=args.data_root)
         elif args.command == "tune":
+            check_data(args.config, args.data_root)
             from .cache import DEFAULT_CACHE
             from .fit import retune
-            retune(args.checkpoint, args.config, args.cache or DEFAULT_CACHE)
+            retune(tune_target(args.checkpoint, args.out), args.config, args.cache or DEFAULT_CACHE,
+                   data_root=args.data_root)
         else:
             from .evaluate import run_eval
             run_eval(args.model, args.sets, args.data_root, args.json, args.plot, args.device)
-    except (AudioError, NoteError, CheckpointError, ValueError, FileNotFoundError) as exc:
-        print(f"svt-train: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # before _expected_errors(): no imports while interrupted
         print("svt-train: interrupted", file=sys.stderr)
         return 130
+    except _expected_errors() as exc:
+        print(f"svt-train: error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

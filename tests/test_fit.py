@@ -263,3 +263,33 @@ def test_committed_configs_load_and_build_their_model(path):
     model = build_model(cfg.model, **cfg.model_kwargs)
     assert cfg.train and cfg.valid and (cfg.epochs > 0 or cfg.init_from)
     assert sum(p.numel() for p in model.parameters()) > 0
+
+
+def test_tune_writes_to_out_or_keeps_a_backup(trained, tmp_path, capsys):
+    """`svt-train tune` never destroys the checkpoint it was given."""
+    root, config, out, best = trained
+    ckpt = tmp_path / "best.pt"
+    ckpt.write_bytes(best.read_bytes())
+    original = ckpt.read_bytes()
+    tuned = tmp_path / "tuned" / "best.pt"
+    assert main(["tune", str(ckpt), str(config), "--out", str(tuned), "--cache", str(root / "cache")]) == 0
+    assert ckpt.read_bytes() == original and load_model(tuned).decoding is not None
+    assert main(["tune", str(ckpt), str(config), "--out", str(ckpt)]) == 2
+    assert "is the checkpoint itself" in capsys.readouterr().err
+    for backup in ("best.pt.bak", "best.pt.bak1"):
+        assert main(["tune", str(ckpt), str(config), "--cache", str(root / "cache")]) == 0
+        assert (tmp_path / backup).exists()
+    assert (tmp_path / "best.pt.bak").read_bytes() == original
+    load_model(ckpt)
+
+
+def test_data_root_option_and_a_missing_data_folder(trained, tmp_path, capsys):
+    root, config, out, best = trained
+    moved = tmp_path / "config.toml"  # the same config pointing at a folder that does not exist
+    moved.write_text(config.read_text().replace(f'data_root = "{root.as_posix()}"', 'data_root = "nowhere"'))
+    assert main(["fit", str(moved), "--out", str(tmp_path / "run"), "--epochs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "data folder nowhere/train does not exist" in err and "--data-root" in err
+    assert main(["tune", str(best), str(moved), "--out", str(tmp_path / "t.pt"), "--data-root", str(root),
+                 "--cache", str(root / "cache")]) == 0
+    assert load_model(tmp_path / "t.pt").name == "base_cnn_mini"
