@@ -1,6 +1,8 @@
 """Offline transcription: audio -> features -> posteriors -> notes."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,3 +30,60 @@ def transcribe_audio(audio: np.ndarray, lm: LoadedModel) -> tuple[np.ndarray, di
 def transcribe_file(path: str | Path, lm: LoadedModel) -> tuple[np.ndarray, dict]:
     """Decode an audio file (any format PyAV reads) and transcribe it."""
     return transcribe_audio(load_audio(path, lm.features.sample_rate), lm)
+
+
+@dataclass
+class Transcription:
+    """What file mode keeps of one input.
+
+    ``notes``: ``[n, 3]`` (onset s, offset s, fractional MIDI); ``velocities``:
+    ``[n]`` int, the NoteOn velocity of each note
+    (:func:`svt_live.decode.note_velocity`); ``contours``: with
+    ``contours=True`` in :func:`transcribe_path`, each note's sung pitch as
+    ``(times_s [k], midi [k])`` over its voiced frames, else ``None``.
+    """
+
+    notes: np.ndarray
+    velocities: np.ndarray
+    contours: list | None = None
+
+
+def note_contours(notes: np.ndarray, pitch: np.ndarray, voiced: np.ndarray, frame_seconds: float,
+                  voiced_threshold: float) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Each note's voiced frames: ``[(times_s [k], midi [k]), ...]`` from frame curves ``pitch [T]``, ``voiced [T]``."""
+    out = []
+    for on, off, _ in notes:
+        a, b = int(round(on / frame_seconds)), int(round(off / frame_seconds))
+        idx = np.arange(a, min(b, len(pitch)))
+        idx = idx[voiced[idx] >= voiced_threshold]
+        out.append((idx * frame_seconds, pitch[idx].astype(np.float64)))
+    return out
+
+
+def transcribe_path(path: str | Path, lm: LoadedModel, contours: bool = False,
+                    on_block: Callable | None = None) -> Transcription:
+    """Transcribe an audio file block by block (memory flat in its length).
+
+    ``contours``: also keep each note's sung pitch contour (for pitch bends);
+    ``on_block``: called after every 5 s block (e.g. to honour a stop request).
+    """
+    from .audio import iter_audio
+    from .engine import FILE_HOP, Engine
+
+    frames: dict[str, list] = {"pitch": [], "voiced": []}
+
+    def keep(first: int, post: dict) -> None:
+        for k in frames:
+            frames[k].append(post[k])
+    eng = Engine(lm, lm.features.sample_rate, FILE_HOP, on_frames=keep if contours else None, overlap=True)
+    for block in iter_audio(path, lm.features.sample_rate, block_seconds=5.0):
+        eng.push(block)
+        if on_block is not None:
+            on_block()
+    eng.finish()
+    result = Transcription(eng.notes, eng.velocities)
+    if contours:
+        pitch, voiced = (np.concatenate(frames[k]) if frames[k] else np.zeros(0) for k in ("pitch", "voiced"))
+        result.contours = note_contours(result.notes, pitch, voiced, lm.features.frame_seconds,
+                                        lm.decoding.voiced_threshold)
+    return result
