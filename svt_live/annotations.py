@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from .notes import NoteError, validate_notes
+from .outputs import atomic_write
 
 
 def _read_text(path: Path) -> str:
@@ -144,27 +143,6 @@ def load_svt_csv(path: str | Path) -> np.ndarray:
     if any(len(r) < 3 for r in rows):
         raise NoteError(f"{path}: each line must be onset, offset, midi")
     return validate_notes([r[:3] for r in rows], source=str(path))[0]
-
-
-def atomic_write(path: str | Path, write) -> None:
-    """Call ``write(tmp_path)`` and rename the result onto ``path``.
-
-    A crash mid-write never leaves half a file where a good one was. The
-    file gets the usual permissions (0666 less the umask), not mkstemp's 0600.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def notes_to_rows(notes: np.ndarray) -> list[list[float]]:

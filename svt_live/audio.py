@@ -51,12 +51,19 @@ def deferred_signals():
                 signal.raise_signal(sig)
 
 
+STDIN = "-"  # the input file name that reads standard input
+
+
 def _check_path(path: Path) -> None:
+    """Refuse a missing file, a folder or an empty regular file; a FIFO, a pipe (``/dev/stdin``,
+    ``<(...)``) or ``-`` passes: its size is only known once read."""
+    if str(path) == STDIN:
+        return
     if not path.exists():
         raise AudioError(f"{path}: no such file")
     if path.is_dir():
         raise AudioError(f"{path}: is a directory, not an audio file")
-    if path.stat().st_size == 0:
+    if path.is_file() and path.stat().st_size == 0:
         raise AudioError(f"{path}: file is empty")
 
 
@@ -73,6 +80,18 @@ def _mono(frame: av.AudioFrame) -> np.ndarray:
 def _finite(block: np.ndarray) -> np.ndarray:
     """``block`` with NaN / Inf samples set to 0, in place."""
     return block if np.isfinite(block).all() else np.nan_to_num(block, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+
+
+def _resampled(resampler, frame, path: Path):
+    """Mono blocks of one frame through ``resampler`` (``None``: what it still holds); a layout
+    FFmpeg cannot convert (more than 64 channels) is an :class:`AudioError`."""
+    try:
+        blocks = resampler.resample(frame)
+    except READ_ERRORS as exc:
+        channels = f"{len(frame.layout.channels)}-channel " if frame is not None else ""
+        raise AudioError(f"{path}: cannot convert its {channels}audio ({exc.__class__.__name__})") from None
+    for out in blocks:
+        yield _mono(out)
 
 
 def _samples(container, path: Path, sample_rate: int):
@@ -107,14 +126,12 @@ def _samples(container, path: Path, sample_rate: int):
                 yield np.zeros(int(round((frame.time - resume) * sample_rate)), np.float32)
             after_bad, decoded = False, True
             resume = None if frame.time is None else frame.time + frame.samples / frame.sample_rate
-            for out in resampler.resample(frame):
-                yield _mono(out)
+            yield from _resampled(resampler, frame, path)
     if not decoded:
         if first_error is not None:
             raise AudioError(f"{path}: not a readable audio file ({first_error.__class__.__name__})")
         return
-    for out in resampler.resample(None):
-        yield _mono(out)
+    yield from _resampled(resampler, None, path)
     if bad:
         warnings.warn(f"{path}: skipped {bad} undecodable packet(s), the file is corrupt or cut short "
                       f"({first_error.__class__.__name__})", stacklevel=2)
@@ -134,6 +151,8 @@ def _gather(samples, target: int) -> np.ndarray | None:
 def iter_audio(path: str | Path, sample_rate: int = 16000, block_seconds: float = 1.0):
     """Decode ``path`` incrementally: yields mono float32 blocks ``[n]`` at ``sample_rate``.
 
+    ``path`` may be a FIFO or a pipe, and ``"-"`` reads standard input.
+
     Memory stays flat in the file's length. Blocks are about ``block_seconds``
     long (the last one shorter). Same errors as :func:`load_audio`; a file
     that breaks off mid-way (truncated) ends the stream where decoding stops,
@@ -144,7 +163,7 @@ def iter_audio(path: str | Path, sample_rate: int = 16000, block_seconds: float 
     target = max(1, int(block_seconds * sample_rate))
     total = 0
     try:
-        container = av.open(str(path))
+        container = av.open("pipe:0" if str(path) == STDIN else str(path))
     except READ_ERRORS as exc:
         raise AudioError(f"{path}: not a readable audio file ({exc.__class__.__name__})") from None
     with container:

@@ -13,17 +13,25 @@ A checkpoint is a ``torch.save`` dict (loadable with ``weights_only=True``)::
     meta        free-form: training data, epochs, validation scores
 
 Bundled models live in ``svt_live/weights/<name>.pt`` and load by name.
+
+A checkpoint file is untrusted input: it is read with the weights-only
+unpickler (no code runs), and every model, feature and decoding setting is
+checked against the ranges in :data:`MODEL_LIMITS`, :class:`FeatureConfig`
+and :data:`DECODING_LIMITS` before anything is built; the network is then
+built on the ``meta`` device (no memory) and its weight shapes compared with
+the file's, so the real one is never bigger than the file's weights.
 """
 from __future__ import annotations
 
-import pickle
-import zipfile
+import inspect
+import math
+import numbers
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from .decode import DecodeParams
+from .decode import MAX_NOTE_FRAMES, DecodeParams
 from .features import FeatureConfig
 from .models import MODELS, build_model
 
@@ -31,6 +39,13 @@ CHECKPOINT_FORMAT = "svt-live-checkpoint"
 CHECKPOINT_VERSION = 1
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 DEFAULT_MODEL = "singing_crnn"
+
+
+DECODING_LIMITS = {"onset_threshold": (0.0, 2.0), "offset_threshold": (0.0, 2.0), "voiced_threshold": (0.0, 2.0),
+                   "min_note_frames": (1, MAX_NOTE_FRAMES), "silence_frames": (1, MAX_NOTE_FRAMES)}
+# (lowest, highest) of each model constructor argument; a list argument: (shortest, longest, lowest, highest item)
+MODEL_LIMITS = {"n_mels": (1, 1024), "hidden": (1, 4096), "channels": (1, 8, 1, 1024), "lowest_midi": (0, 127),
+                "n_semitones": (1, 128), "bins_per_semitone": (1, 100), "lookahead": (0, 8), "gru_layers": (1, 16)}
 
 
 class CheckpointError(ValueError):
@@ -112,18 +127,68 @@ def read_checkpoint(path: str | Path) -> dict:
     path = Path(path)
     try:
         ck = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError,
-            KeyError, IndexError) as exc:  # garbage bytes fail the weights-only unpickler in all these ways
+    except Exception as exc:  # noqa: BLE001  garbage bytes fail the weights-only unpickler in many ways
         raise CheckpointError(f"{path}: not a readable checkpoint ({_reason(exc)})") from None
     if not isinstance(ck, dict) or ck.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{path}: not an svt-live checkpoint")
     if ck.get("version") != CHECKPOINT_VERSION:
         raise CheckpointError(f"{path}: checkpoint version {ck.get('version')} is not supported "
                               f"(this svt-live reads version {CHECKPOINT_VERSION})")
-    for key in ("model", "features", "decoding", "state_dict", "label_scheme"):
-        if key not in ck:
+    for key, kind in (("model", dict), ("features", dict), ("decoding", dict), ("state_dict", dict),
+                      ("label_scheme", str), ("meta", dict)):
+        if key not in ck and key != "meta":
             raise CheckpointError(f"{path}: checkpoint lacks {key!r}")
+        if not isinstance(ck.get(key, {}), kind):
+            raise CheckpointError(f"{path}: checkpoint's {key!r} is not a {kind.__name__}")
     return ck
+
+
+def _number(value, whole: bool) -> bool:
+    return (isinstance(value, numbers.Integral if whole else numbers.Real) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
+def check_model_settings(name, kwargs) -> None:
+    """Refuse a model a checkpoint declares unless ``name`` is registered and every constructor
+    argument is one it takes, within :data:`MODEL_LIMITS`; raises ``ValueError``."""
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; known: {', '.join(sorted(MODELS))}")
+    if not isinstance(kwargs, dict):
+        raise ValueError("model settings are not a dict")
+    takes = inspect.signature(MODELS[name]).parameters
+    for key, value in kwargs.items():
+        limits = MODEL_LIMITS.get(key)
+        if key not in takes or limits is None:
+            raise ValueError(f"model {name!r} takes no setting {key!r}")
+        if len(limits) == 4:
+            ok = (isinstance(value, (list, tuple)) and limits[0] <= len(value) <= limits[1]
+                  and all(_number(v, True) and limits[2] <= v <= limits[3] for v in value))
+        else:
+            whole = isinstance(takes[key].default, int)
+            ok = _number(value, whole) and limits[0] <= value <= limits[1]
+        if not ok:
+            raise ValueError(f"model setting {key} must be within {limits}, got {value!r}")
+
+
+def check_decoding(d) -> None:
+    """Refuse decoding settings outside :data:`DECODING_LIMITS`; raises ``ValueError``."""
+    for key, (lo, hi) in DECODING_LIMITS.items():
+        if key in d and not (_number(d[key], isinstance(lo, int)) and lo <= d[key] <= hi):
+            raise ValueError(f"decoding setting {key} must be a {'whole' if isinstance(lo, int) else 'finite'} "
+                             f"number from {lo} to {hi}, got {d[key]!r}")
+
+
+def _build(name: str, kwargs: dict, state_dict: dict) -> torch.nn.Module:
+    """The network, built for real only once its meta-device twin has exactly the file's weight shapes."""
+    with torch.device("meta"):
+        shapes = {k: tuple(v.shape) for k, v in build_model(name, **kwargs).state_dict().items()}
+    given = {k: tuple(v.shape) for k, v in state_dict.items() if isinstance(v, torch.Tensor)}
+    if shapes != given:
+        wrong = sorted(k for k in shapes.keys() | given.keys() if shapes.get(k) != given.get(k))
+        raise ValueError(f"size mismatch: the weights do not fit the declared model ({', '.join(wrong[:3])})")
+    model = build_model(name, **kwargs)
+    model.load_state_dict(state_dict)
+    return model
 
 
 def load_model(name_or_path: str | Path | None = None, device: str | torch.device = "cpu") -> LoadedModel:
@@ -131,16 +196,19 @@ def load_model(name_or_path: str | Path | None = None, device: str | torch.devic
     path = resolve(name_or_path)
     ck = read_checkpoint(path)
     try:
+        decoding = ck["decoding"]
+        check_decoding(decoding)
         features = FeatureConfig.from_dict(ck["features"])
-        model = build_model(ck["model"]["name"], **ck["model"]["kwargs"])
-        if model.label_scheme != ck["label_scheme"]:
-            raise ValueError(f"label scheme {ck['label_scheme']!r} does not match model {ck['model']['name']!r}")
-        if getattr(model, "n_mels", features.n_mels) != features.n_mels:
-            raise ValueError(f"model expects {model.n_mels} mel bands, features give {features.n_mels}")
-        model.load_state_dict(ck["state_dict"])
-        decoding = DecodeParams.from_dict(ck["decoding"])
+        name, kwargs = ck["model"].get("name"), ck["model"].get("kwargs", {})
+        check_model_settings(name, kwargs)
+        if kwargs.get("n_mels", features.n_mels) != features.n_mels:
+            raise ValueError(f"model expects {kwargs['n_mels']} mel bands, features give {features.n_mels}")
+        if MODELS[name].label_scheme != ck["label_scheme"]:
+            raise ValueError(f"label scheme {ck['label_scheme']!r} does not match model {name!r}")
+        model = _build(name, kwargs, ck["state_dict"])
+        decoding = DecodeParams.from_dict(decoding)
     except (ValueError, TypeError, KeyError, AttributeError, RuntimeError) as exc:
         raise CheckpointError(f"{path}: incompatible checkpoint ({_reason(exc)})") from None
     model.to(device).eval()
     source = path.stem if path.parent == WEIGHTS_DIR else str(path)
-    return LoadedModel(model, features, decoding, ck.get("meta", {}), ck["model"]["name"], source)
+    return LoadedModel(model, features, decoding, ck.get("meta", {}), name, source)

@@ -30,12 +30,15 @@ import numpy as np
 from .annotations import load_notes, write_csv, write_json
 from .audio import AudioError
 from .checkpoint import DEFAULT_MODEL, CheckpointError, bundled_descriptions, load_model
+from .decode import MAX_NOTE_FRAMES
 from .mic import MicError
 from .midi import MidiPortError
 from .notes import NoteError, format_notes
+from .outputs import OutputConflict, check_outputs, printable, song_keys
 from .stop import StopRequest
 
 NOTE_EXTENSIONS = (".json", ".txt", ".csv", ".mid", ".midi")
+LIMITS = {"seconds": 7 * 24 * 3600.0, "hop": 60.0, "onset_tolerance": 10.0}  # the largest sane value of each
 
 
 class UsageError(ValueError):
@@ -51,7 +54,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="svt-live", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("files", nargs="*", help="audio files (mp3, wav, flac, m4a, ogg, ...)")
+    p.add_argument("files", nargs="*", help="audio files (mp3, wav, flac, m4a, ogg, ...); - reads standard input")
     src = p.add_argument_group("input")
     src.add_argument("--input", choices=["file", "mic"], default="file",
                      help="'mic' transcribes the microphone live until Ctrl-C (default: the files given)")
@@ -89,15 +92,23 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def reference_for(audio: Path, ref: str, song_id: str | None) -> np.ndarray:
-    """Reference notes for one audio file from ``--eval REF``."""
+def reference_file(audio: Path, ref: str) -> Path:
+    """The file ``--eval REF`` scores ``audio`` against: REF, or in a folder REF the same-stem annotation."""
     r = Path(ref)
     if r.is_dir():
         for ext in NOTE_EXTENSIONS:
             cand = r / f"{audio.stem}{ext}"
             if cand.exists():
-                return load_notes(cand, song_id=song_id or audio.stem)
+                return cand
         raise NoteError(f"{r}: no annotation named {audio.stem}.* (json, txt, csv, mid)")
+    return r
+
+
+def reference_for(audio: Path, ref: str, song_id: str | None) -> np.ndarray:
+    """Reference notes for one audio file from ``--eval REF``."""
+    r = reference_file(audio, ref)
+    if Path(ref).is_dir():
+        return load_notes(r, song_id=song_id or audio.stem)
     if r.suffix.lower() == ".json":
         from .annotations import load_json_notes
         songs = load_json_notes(r)
@@ -112,15 +123,36 @@ def reference_for(audio: Path, ref: str, song_id: str | None) -> np.ndarray:
     return load_notes(r)
 
 
-def song_keys(files: list[Path]) -> dict[Path, str]:
-    """Song id of each input file for outputs and tables: its stem, or its folder's name where
-    stems repeat (the MIR-ST500 layout ``<id>/Mixture.mp3``)."""
-    stems = [f.stem for f in files]
-    return {f: f.parent.name if stems.count(f.stem) > 1 else f.stem for f in files}
+FILE_OUTPUTS = (("csv", ".csv"), ("midi_file", ".mid"), ("plot", ".png"))  # one file per input (a folder for many)
 
 
 def _out_path(arg: str, key: str, ext: str, many: bool) -> Path:
     return Path(arg) / f"{key}{ext}" if many else Path(arg)
+
+
+def _check_outputs(args) -> None:
+    """Refuse, before any work, an output that is an input file or the ``--eval`` reference, and
+    two outputs on one path (:func:`svt_live.outputs.check_outputs`)."""
+    outputs = [(f"--{flag.replace('_', '-')}", getattr(args, flag)) for flag in ("json", "save_audio")
+               if getattr(args, flag)]
+    inputs = [("input", f) for f in args.files if f != "-"]
+    if args.input == "mic":
+        outputs += [(f"--{flag.replace('_', '-')}", getattr(args, flag)) for flag, _ in FILE_OUTPUTS[:2]
+                    if getattr(args, flag)]
+    else:
+        many = len(args.files) > 1
+        for f, key in zip(args.files, song_keys(args.files)):
+            outputs += [(f"--{flag.replace('_', '-')}", _out_path(getattr(args, flag), key, ext, many))
+                        for flag, ext in FILE_OUTPUTS if getattr(args, flag)]
+            if args.eval:
+                try:
+                    inputs.append(("--eval reference", reference_file(Path(f), args.eval)))
+                except NoteError:
+                    pass  # reported when the references are read
+    try:
+        check_outputs(outputs, inputs)
+    except OutputConflict as exc:
+        raise UsageError(str(exc)) from None
 
 
 def run_files(args, lm) -> int:
@@ -147,8 +179,8 @@ def _run_files(args, lm, stop: StopRequest) -> int:
     results, pairs, failed = {}, {}, 0
     refs = {}
     if args.eval:  # read every reference first: a bad one fails before minutes of work
-        refs = {f: reference_for(f, args.eval, args.song_id) for f in files}
-    for f in tqdm(files, desc="transcribing", unit="file", disable=not many):
+        refs = {key: reference_for(f, args.eval, args.song_id) for f, key in zip(files, keys)}
+    for f, key in tqdm(list(zip(files, keys)), desc="transcribing", unit="file", disable=not many):
         stop.check()
         try:
             eng = Engine(lm, lm.features.sample_rate, args.hop or FILE_HOP, overlap=True)
@@ -157,31 +189,51 @@ def _run_files(args, lm, stop: StopRequest) -> int:
                 stop.check()
             eng.finish()
         except AudioError as exc:
-            print(f"svt-live: error: {exc}", file=sys.stderr)
+            print(f"svt-live: error: {printable(exc)}", file=sys.stderr)
             failed += 1
             continue
         notes = eng.notes
-        results[f] = notes
+        results[key] = notes
         if not args.quiet:
-            head = f"{f}: {len(notes)} notes"
+            head = printable(f"{f}: {len(notes)} notes")
             print(head if not len(notes) else f"{head}\n{format_notes(notes)}")
-        if args.csv:
-            write_csv(_out_path(args.csv, keys[f], ".csv", many), notes)
-        if args.midi_file:
-            from .midi import write_midi_file
-            write_midi_file(_out_path(args.midi_file, keys[f], ".mid", many), notes)
         if args.eval:
-            pairs[keys[f]] = (refs[f], notes)
-        if args.plot:
-            from .plot import plot_transcription
-            plot_transcription(_out_path(args.plot, keys[f], ".png", many), notes, refs.get(f), title=f.name)
-    if args.json and results:
-        write_json(args.json, {keys[f]: n for f, n in results.items()})
+            pairs[key] = (refs[key], notes)
+        failed += not _write_outputs(args, f, key, many, notes, refs.get(key))
+    try:
+        if args.json and results:
+            write_json(args.json, results)
+    except OSError as exc:
+        print(f"svt-live: error: {printable(_os_error(exc))}", file=sys.stderr)
+        failed += 1
     if pairs:
         res = score_songs(pairs, args.onset_tolerance)
-        print(format_table(res, f"\nmir_eval, onset tolerance {args.onset_tolerance * 1000:.0f} ms, "
-                                f"pitch 50 cents, offset 20 % / 50 ms (P / R / F1 %)"))
+        print(printable(format_table(res, f"\nmir_eval, onset tolerance {args.onset_tolerance * 1000:.0f} ms, "
+                                f"pitch 50 cents, offset 20 % / 50 ms (P / R / F1 %)"), newlines=True))
     return 1 if failed else 0
+
+
+def _write_outputs(args, f: Path, key: str, many: bool, notes: np.ndarray, ref: np.ndarray | None) -> bool:
+    """Write one input's CSV, MIDI file and plot; an output that fails is reported in one line and
+    the others are still written. Returns whether all were."""
+    ok = True
+    for flag, ext in FILE_OUTPUTS:
+        if not getattr(args, flag):
+            continue
+        path = _out_path(getattr(args, flag), key, ext, many)
+        try:
+            if flag == "csv":
+                write_csv(path, notes)
+            elif flag == "midi_file":
+                from .midi import write_midi_file
+                write_midi_file(path, notes)
+            else:
+                from .plot import plot_transcription
+                plot_transcription(path, notes, ref, title=f.name)
+        except OSError as exc:
+            print(f"svt-live: error: {printable(_os_error(exc))}", file=sys.stderr)
+            ok = False
+    return ok
 
 
 def _check(args) -> None:
@@ -195,12 +247,15 @@ def _check(args) -> None:
         raise UsageError("give audio files, or --input mic")
     if args.input == "file" and (args.input_device or args.seconds or args.save_audio or args.midi_out):
         raise UsageError("--input-device, --seconds, --save-audio and --midi-out need --input mic")
-    for flag in ("seconds", "hop", "onset_tolerance"):
+    for flag, most in LIMITS.items():
         value = getattr(args, flag)
-        if value is not None and not (0 < value < math.inf):  # also refuses nan
-            raise UsageError(f"--{flag.replace('_', '-')} must be a positive number, got {value}")
-    if args.min_note_frames is not None and args.min_note_frames < 1:
-        raise UsageError(f"--min-note-frames must be 1 or more, got {args.min_note_frames}")
+        if value is not None and not (0 < value <= most):  # also refuses nan
+            raise UsageError(f"--{flag.replace('_', '-')} must be a positive number up to {most:g}, got {value}")
+    if args.min_note_frames is not None and not 1 <= args.min_note_frames <= MAX_NOTE_FRAMES:
+        most = "" if args.min_note_frames < 1 else f" and at most {MAX_NOTE_FRAMES}"
+        raise UsageError(f"--min-note-frames must be 1 or more{most}, got {args.min_note_frames}")
+    if args.files.count("-") > 1:
+        raise UsageError("'-' (standard input) can be given once")
 
 
 def _torch_device(name: str):
@@ -222,7 +277,7 @@ def _torch_device(name: str):
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """Warnings (dropped or unsorted notes, skipped corrupt audio) as one line each."""
-    print(f"svt-live: warning: {message}", file=sys.stderr)
+    print(f"svt-live: warning: {printable(message)}", file=sys.stderr)
 
 
 def _os_error(exc: OSError) -> str:
@@ -245,6 +300,7 @@ def _main(parser, argv) -> int:
     try:
         args = parser.parse_args(argv)
         _check(args)
+        _check_outputs(args)
         if args.list_models:
             for name, text in bundled_descriptions().items():
                 print(f"{name:<16}{'default' if name == DEFAULT_MODEL else '':<9}{text}".rstrip())
@@ -268,13 +324,13 @@ def _main(parser, argv) -> int:
             return run_live(args, lm)
         return run_files(args, lm)
     except UsageError as exc:
-        print(f"svt-live: error: {exc} (see svt-live --help)", file=sys.stderr)
+        print(f"svt-live: error: {printable(exc)} (see svt-live --help)", file=sys.stderr)
         return 2
     except (AudioError, NoteError, CheckpointError, MicError, MidiPortError) as exc:
-        print(f"svt-live: error: {exc}", file=sys.stderr)
+        print(f"svt-live: error: {printable(exc)}", file=sys.stderr)
         return 1
     except OSError as exc:
-        print(f"svt-live: error: {_os_error(exc)}", file=sys.stderr)
+        print(f"svt-live: error: {printable(_os_error(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("svt-live: interrupted", file=sys.stderr)

@@ -33,6 +33,7 @@ import numpy as np
 from .events import NoteOff, NoteOn
 
 POSTERIOR_KEYS = ("onset", "offset", "voiced", "pitch")
+MAX_NOTE_FRAMES = 1000  # 20 s of 20 ms frames: the longest minimum note or silence gap a setting may ask
 
 
 def note_velocity(onset_strength: float) -> int:

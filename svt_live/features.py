@@ -17,6 +17,11 @@ import numpy as np
 import torch
 
 
+# (lowest, highest) of each whole-number setting: a checkpoint declaring more is refused, not built
+FEATURE_LIMITS = {"sample_rate": (1000, 384000), "hop": (1, 384000), "win": (1, 65536), "n_fft": (1, 65536),
+                  "n_mels": (1, 1024)}
+
+
 @dataclass(frozen=True)
 class FeatureConfig:
     """Feature settings; stored in every checkpoint and part of cache keys.
@@ -35,15 +40,20 @@ class FeatureConfig:
     fmax: float = 8000.0
 
     def __post_init__(self):
-        sizes = {k: getattr(self, k) for k in ("sample_rate", "hop", "win", "n_fft", "n_mels")}
-        bad = [k for k, v in sizes.items() if not isinstance(v, numbers.Integral) or v <= 0]
-        if bad:
-            raise ValueError(f"feature setting {bad[0]} must be a positive integer, got {sizes[bad[0]]!r}")
+        for key, (lo, hi) in FEATURE_LIMITS.items():
+            v = getattr(self, key)
+            if not isinstance(v, numbers.Integral) or isinstance(v, bool) or v <= 0:
+                raise ValueError(f"feature setting {key} must be a positive integer, got {v!r}")
+            if not lo <= v <= hi:
+                raise ValueError(f"feature setting {key} must be from {lo} to {hi}, got {v!r}")
         if self.n_fft < self.win:
             raise ValueError(f"feature setting n_fft ({self.n_fft}) must be >= win ({self.win})")
+        if self.hop > self.sample_rate:
+            raise ValueError(f"feature setting hop ({self.hop}) must be at most a second (sample_rate)")
         if not (isinstance(self.fmin, numbers.Real) and isinstance(self.fmax, numbers.Real)
-                and 0 <= self.fmin < self.fmax):
-            raise ValueError(f"feature settings need 0 <= fmin < fmax, got {self.fmin!r}, {self.fmax!r}")
+                and 0 <= self.fmin < self.fmax <= self.sample_rate / 2):
+            raise ValueError(f"feature settings need 0 <= fmin < fmax <= sample_rate / 2, "
+                             f"got {self.fmin!r}, {self.fmax!r}")
 
     @property
     def frame_seconds(self) -> float:
