@@ -85,6 +85,14 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--song-id", help="song id inside a MIR-ST500 annotations.json")
     ev.add_argument("--onset-tolerance", type=float, default=0.05,
                     help="seconds (default 0.05, the standard; the course's script used 0.1)")
+    sing = p.add_argument_group("sight-singing")
+    sing.add_argument("--score", metavar="EXERCISE", help="check the take against this score (.mid, .musicxml, "
+                                                          ".mxl): every note right, wrong or missed, extra notes")
+    sing.add_argument("--report", metavar="PATH", help="--score: the verdicts as JSON (a folder for several files)")
+    sing.add_argument("--tolerance-cents", type=float, metavar="CENTS",
+                      help="--score: largest pitch error of a right note (default 50)")
+    sing.add_argument("--count-in", type=int, metavar="BARS", help="--score with --input mic: click BARS bars at "
+                                                                   "the score's tempo first (MIDI with --midi-out)")
     info = p.add_argument_group("information")
     info.add_argument("--list-devices", action="store_true", help="list audio input devices and exit")
     info.add_argument("--list-midi-ports", action="store_true", help="list MIDI output ports and exit")
@@ -256,6 +264,22 @@ def _check(args) -> None:
         raise UsageError(f"--min-note-frames must be 1 or more{most}, got {args.min_note_frames}")
     if args.files.count("-") > 1:
         raise UsageError("'-' (standard input) can be given once")
+    _check_score(args)
+
+
+def _check_score(args) -> None:
+    """The sight-singing options: each needs --score; with files, --score writes only --report."""
+    if args.score is None:
+        if args.report or args.tolerance_cents is not None or args.count_in is not None:
+            raise UsageError("--report, --tolerance-cents and --count-in need --score")
+        return
+    if args.input == "file" and (args.eval or args.json or args.csv or args.midi_file or args.plot):
+        raise UsageError("--score checks files and writes --report; transcribe without --score for "
+                         "--eval, --json, --csv, --midi-file and --plot")
+    if args.count_in is not None and (args.input != "mic" or not 0 <= args.count_in <= 16):
+        raise UsageError(f"--count-in takes 0 to 16 bars and needs --input mic, got {args.count_in}")
+    if args.tolerance_cents is not None and not 0 < args.tolerance_cents <= 1200:
+        raise UsageError(f"--tolerance-cents must be more than 0 and at most 1200, got {args.tolerance_cents}")
 
 
 def _torch_device(name: str):
@@ -319,6 +343,9 @@ def _main(parser, argv) -> int:
         lm = load_model(args.model, _torch_device(args.device))
         if args.min_note_frames is not None:
             lm = replace(lm, decoding=replace(lm.decoding, min_note_frames=args.min_note_frames))
+        if args.score:
+            from .exercise import run_exercise
+            return run_exercise(args, lm)
         if live:
             from .live import run_live
             return run_live(args, lm)

@@ -135,8 +135,12 @@ def _save(args, take: Take) -> list[str]:
     return errors
 
 
-def run_live(args, lm) -> int:
-    """Transcribe the microphone until Ctrl-C/SIGTERM or ``args.seconds``; returns the exit status."""
+def run_live(args, lm, on_event=None, on_start=None, on_finish=None) -> int:
+    """Transcribe the microphone until Ctrl-C/SIGTERM or ``args.seconds``; returns the exit status.
+
+    Hooks (the sight-singing check uses them): ``on_event(event)`` for every note event,
+    ``on_start()`` once the microphone runs, ``on_finish(notes) -> [error lines]`` after the take.
+    """
     with StopRequest() as stop:
         try:
             mic = MicSource(args.input_device)
@@ -144,19 +148,21 @@ def run_live(args, lm) -> int:
             _say(f"error: {exc}")
             return 1
         hop = args.hop or LIVE_HOP
-        take = Take(Engine(lm, mic.sample_rate, hop), _open_midi(args.midi_out), args.quiet)
+        take = Take(Engine(lm, mic.sample_rate, hop, on_event), _open_midi(args.midi_out), args.quiet)
         recorder = WavRecorder(args.save_audio, mic.sample_rate, mic.channels) if args.save_audio else None
         failure = None
         try:
             with mic:
                 _say(f"listening to {mic.device_name!r} at {mic.sample_rate} Hz, model {lm.label}, "
                      f"hop {1000 * hop:.0f} ms; Ctrl-C stops")
+                if on_start is not None:
+                    on_start()
                 _capture(mic, take, stop, args.seconds, recorder)
         except MicError as exc:
             failure = str(exc)
         take.handle(take.engine.finish())
         take.close_midi()
-        errors = _save(args, take)
+        errors = _save(args, take) + (on_finish(take.engine.notes) if on_finish is not None else [])
         if recorder is not None:
             try:
                 recorder.close()

@@ -15,19 +15,8 @@ DURATION = 7.2
 
 
 def sung(sr: int, seed: int = 0) -> np.ndarray:
-    """Sung-like mono audio ``[N]`` at ``sr``: MELODY as harmonic tones with 5.5 Hz, +-40 cent
-    vibrato, a soft attack and release per note, over a faint noise floor."""
-    rng = np.random.default_rng(seed)
-    n = int(DURATION * sr)
-    out = rng.normal(0, 1e-3, n)
-    for on, off, midi in MELODY:
-        a, b = int(on * sr), int(off * sr)
-        t = np.arange(b - a) / sr
-        f0 = synth.midi_to_hz(midi) * 2.0 ** (0.4 / 12 * np.sin(2 * np.pi * 5.5 * t))
-        phase = 2 * np.pi * np.cumsum(f0) / sr
-        env = np.minimum(1.0, np.minimum(t / 0.03, (t[-1] - t) / 0.05))
-        out[a:b] += 0.25 * env * sum(np.sin(k * phase) / k for k in range(1, 7))
-    return out.astype(np.float32)
+    """Sung-like mono audio ``[N]`` at ``sr``: MELODY (:func:`synth.sung_tones`)."""
+    return synth.sung_tones(MELODY, DURATION, sr, seed)
 
 
 def random_blocks(x: np.ndarray, rng, low: int = 1, high: int = 3000):

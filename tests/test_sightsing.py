@@ -1,0 +1,184 @@
+"""Sight-singing check: alignment verdicts, scores from MIDI and MusicXML, the --score command."""
+from __future__ import annotations
+
+import io
+import json
+
+import mido
+import numpy as np
+import pytest
+
+import synth
+from svt_live.cli import main
+from svt_live.events import NoteOff
+from svt_live.exercise import LiveMarker
+from svt_live.metronome import click_times, click_track
+from svt_live.notes import NoteError
+from svt_live.score import Score, ScoreError, read_score
+from svt_live.sightsing import check
+
+SCORE = np.array([[0.0, 0.5, 60], [0.5, 1.0, 62], [1.0, 1.5, 64], [1.5, 2.0, 65],
+                  [2.0, 2.5, 67], [2.5, 3.0, 65], [3.0, 3.5, 64], [3.5, 4.5, 62]], float)
+
+
+def perform(score, start=1.0, ratio=1.1, wrong=None, skip=(), extra=(), warp=None):
+    """Sung notes for ``score``: ``start`` s late, ``ratio`` times slower (or ``warp(score_s) -> take_s``),
+    ``wrong`` {index: sung midi}, ``skip`` indices not sung, ``extra`` rows added (take time)."""
+    warp = warp or (lambda s: start + ratio * s)
+    rows = [[warp(a) + 0.02, warp(b) - 0.1, (wrong or {}).get(i, p + 0.1)]
+            for i, (a, b, p) in enumerate(score) if i not in skip]
+    return np.array(sorted(rows + [list(e) for e in extra]))
+
+
+def statuses(result):
+    return [n.status for n in result.notes]
+
+
+def test_wrong_missed_and_extra_notes_despite_a_late_start_and_a_slower_tempo():
+    sung = perform(SCORE, wrong={2: 66.2}, skip={4}, extra=[(6.25, 6.6, 70.0)])
+    r = check(SCORE, sung)
+    assert statuses(r) == ["right", "right", "wrong", "right", "missed", "right", "right", "right"]
+    assert [sung[j, 2] for j in r.extra] == [70.0]
+    assert r.notes[2].pitch_error_cents == pytest.approx(210, abs=15)  # 66.2 against 64, singer 10 c sharp
+    assert r.tempo_ratio == pytest.approx(1.1, abs=0.01) and r.start_s == pytest.approx(1.02, abs=0.02)
+    assert all(abs(n.onset_error_ms) < 5 for n in r.notes if n.onset_error_ms is not None)
+    s = r.summary()
+    assert (s["right"], s["wrong"], s["missed"], s["extra"], s["within_tolerance"]) == (6, 1, 1, 1, 0.75)
+    report = r.to_dict()
+    assert report["notes"][2]["sung"]["name"] == "F#4" and report["extra"][0]["name"] == "A#4"
+
+
+def test_tempo_drift_is_followed_not_flagged():
+    score = np.array([[0.5 * i, 0.5 * i + 0.4, 60 + (i * 5) % 12] for i in range(24)], float)
+    warp = lambda s: 2.0 + s + 0.03 * s ** 2  # noqa: E731  slows down to 1.7x by the end
+    r = check(score, perform(score, warp=warp, wrong={20: 70.0 + 0.7}))
+    assert statuses(r).count("right") == 23 and r.notes[20].status == "wrong"
+
+
+def test_octave_lower_singing_is_not_wrong_and_a_repeated_note_may_be_held():
+    score = np.array([[0, 0.5, 72], [0.5, 1.0, 74], [1.0, 1.5, 74], [1.5, 2.0, 76]], float)
+    sung = np.array([[0.3, 0.75, 60.0], [0.8, 1.75, 62.1], [1.8, 2.2, 64.0]])  # 74 held over two beats
+    r = check(score, sung)
+    assert r.octave_shift == -1 and statuses(r) == ["right", "right", "held", "right"]
+
+
+def test_an_empty_take_misses_every_note_and_bad_input_is_refused():
+    assert statuses(check(SCORE, np.zeros((0, 3)))) == ["missed"] * len(SCORE)
+    with pytest.raises(NoteError, match="no notes"):
+        check(np.zeros((0, 3)), SCORE)
+    with pytest.raises(NoteError, match="finite"):
+        check(SCORE, [[0, np.nan, 60]])
+
+
+def musicxml(path, parts):
+    """A MusicXML file written by music21: ``parts`` is a list of [(midi or chord tuple, quarters)]."""
+    from music21 import chord, meter, note, stream, tempo
+    s = stream.Score()
+    for k, notes in enumerate(parts):
+        p = stream.Part()
+        p.partName = f"Voice {k + 1}"
+        p.append(tempo.MetronomeMark(number=90))
+        p.append(meter.TimeSignature("3/4"))
+        for pitch, ql in notes:
+            p.append(chord.Chord(list(pitch), quarterLength=ql) if isinstance(pitch, tuple)
+                     else note.Note(pitch, quarterLength=ql) if pitch else note.Rest(quarterLength=ql))
+        s.insert(0, p)
+    s.write("musicxml", fp=str(path))
+    return path
+
+
+def test_scores_from_midi_and_musicxml(tmp_path):
+    mid = read_score(synth.write_midi(tmp_path / "ex.mid", SCORE.tolist()))
+    np.testing.assert_allclose(mid.notes, SCORE, atol=2e-3)
+    assert (mid.bpm, mid.beats_per_bar) == (120.0, 4)
+    xml = read_score(musicxml(tmp_path / "ex.musicxml", [[(60, 1), (62, 0.5), (None, 0.5), (64, 2)]]))
+    beat = 60 / 90
+    np.testing.assert_allclose(xml.notes, [[0, beat, 60], [beat, 1.5 * beat, 62], [2 * beat, 4 * beat, 64]],
+                               atol=1e-6)
+    assert (xml.bpm, xml.beats_per_bar, xml.voice) == (90.0, 3, "part 1 'Voice 1'")
+
+
+def test_polyphonic_scores_say_which_voice_is_the_exercise(tmp_path):
+    with pytest.warns(UserWarning, match=r"2 parts with notes; the exercise is the first, part 1 'Voice 1'"):
+        s = read_score(musicxml(tmp_path / "two.musicxml", [[(60, 1), (64, 1)], [(48, 2)]]))
+    assert s.notes[:, 2].tolist() == [60, 64]
+    with pytest.warns(UserWarning, match="has chords; the top note of each"):
+        s = read_score(musicxml(tmp_path / "chords.musicxml", [[((60, 64, 67), 1), (62, 1)]]))
+    assert s.notes[:, 2].tolist() == [67, 62]
+    mid = mido.MidiFile()
+    for ch, pitch in ((0, 60), (1, 48)):
+        t = mido.MidiTrack([mido.Message("note_on", channel=ch, note=pitch, velocity=80, time=0),
+                            mido.Message("note_off", channel=ch, note=pitch, time=480)])
+        mid.tracks.append(t)
+    mid.save(tmp_path / "two.mid")
+    with pytest.warns(UserWarning, match="2 voices with notes; the exercise is the first, track 1 channel 1"):
+        assert read_score(tmp_path / "two.mid").notes[:, 2].tolist() == [60]
+
+
+def bad_scores(tmp_path):
+    empty = mido.MidiFile()
+    empty.tracks.append(mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=500000)]))
+    empty.save(tmp_path / "empty.mid")
+    (tmp_path / "text.mid").write_text("not midi at all\n")
+    (tmp_path / "broken.musicxml").write_text("<score-partwise><part id='P1'><measure>")
+    return {"empty": (tmp_path / "empty.mid", "no notes"), "unreadable MIDI": (tmp_path / "text.mid", "not a readable"),
+            "unreadable MusicXML": (tmp_path / "broken.musicxml", "not a readable MusicXML"),
+            "missing": (tmp_path / "none.mid", "no such score")}
+
+
+@pytest.mark.parametrize("case", ["empty", "unreadable MIDI", "unreadable MusicXML", "missing"])
+def test_bad_scores_are_one_line_errors(tmp_path, case, capsys):
+    path, why = bad_scores(tmp_path)[case]
+    with pytest.raises(ScoreError, match=why):
+        read_score(path)
+    take = synth.write_wav(tmp_path / "take.wav", synth.sung_tones([[0.2, 0.6, 60]], 1.0))
+    rc = main([str(take), "--score", str(path)])
+    err = capsys.readouterr().err
+    assert rc == 1 and why in err and "Traceback" not in err
+    assert len([line for line in err.splitlines() if "error" in line]) == 1
+
+
+@pytest.mark.parametrize("argv, why", [(["--report", "r.json"], "need --score"),
+                                       (["--score", "s.mid", "--count-in", "2"], "needs --input mic"),
+                                       (["--score", "s.mid", "--json", "x.json"], "writes --report"),
+                                       (["--score", "s.mid", "--tolerance-cents", "0"], "more than 0")])
+def test_sight_singing_usage_errors(argv, why, capsys):
+    assert main(["take.wav", *argv]) == 2
+    assert why in capsys.readouterr().err
+
+
+def test_the_command_checks_a_sung_take_and_writes_the_report(tmp_path, capsys):
+    exercise = synth.write_midi(tmp_path / "ex.mid", SCORE.tolist())
+    sung = perform(SCORE, wrong={2: 66.0}, skip={4}, extra=[(6.25, 6.65, 70.0)])
+    sung[:, 1] -= 0.05  # room between notes, so each is heard as a new one
+    take = synth.write_wav(tmp_path / "take.wav", synth.sung_tones(sung, 7.5))
+    rc = main([str(take), "--score", str(exercise), "--report", str(tmp_path / "r.json")])
+    out = capsys.readouterr().out
+    assert rc == 0 and "WRONG" in out and "MISSED" in out and "extra  A#4" in out
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert [n["status"] for n in report["notes"]] == ["right", "right", "wrong", "right", "missed",
+                                                      "right", "right", "right"]
+    assert report["notes"][2]["sung"]["name"] == "F#4" and [e["name"] for e in report["extra"]] == ["A#4"]
+    assert report["summary"]["tempo_ratio"] == pytest.approx(1.1, abs=0.03)
+    assert main([str(take), "--score", str(exercise), "--report", str(exercise)]) == 2  # never over an input
+    assert mido.MidiFile(exercise).tracks
+
+
+def test_live_marks_each_note_once_as_it_is_sung():
+    score = Score(SCORE)
+    out = io.StringIO()
+    marker = LiveMarker(score, 50.0, start_s=2.0, out=out)
+    for on, off, p in perform(SCORE, start=2.0, ratio=1.0, wrong={2: 66.0}, skip={4}):
+        marker.on_event(NoteOff(off, int(round(p)), on, p, off))
+    lines = out.getvalue().splitlines()
+    assert [line.split()[3] for line in lines] == ["right", "right", "wrong", "right", "missed", "right",
+                                                   "right", "right"]
+
+
+def test_count_in_clicks_on_every_beat():
+    assert click_times(90, 3, 2).tolist() == pytest.approx([0, 2 / 3, 4 / 3, 2, 8 / 3, 10 / 3])
+    audio = click_track(120, 4, 1, sample_rate=8000)
+    assert len(audio) == 2 * 8000 + 1
+    loud = np.flatnonzero(np.abs(audio) > 0.05)
+    starts = loud[np.r_[True, np.diff(loud) > 100]] / 8000
+    assert starts.tolist() == pytest.approx([0, 0.5, 1.0, 1.5], abs=1e-3)
