@@ -12,7 +12,7 @@ AUDIO_FILTER = "Audio (*.wav *.mp3 *.flac *.ogg *.m4a *.aac *.opus *.aiff *.aif 
 ANNOTATION_FILTER = ("Annotations (*.json *.txt *.csv *.mid *.midi);;MIR-ST500 JSON (*.json);;SSVD (*.txt);;"
                      "vocadito / svt-live CSV (*.csv);;MIDI (*.mid *.midi);;All files (*)")
 CHECKPOINT_FILTER = "svt-live checkpoints (*.pt);;All files (*)"
-TAKE_FILTER = "MIDI (*.mid);;JSON (*.json);;CSV (*.csv)"
+TAKE_FILTER = "MIDI (*.mid);;JSON (*.json);;CSV (*.csv);;WAV audio of a microphone take (*.wav)"
 PNG_FILTER = "PNG image (*.png)"
 
 
@@ -38,7 +38,7 @@ class Dialogs:
     def save_take(self, start: str = "") -> str | None:
         path, filt = QFileDialog.getSaveFileName(self.parent, "Save take", start, TAKE_FILTER)
         if path and "." not in path.rsplit("/", 1)[-1]:  # no extension typed: use the chosen filter's
-            path += {"MIDI": ".mid", "JSON": ".json", "CSV": ".csv"}.get(filt.split(" ")[0], ".mid")
+            path += {"MIDI": ".mid", "JSON": ".json", "CSV": ".csv", "WAV": ".wav"}.get(filt.split(" ")[0], ".mid")
         return path or None
 
     def save_png(self, start: str = "") -> str | None:

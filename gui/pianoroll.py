@@ -25,7 +25,7 @@ from .take import Take
 
 KEY_WIDTH = 58  # px, keyboard column
 AXIS_HEIGHT = 22  # px, time axis strip at the bottom
-MIN_PX_PER_S, MAX_PX_PER_S = 2.0, 2000.0
+MIN_PX_PER_S, MAX_PX_PER_S = 0.2, 2000.0  # 0.2: an hour-long take fits 720 px
 MIN_SPAN = 24  # semitones always shown
 FOLLOW_AT = 0.8  # while following, the newest audio sits at this fraction of the width
 BLACK = {1, 3, 6, 8, 10}  # pitch classes of black keys

@@ -8,7 +8,9 @@ A take collects the engine's output as it arrives:
 - the frame pitch contour (MIDI, NaN where unvoiced), one value per model
   frame of ``frame_seconds`` (0.02 s), frame ``t`` at ``t * frame_seconds``;
 - the stream time reached (seconds of audio consumed);
-- optionally a reference (annotation) and its score.
+- optionally a reference (annotation) and its score;
+- for a microphone take, its audio (:class:`TakeAudio`, a 16-bit WAV in a
+  private temporary folder that goes away with the take).
 
 Closed notes, in the order the engine closed them, equal the engine's
 ``notes`` array, so :meth:`Take.notes_array` is exactly what ``svt-live``
@@ -16,6 +18,8 @@ prints for the same audio and model.
 """
 from __future__ import annotations
 
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +27,36 @@ import numpy as np
 
 from svt_live.events import NoteOff, NoteOn
 
-SAVE_FORMATS = {".mid": "MIDI", ".midi": "MIDI", ".json": "JSON", ".csv": "CSV"}
+SAVE_FORMATS = {".mid": "MIDI", ".midi": "MIDI", ".json": "JSON", ".csv": "CSV", ".wav": "WAV"}
+
+
+class TakeAudio:
+    """A microphone take's audio as it was recorded: blocks ``[n, channels]`` (float, full scale
+    1.0) streamed to a 16-bit WAV in a private temporary folder, removed with this object."""
+
+    def __init__(self, sample_rate: int, channels: int):
+        from svt_live.live import WavRecorder
+
+        self._dir = tempfile.TemporaryDirectory(prefix="svt-gui-")
+        self.path = Path(self._dir.name) / "take.wav"
+        self._recorder = WavRecorder(self.path, sample_rate, channels)
+
+    def write(self, block: np.ndarray) -> None:
+        self._recorder.write(block)
+
+    def close(self) -> None:
+        """End the recording: the WAV is complete at :attr:`path` (calling it again does nothing)."""
+        recorder, self._recorder = self._recorder, None
+        if recorder is not None:
+            recorder.close()
+
+    def save(self, path: str | Path) -> None:
+        """Copy the finished recording to ``path`` (replaced atomically)."""
+        from svt_live.annotations import atomic_write
+
+        if self._recorder is not None:
+            raise ValueError("the take is still recording")
+        atomic_write(path, lambda tmp: shutil.copyfile(self.path, tmp))
 
 
 @dataclass
@@ -74,6 +107,7 @@ class Take:
         self.finished = False
         self.reference: np.ndarray | None = None
         self.reference_name = ""
+        self.audio: TakeAudio | None = None  # a microphone take's recording
 
     # ---- engine output -------------------------------------------------
     def apply(self, event) -> None:
@@ -186,12 +220,18 @@ class Take:
 
         ``.mid``/``.midi``: standard MIDI file (velocities from the NoteOns);
         ``.json``: MIR-ST500 ``{name: [[onset, offset, midi], ...]}``;
-        ``.csv``: header ``onset,offset,midi``. Returns the format's name.
-        Raises ValueError for another extension, OSError when writing fails.
+        ``.csv``: header ``onset,offset,midi``; ``.wav``: the recorded audio of a
+        microphone take. Returns the format's name. Raises ValueError for
+        another extension or a take without audio, OSError when writing fails.
         """
         path = Path(path)
         fmt = SAVE_FORMATS.get(path.suffix.lower())
         notes = self.notes_array()
+        if fmt == "WAV":
+            if self.audio is None:
+                raise ValueError("only a microphone take has audio to save")
+            self.audio.save(path)
+            return fmt
         if fmt == "MIDI":
             from svt_live.midi import write_midi_file
             write_midi_file(path, notes, self._velocities)
@@ -202,7 +242,7 @@ class Take:
             from svt_live.annotations import write_csv
             write_csv(path, notes)
         else:
-            raise ValueError(f"{path.name}: save as .mid, .json or .csv")
+            raise ValueError(f"{path.name}: save as .mid, .json, .csv or (a microphone take) .wav")
         self._saved_count = len(notes)
         return fmt
 

@@ -297,15 +297,17 @@ class MainWindow(QMainWindow):
         self.input_combo.clear()
         self.input_combo.addItem("Audio file", "file")
         devices, why = list_mics(rescan)
+        devices = sorted(devices, key=lambda d: not d.get("default"))  # the system's default input first
         for d in devices:
-            self.input_combo.addItem(f"Mic: {d['name']}", f"mic:{d['name']}")
+            label = f"Mic: {d['name']}" + (" (system default)" if d.get("default") else "")
+            self.input_combo.addItem(label, f"mic:{d['name']}")
         if why:
             self.input_combo.addItem(f"Microphone ({why})", None)
             model = self.input_combo.model()
             model.item(self.input_combo.count() - 1).setEnabled(False)
         i = self.input_combo.findData(current) if current else -1
         if i < 0 and current is None and devices:
-            i = 1  # first launch with a microphone: use it
+            i = 1  # first launch with a microphone: the system default (listed first), else the first
         self.input_combo.setCurrentIndex(max(0, i))
         self.input_combo.blockSignals(False)
         self._input_changed()
@@ -542,11 +544,13 @@ class MainWindow(QMainWindow):
             worker.wait(2000)
             worker.deleteLater()
         started, self._next_take = self._next_take is None, None
+        if started and worker is not None:
+            self.take.audio = worker.audio
         self._set_busy(False)
         if started:
             self.take.finish()
             self.roll.recording = False
-            if self._spec is not None and not self._spec.live and self.take.duration <= 60:
+            if self._spec is not None and self._spec.kind == "file":  # the whole take in view
                 self.roll.fit()
             else:
                 self.roll.follow = False

@@ -165,6 +165,7 @@ class EngineWorker(QThread):
         self.midi_spec = midi_out  # None, ("virtual",) or ("port", name)
         self._stop = threading.Event()
         self.mic = None  # the open MicSource (GUI reads level_db and overflows)
+        self.audio = None  # a microphone take's recording (gui.take.TakeAudio), complete once run() ends
         self._midi = None  # the open MidiOut, None when not sending
         self._pending = Update()
         self._last_emit = 0.0
@@ -208,6 +209,11 @@ class EngineWorker(QThread):
         finally:
             if self.mic is not None:
                 close_quietly(self.mic.stop)
+            if self.audio is not None:
+                try:
+                    self.audio.close()
+                except OSError as exc:
+                    error, self.audio = error or f"recording not kept: {exc}", None
         if engine is not None:
             try:
                 self._emit_events(engine.finish(), engine, force=True)
@@ -241,6 +247,10 @@ class EngineWorker(QThread):
             if block is None:
                 self._emit_events([], None)  # keep level and statistics moving in silence
                 continue
+            if self.audio is None:
+                from .take import TakeAudio
+                self.audio = TakeAudio(int(mic.sample_rate), block.shape[1] if block.ndim == 2 else 1)
+            self.audio.write(block)
             yield block
 
     def _open_midi(self):

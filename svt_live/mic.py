@@ -55,11 +55,14 @@ def _terminate_portaudio(sd) -> None:
 
 
 def list_input_devices() -> list[dict]:
-    """Input devices: dicts with ``index``, ``name``, ``hostapi`` (name), ``channels``, ``default_samplerate``."""
+    """Input devices: dicts with ``index``, ``name``, ``hostapi`` (name), ``channels``,
+    ``default_samplerate`` and ``default`` (True for the system's default input)."""
     sd = _sd()
     apis = sd.query_hostapis()
+    default = _default_index()
     return [{"index": d["index"], "name": d["name"], "hostapi": apis[d["hostapi"]]["name"],
-             "channels": d["max_input_channels"], "default_samplerate": float(d["default_samplerate"])}
+             "channels": d["max_input_channels"], "default_samplerate": float(d["default_samplerate"]),
+             "default": d["index"] == default}
             for d in sd.query_devices() if d["max_input_channels"] > 0]
 
 
@@ -76,10 +79,9 @@ def list_devices() -> str:
     devices = list_input_devices()
     if not devices:
         return "no audio input devices found (is an audio server running, or a microphone plugged in?)"
-    default = _default_index()
     lines = [f"  {'index':>5}  {'name':<32} {'host API':<28} {'ch':>3} {'rate':>7}"]
     for d in devices:
-        mark = "*" if d["index"] == default else " "
+        mark = "*" if d["default"] else " "
         lines.append(f"{mark} {d['index']:>5}  {d['name'][:32]:<32} {d['hostapi'][:28]:<28} "
                      f"{d['channels']:>3} {d['default_samplerate']:>7.0f}")
     return "\n".join(lines)

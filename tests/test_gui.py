@@ -512,14 +512,20 @@ def _add_mic_item(win, name):
     win.input_combo.setCurrentIndex(win.input_combo.count() - 1)
 
 
-def test_mic_that_dies_keeps_the_take(qtbot, make_window, monkeypatch, random_model):
+def dying_mic_take(qtbot, make_window, monkeypatch, model):
+    """A window that recorded a microphone take of the clip's first 2.5 s from a :class:`DyingMic`."""
     mic = pytest.importorskip("svt_live.mic")
     monkeypatch.setattr(mic, "MicSource", DyingMic)
     win = make_window()
-    win.set_model(random_model)
+    win.set_model(model)
     _add_mic_item(win, "fake")
     with qtbot.waitSignal(win.takeFinished, timeout=TAKE_TIMEOUT_MS):
         assert win.start()
+    return win
+
+
+def test_mic_that_dies_keeps_the_take(qtbot, make_window, monkeypatch, random_model):
+    win = dying_mic_take(qtbot, make_window, monkeypatch, random_model)
     assert win.messages[-1][0] == "error" and "stopped" in win.messages[-1][1]
     assert len(win.take.notes_array()) > 5 and win.take.stream_time == pytest.approx(2.5, abs=0.05)
     assert win.dropped_label.text() == "dropped 3"
@@ -688,3 +694,122 @@ def test_checkpoint_picked_through_the_model_menu(qtbot, make_window, random_mod
     win.model_combo.setCurrentIndex(last)
     win.model_combo.activated.emit(last)
     assert win.model_name == random_model
+
+
+# ---- a real desktop, the whole take in view, the default microphone, a take's audio ---------------
+def test_svt_gui_starts_on_an_x11_display(random_model, tmp_path):
+    """svt-gui as a user starts it on an X server (Xvfb) with Qt's xcb platform, not offscreen: the
+    window is mapped and a file take runs in it."""
+    import shutil
+    import select
+    import signal
+    import subprocess
+    import sys
+
+    xvfb, xwininfo = shutil.which("Xvfb"), shutil.which("xwininfo")
+    if not (xvfb and xwininfo):
+        pytest.skip("Xvfb or xwininfo absent (scripts/setup-system.sh installs them)")
+    r, w = os.pipe()
+    server = subprocess.Popen([xvfb, "-displayfd", str(w), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                              pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(w)
+    gui = None
+    try:
+        assert select.select([r], [], [], 20)[0], "Xvfb did not start"
+        display = f":{os.read(r, 16).decode().strip()}"
+        (tmp_path / "s.ini").write_text("[input]\nkind=file\n[midi]\nout=none\n")
+        env = dict(os.environ, DISPLAY=display, QT_QPA_PLATFORM="xcb", PYTHONPATH=str(DATA.parents[1]))
+        gui = subprocess.Popen([Path(sys.executable).parent / "svt-gui", str(CLIP), "--model", random_model,
+                                "--settings", str(tmp_path / "s.ini")], cwd=tmp_path, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        title, info, end = "svt-live — vocadito_10 — model", "", time.monotonic() + 60
+        while time.monotonic() < end and gui.poll() is None:
+            tree = subprocess.run([xwininfo, "-display", display, "-root", "-tree"], capture_output=True,
+                                  text=True).stdout
+            if title in tree:
+                name = next(line for line in tree.splitlines() if title in line).split('"')[1]
+                info = subprocess.run([xwininfo, "-display", display, "-name", name], capture_output=True,
+                                      text=True).stdout
+                if "IsViewable" in info:
+                    break
+            time.sleep(0.5)
+        assert gui.poll() is None, gui.stderr.read()
+        assert "Map State: IsViewable" in info
+        width = int(info.split("Width:")[1].split()[0])
+        assert width > 300
+        gui.send_signal(signal.SIGTERM)
+        err = gui.communicate(timeout=30)[1]
+        assert gui.returncode == 130 and "Traceback" not in err, err
+    finally:
+        os.close(r)
+        for proc in (gui, server):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
+
+
+def test_a_file_take_ends_with_the_whole_take_in_view(qtbot, make_window, random_model, tmp_path):
+    from svt_live.audio import load_audio
+
+    x = load_audio(CLIP)
+    long_clip = tmp_path / "long.wav"  # 90 s: longer than one screen at the default zoom
+    with wave.open(str(long_clip), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes((np.clip(np.tile(x, 10)[: 90 * 16000], -1, 1) * 32767).astype("<i2").tobytes())
+    win = make_window()
+    run_file(qtbot, win, long_clip, random_model)
+    assert win.take.duration == pytest.approx(90, abs=0.1)
+    assert win.roll.t0 == 0.0 and win.roll.view_seconds >= win.take.duration
+
+
+def test_the_microphone_list_starts_at_the_system_default(qtbot, make_window, monkeypatch):
+    import gui.window
+    from svt_live.mic import list_input_devices
+
+    real = list_input_devices()  # whatever this machine has: at most one default, marked as such
+    assert all(isinstance(d["default"], bool) for d in real) and sum(d["default"] for d in real) <= 1
+    fake = [{"index": 0, "name": "jack silent port", "hostapi": "JACK", "channels": 2,
+             "default_samplerate": 48000.0, "default": False},
+            {"index": 5, "name": "USB Mic", "hostapi": "ALSA", "channels": 1, "default_samplerate": 48000.0,
+             "default": True}]
+    monkeypatch.setattr(gui.window, "list_mics", lambda rescan=False: (fake, None))
+    win = make_window()  # a first launch: nothing remembered
+    assert win.input_choice == ("mic", "USB Mic")
+    assert win.input_combo.currentText() == "Mic: USB Mic (system default)"
+    win.select_file_input()
+
+
+def test_a_microphone_take_is_saved_with_its_audio(qtbot, make_window, monkeypatch, random_model, tmp_path):
+    from svt_live.audio import load_audio
+
+    win = dying_mic_take(qtbot, make_window, monkeypatch, random_model)
+    assert win.save_take(tmp_path / "take.wav"), win.messages
+    with wave.open(str(tmp_path / "take.wav")) as w:
+        assert (w.getframerate(), w.getnchannels(), w.getnframes()) == (16000, 1, int(2.5 * 16000))
+    np.testing.assert_allclose(load_audio(tmp_path / "take.wav", 16000), load_audio(CLIP)[: int(2.5 * 16000)],
+                               atol=2 / 32768)
+    assert win.take.unsaved  # the audio is saved, the notes not yet
+    recording = win.take.audio.path
+    run_file(qtbot, win, CLIP)  # a file take has no audio to save; the last recording goes away
+    import gc
+    gc.collect()
+    assert not recording.exists()
+    assert not win.save_take(tmp_path / "file.wav") and "only a microphone take" in win.messages[-1][1]
+
+
+def test_take_audio_round_trip(tmp_path):
+    from gui.take import TakeAudio
+
+    audio = TakeAudio(8000, 2)
+    block = np.stack([np.linspace(-0.5, 0.5, 800), np.zeros(800)], axis=1)
+    audio.write(block)
+    with pytest.raises(ValueError):
+        audio.save(tmp_path / "early.wav")  # still recording
+    audio.close()
+    audio.close()
+    audio.save(tmp_path / "a.wav")
+    with wave.open(str(tmp_path / "a.wav")) as w:
+        pcm = np.frombuffer(w.readframes(800), "<i2").reshape(-1, 2)
+    np.testing.assert_allclose(pcm / 32768.0, block, atol=1 / 32768)
