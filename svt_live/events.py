@@ -31,4 +31,13 @@ class NoteOff:
     emitted_at: float = 0.0
 
 
-Event = NoteOn | NoteOff
+@dataclass(frozen=True)
+class PitchBend:
+    """The sounding note's pitch moved: ``semitones`` away from its MIDI number (live port only)."""
+
+    time: float
+    semitones: float
+    emitted_at: float = 0.0
+
+
+Event = NoteOn | NoteOff | PitchBend

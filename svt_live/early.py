@@ -1,0 +1,176 @@
+"""Early note decisions for the live MIDI port: a NoteOn on the first confident frames, corrected later.
+
+:class:`EarlyNoteDecoder` turns the frame posteriors of a causal live
+network into note events as soon as a frame allows, where
+:class:`~svt_live.decode.NoteDecoder` waits for an onset peak and
+``min_note_frames`` voiced frames. Rules (``t`` = frame index, time
+``t * frame_seconds``; thresholds from :class:`~svt_live.decode.DecodeParams`):
+
+1. **Onset**: frame ``t`` starts a note when ``onset[t]`` rises through
+   ``onset_threshold`` (``onset[t-1]`` was below it): no peak to confirm, no
+   right context. An onset closes the note sounding before it.
+2. **NoteOn**: once ``confirm_frames`` frames of the note are voiced, with a
+   provisional pitch: the nearest MIDI note of the median of its voiced frames.
+3. **Correction**: the note's pitch is the median of its voiced frames after
+   the first (the accurate decoder's rule), re-read on every voiced frame;
+   when it rounds to another MIDI note on ``correct_frames`` frames in a row,
+   the note is retriggered: NoteOff of the old number and NoteOn of the new
+   one at the same instant. A synth and a recording client both hear the
+   right note from then on and never a hanging one.
+4. **NoteOff**: ``offset >= offset_threshold``, ``silence_frames`` unvoiced
+   frames in a row, the next onset, or the end of the stream.
+5. **Pitch bends** (``bends=True``): before each NoteOn and on every voiced
+   frame of a sounding note, a :class:`~svt_live.events.PitchBend` from the
+   note number to the frame's pitch, when it moved at least
+   :data:`~svt_live.bends.MIN_STEP_CENTS` since the last one sent.
+
+Events come out in time order: every event's ``time`` is a frame time no
+earlier than the previous event's. :attr:`EarlyNoteDecoder.notes` holds the
+notes exactly as sent (what a client recording the port captures, stamped
+with note times): ``(NoteOn time, NoteOff time, MIDI number)`` rows.
+"""
+from __future__ import annotations
+
+import statistics
+
+import numpy as np
+
+from .bends import MIN_STEP_CENTS
+from .decode import POSTERIOR_KEYS, DecodeParams, note_velocity
+from .events import NoteOff, NoteOn, PitchBend
+
+CONFIRM_FRAMES = 1  # voiced frames before the NoteOn (benchmarks/latency.py --compare measures 1-3)
+CORRECT_FRAMES = 2  # frames in a row at another note before a retrigger
+
+
+class _Sounding:
+    __slots__ = ("start", "sent_at", "strength", "pitches", "midi", "silent", "wrong", "bend")
+
+    def __init__(self, start: int, strength: float):
+        self.start = start  # onset frame
+        self.sent_at = start  # frame of the current NoteOn (later than start after a retrigger)
+        self.strength = strength
+        self.pitches: list[float] = []
+        self.midi: int | None = None  # MIDI number sounding; None before the NoteOn
+        self.silent = 0
+        self.wrong = 0
+        self.bend: float | None = None  # last bend sent, cents
+
+
+class EarlyNoteDecoder:
+    """Incremental early decoder. Feed posterior frames with :meth:`push`, end with :meth:`flush`.
+
+    Parameters
+    ----------
+    params : DecodeParams
+        Thresholds and ``silence_frames`` (``min_note_frames`` is not used).
+    frame_seconds : float
+        Seconds between frames.
+    confirm_frames : int
+        Voiced frames of a note before its NoteOn (>= 1).
+    correct_frames : int
+        Frames in a row whose settled pitch rounds to another note before a retrigger (>= 1).
+    bends : bool
+        Also emit :class:`~svt_live.events.PitchBend` events.
+
+    Examples
+    --------
+    >>> dec = EarlyNoteDecoder(DecodeParams(), 0.02)
+    >>> on = [0.0, 0.9, 0.2, 0.1, 0.0, 0.0]
+    >>> events = dec.push({"onset": on, "offset": [0.0] * 6, "voiced": [0.0, 0.9, 0.9, 0.9, 0.0, 0.0],
+    ...                    "pitch": [0.0, 60.2, 60.1, 60.0, 0.0, 0.0]}, now=0.12)
+    >>> [(type(e).__name__, e.time, e.pitch) for e in events]
+    [('NoteOn', 0.02, 60), ('NoteOff', 0.08, 60)]
+    """
+
+    def __init__(self, params: DecodeParams = DecodeParams(), frame_seconds: float = 0.02,
+                 confirm_frames: int = CONFIRM_FRAMES, correct_frames: int = CORRECT_FRAMES, bends: bool = False):
+        if int(confirm_frames) < 1 or int(correct_frames) < 1:
+            raise ValueError(f"confirm_frames and correct_frames must be >= 1, got {confirm_frames}, {correct_frames}")
+        self.p, self.fs = params, frame_seconds
+        self.confirm, self.correct, self.bends = int(confirm_frames), int(correct_frames), bends
+        self._t = 0
+        self._prev_onset = 0.0
+        self._note: _Sounding | None = None
+        self._notes: list[tuple[float, float, float]] = []
+        self.n_note_ons = 0
+        self.n_corrections = 0
+
+    @property
+    def notes(self) -> np.ndarray:
+        """Notes as sent ``[n, 3]`` (NoteOn s, NoteOff s, MIDI number), in order."""
+        return np.asarray(self._notes, dtype=np.float64).reshape(-1, 3)
+
+    def push(self, post: dict, now: float = 0.0) -> list:
+        """Append posterior frames (arrays ``[n]`` under ``onset``, ``offset``, ``voiced``, ``pitch``);
+        return the events they decide, stamped ``emitted_at = now`` (stream seconds)."""
+        cols = [np.asarray(post[k], dtype=np.float64).reshape(-1) for k in POSTERIOR_KEYS]
+        events: list = []
+        for frame in zip(*cols):
+            self._decide(*frame, now=now, events=events)
+        return events
+
+    def flush(self, now: float = 0.0) -> list:
+        """End of stream: close the sounding note."""
+        events: list = []
+        self._close(self._t, now, events)
+        return events
+
+    def _decide(self, onset, offset, voiced, pitch, now: float, events: list) -> None:
+        p, t = self.p, self._t
+        self._t += 1
+        rising = onset >= p.onset_threshold > self._prev_onset
+        self._prev_onset = onset
+        if rising:
+            self._close(t, now, events)
+            self._note = _Sounding(t, onset)
+        note = self._note
+        if note is None:
+            return
+        if not rising and offset >= p.offset_threshold:
+            self._close(t, now, events)
+            return
+        if voiced < p.voiced_threshold:
+            note.silent += 1
+            if note.silent >= p.silence_frames:
+                self._close(t - note.silent + 1, now, events)
+            return
+        note.silent = 0
+        note.pitches.append(pitch)
+        if note.midi is None:
+            if len(note.pitches) >= self.confirm:
+                self._note_on(note, note.start, int(round(statistics.median(note.pitches))), now, events)
+            return
+        settled = int(round(statistics.median(note.pitches[1:])))
+        note.wrong = note.wrong + 1 if settled != note.midi else 0
+        if note.wrong >= self.correct:
+            self._note_off(note, t, now, events)
+            self.n_corrections += 1
+            self._note_on(note, t, settled, now, events)
+        elif self.bends:
+            self._bend(note, t, pitch, now, events)
+
+    def _note_on(self, note: _Sounding, stamp: int, midi: int, now: float, events: list) -> None:
+        """NoteOn of ``midi`` stamped at frame ``stamp`` (the onset, or a retrigger's own frame)."""
+        note.midi, note.sent_at, note.wrong = int(np.clip(midi, 0, 127)), stamp, 0
+        if self.bends:
+            note.bend = None
+            self._bend(note, stamp, note.pitches[-1], now, events)
+        events.append(NoteOn(stamp * self.fs, note.midi, note_velocity(note.strength), now))
+        self.n_note_ons += 1
+
+    def _bend(self, note: _Sounding, t: int, pitch: float, now: float, events: list) -> None:
+        cents = (pitch - note.midi) * 100.0
+        if note.bend is None or abs(cents - note.bend) >= MIN_STEP_CENTS:
+            note.bend = cents
+            events.append(PitchBend(t * self.fs, cents / 100.0, now))
+
+    def _note_off(self, note: _Sounding, t: int, now: float, events: list) -> None:
+        on, off = note.sent_at * self.fs, max(t, note.sent_at + 1) * self.fs
+        self._notes.append((on, off, float(note.midi)))
+        events.append(NoteOff(off, note.midi, on, float(note.midi), now))
+
+    def _close(self, t: int, now: float, events: list) -> None:
+        note, self._note = self._note, None
+        if note is not None and note.midi is not None:
+            self._note_off(note, t, now, events)

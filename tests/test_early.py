@@ -1,0 +1,113 @@
+"""The live port's early decoder on hand-made posteriors: when NoteOns go out, corrections, order."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from svt_live.decode import DecodeParams
+from svt_live.early import EarlyNoteDecoder
+from svt_live.events import NoteOff, NoteOn, PitchBend
+
+FS = 0.02
+PARAMS = DecodeParams(onset_threshold=0.5, offset_threshold=0.8, voiced_threshold=0.5, silence_frames=2)
+
+
+def posteriors(notes, n_frames: int, rng=None, jitter: float = 0.0) -> dict:
+    """Frames ``[n]`` for notes ``(first frame, last frame, [pitch per frame] or pitch)``: an onset
+    spike on the first frame, voiced frames at the pitches, silence elsewhere."""
+    post = {k: np.zeros(n_frames) for k in ("onset", "offset", "voiced", "pitch")}
+    for first, last, pitch in notes:
+        post["onset"][first] = 0.9
+        post["voiced"][first:last + 1] = 0.9
+        post["pitch"][first:last + 1] = pitch
+    if jitter:
+        post["pitch"] += rng.normal(0, jitter, n_frames)
+    return post
+
+
+def decode(post: dict, **kwargs) -> tuple[list, EarlyNoteDecoder]:
+    """Push frame by frame as live mode does, stamping each frame's events with its stream time."""
+    dec = EarlyNoteDecoder(PARAMS, FS, **kwargs)
+    events = []
+    for t in range(len(post["onset"])):
+        events += dec.push({k: v[t:t + 1] for k, v in post.items()}, now=(t + 1) * FS)
+    return events + dec.flush(now=len(post["onset"]) * FS), dec
+
+
+def check_stream(events: list) -> None:
+    """Event times never go back, no event precedes its emission, every NoteOn is closed by the
+    NoteOff of its number before another NoteOn, and nothing is left sounding."""
+    sounding = None
+    last = 0.0
+    for ev in events:
+        assert ev.time >= last - 1e-9 and ev.time <= ev.emitted_at + 1e-9, ev
+        last = ev.time
+        if isinstance(ev, NoteOn):
+            assert sounding is None, f"{ev} while {sounding} sounds"
+            sounding = ev.pitch
+        elif isinstance(ev, NoteOff):
+            assert sounding == ev.pitch, ev
+            sounding = None
+    assert sounding is None
+
+
+def test_note_on_on_the_first_voiced_frame_with_its_onset_time():
+    events, dec = decode(posteriors([(5, 30, 62.2)], 40))
+    on = events[0]
+    assert isinstance(on, NoteOn) and on.pitch == 62
+    assert on.time == pytest.approx(5 * FS) and on.emitted_at == pytest.approx(6 * FS)
+    assert dec.notes.tolist() == [[pytest.approx(0.1), pytest.approx(0.62), 62.0]]
+    check_stream(events)
+
+
+def test_confirm_frames_delay_the_note_on_but_not_its_time():
+    events, _ = decode(posteriors([(5, 30, 62.2)], 40), confirm_frames=3)
+    on = events[0]
+    assert on.time == pytest.approx(5 * FS) and on.emitted_at == pytest.approx(8 * FS)
+
+
+def test_a_wrong_provisional_pitch_is_retriggered_and_never_hangs():
+    pitch = np.full(26, 64.0)
+    pitch[:2] = 61.0  # a scoop from below: the first frames are a minor third flat
+    events, dec = decode(posteriors([(5, 30, pitch)], 40), correct_frames=2)
+    ons = [e for e in events if isinstance(e, NoteOn)]
+    assert [e.pitch for e in ons] == [61, 64]
+    assert dec.n_corrections == 1
+    check_stream(events)
+    assert dec.notes[:, 2].tolist() == [61.0, 64.0]
+    assert dec.notes[0, 1] == pytest.approx(dec.notes[1, 0])  # the retrigger replaces, nothing overlaps
+
+
+def test_a_steady_note_with_pitch_noise_is_not_corrected(rng):
+    events, dec = decode(posteriors([(3, 60, 57.1), (70, 110, 59.8)], 120, rng, jitter=0.15))
+    assert dec.n_corrections == 0 and [e.pitch for e in events if isinstance(e, NoteOn)] == [57, 60]
+    check_stream(events)
+
+
+def test_onsets_close_the_previous_note_and_silence_ends_notes():
+    events, dec = decode(posteriors([(2, 20, 60.0), (21, 40, 62.0), (60, 70, 65.0)], 90))
+    check_stream(events)
+    assert dec.notes[:, :2].round(2).tolist() == [[0.04, 0.42], [0.42, 0.82], [1.2, 1.42]]
+
+
+def test_an_onset_without_voice_sends_nothing():
+    post = posteriors([], 30)
+    post["onset"][10] = 0.9
+    events, dec = decode(post)
+    assert events == [] and len(dec.notes) == 0
+
+
+def test_pitch_bends_follow_the_contour_in_time_order():
+    contour = 60.0 + 0.3 * np.sin(np.arange(31) / 3.0)  # vibrato
+    events, _ = decode(posteriors([(5, 35, contour)], 45), bends=True)
+    check_stream([e for e in events if not isinstance(e, PitchBend)])
+    bends = [e for e in events if isinstance(e, PitchBend)]
+    assert len(bends) > 10
+    assert isinstance(events[0], PitchBend) and isinstance(events[1], NoteOn)  # the note starts bent
+    assert all(b.time >= a.time for a, b in zip(events, events[1:]))
+    assert max(abs(b.semitones) for b in bends) == pytest.approx(0.3, abs=0.02)
+
+
+def test_bad_settings_are_refused():
+    with pytest.raises(ValueError, match="confirm_frames"):
+        EarlyNoteDecoder(PARAMS, FS, confirm_frames=0)
