@@ -2,10 +2,10 @@
 
 Examples:
     svt-train fit configs/base_cnn_mini.toml --out runs/course
-    svt-train fit configs/singing_crnn.toml --out runs/crnn --resume
+    svt-train fit configs/singing_crnn_sung.toml --out runs/crnn --resume
     torchrun --nproc_per_node=2 -m svt_train.cli fit configs/base_cnn_mini.toml --out runs/ddp
-    svt-train fit configs/singing_crnn.toml --out runs/crnn --data-root ~/data
-    svt-train tune runs/crnn/best.pt configs/singing_crnn.toml --out runs/crnn/tuned.pt
+    svt-train fit configs/singing_crnn_sung.toml --out runs/crnn --data-root ~/data
+    svt-train tune runs/crnn/best.pt configs/singing_crnn_sung.toml --out runs/crnn/tuned.pt
     svt-train eval runs/course/best.pt --set mir_test --json preds.json --plot roll.png
 
 Data paths in a config are taken from its data_root; --data-root DIR
@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
-import tomllib
 import warnings
 from pathlib import Path
 
@@ -73,16 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
 def check_data(config: str | Path, data_root: str | None) -> None:
     """Refuse, before any work, a config whose data folders do not exist: a ``FileNotFoundError``
     naming the folder, the data root it came from and how to point at another."""
-    try:
-        with open(config, "rb") as f:
-            cfg = tomllib.load(f)
-    except OSError as exc:
-        raise FileNotFoundError(f"{config}: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"{config}: not a valid TOML config ({exc})") from None
-    root = data_root or cfg.get("data_root", DATA_ROOT)
+    from .config import TrainConfig
+
+    cfg = TrainConfig.load(config)
+    root = data_root or cfg.data_root
     where = "--data-root" if data_root else f"data_root of {config}"
-    for spec in [*cfg.get("train", []), *cfg.get("valid", [])]:
+    for spec in [*cfg.train, *cfg.valid]:
         path = spec.get("path") if isinstance(spec, dict) else None
         if isinstance(path, str) and not (Path(root) / Path(path).expanduser()).exists():
             folder = Path(root) / Path(path).expanduser()
