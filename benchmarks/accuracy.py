@@ -9,7 +9,7 @@ Peers' rows come from benchmarks/peers (run `bash benchmarks/peers/run.sh`
 first; their rows are skipped with a note when their predictions are absent).
 Writes one piano-roll PNG per set (first song, reference vs prediction) to docs/.
 
-    python benchmarks/accuracy.py --sets ssvd_dev,mir_test,vocadito
+    python -m benchmarks.accuracy --sets ssvd_dev,mir_test,vocadito
 """
 from __future__ import annotations
 
@@ -22,15 +22,14 @@ import torch
 from tqdm import tqdm
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from svt_live.audio import load_audio  # noqa: E402
-from svt_live.checkpoint import load_model  # noqa: E402
-from svt_live.engine import LIVE_HOP, transcribe_stream  # noqa: E402
-from svt_live.evaluate import MEASURES, score_songs  # noqa: E402
-from svt_live.plot import excerpt_span, plot_transcription  # noqa: E402
-from svt_live.offline import transcribe_audio  # noqa: E402
-from svt_train.datasets import named_set  # noqa: E402
+from svt_live.audio import load_audio
+from svt_live.checkpoint import load_model
+from svt_live.engine import LIVE_HOP, transcribe_stream
+from svt_live.evaluate import MEASURES, score_songs
+from svt_live.plot import excerpt_span, plot_transcription
+from svt_live.offline import transcribe_audio
+from svt_train.datasets import named_set
 
 
 def row(system: str, mode: str, set_name: str, res: dict, tol: float) -> str:
@@ -87,8 +86,7 @@ def main(argv=None) -> int:
                 print(lines[-1], f"  ({r['rtf']:.0f}x real time)", file=sys.stderr)
         if not args.no_peers:
             try:
-                sys.path.insert(0, str(ROOT / "benchmarks" / "peers"))
-                from score import peer_rows
+                from benchmarks.peers.score import peer_rows
                 for peer, pset, res in peer_rows([set_name]):
                     lines.append(row(peer, "offline", pset, res, 0.05))
             except Exception as exc:  # peers are optional: say why they are missing

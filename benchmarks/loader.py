@@ -10,7 +10,7 @@
 The course's target was 30 s for the whole training set's data pass; the
 warm pass should take well under a second.
 
-    python benchmarks/loader.py [--data-root ../shared/data] [--threads 1]
+    python -m benchmarks.loader [--data-root ../shared/data] [--threads 1]
 """
 from __future__ import annotations
 
@@ -24,12 +24,11 @@ import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from svt_live.features import FeatureConfig, MelExtractor  # noqa: E402
-from svt_train.cache import load_cached  # noqa: E402
-from svt_train.datasets import NAMED_SETS, load_set  # noqa: E402
-from svt_train.loader import batches, epoch_plan  # noqa: E402
+from svt_live.features import FeatureConfig, MelExtractor
+from svt_train.cache import load_cached
+from svt_train.datasets import NAMED_SETS, load_set
+from svt_train.loader import batches, epoch_plan
 
 
 def epoch_pass(songs, cfg, cache_dir, ex, batch_size, segment_frames, seed=0) -> dict:

@@ -17,25 +17,20 @@ whose onset is nearest:
 This is how the re-sung notes of accompanied songs were found to be the
 largest group of MIR-ST500 misses.
 
-    python benchmarks/note_errors.py --sets mir_valid,mir_test,ssvd_dev --models singing_crnn
+    python -m benchmarks.note_errors --sets mir_valid,mir_test,ssvd_dev --models singing_crnn
 """
 from __future__ import annotations
 
-import sys
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from common import sets_and_models  # noqa: E402
-from svt_live.checkpoint import load_model  # noqa: E402
-from svt_live.offline import transcribe_file  # noqa: E402
-from svt_train.datasets import named_set  # noqa: E402
+from benchmarks.common import sets_and_models
+from svt_live.checkpoint import load_model
+from svt_live.offline import transcribe_file
+from svt_train.datasets import named_set
 
 KINDS = ("match", "pitch", "onset 50-100 ms", "missed: same pitch", "missed: other pitch",
          "missed: voiced", "missed: unvoiced")

@@ -15,25 +15,20 @@ This is how the default model was found to place onsets in accompanied
 songs later than MIR-ST500's annotators do (13 % of MIR-ST500 valid notes
 50-100 ms late, 4 % early), while on solo SSVD it sits on the references.
 
-    python benchmarks/onset_timing.py --sets ssvd_dev,mir_valid,mir_test --models singing_crnn
+    python -m benchmarks.onset_timing --sets ssvd_dev,mir_valid,mir_test --models singing_crnn
 """
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from common import sets_and_models  # noqa: E402
-from svt_live.checkpoint import load_model  # noqa: E402
-from svt_live.evaluate import score_songs  # noqa: E402
-from svt_live.offline import transcribe_file  # noqa: E402
-from svt_train.datasets import named_set  # noqa: E402
+from benchmarks.common import sets_and_models
+from svt_live.checkpoint import load_model
+from svt_live.evaluate import score_songs
+from svt_live.offline import transcribe_file
+from svt_train.datasets import named_set
 
 SHIFTS_MS = (-20, -10, 0, 10)
 MEASURES = ("COnPOff", "COnP", "COn")

@@ -15,29 +15,25 @@ from the sung pitch. That is how SSVD's references were found to sit above
 the sung f0, the more so the lower the voice, and the default model with
 them.
 
-    python benchmarks/pitch_by_register.py --sets mir_valid,ssvd_dev --models singing_crnn
-    python benchmarks/pitch_by_register.py --sets ssvd_dev,vocadito --models singing_crnn,f0
+    python -m benchmarks.pitch_by_register --sets mir_valid,ssvd_dev --models singing_crnn
+    python -m benchmarks.pitch_by_register --sets ssvd_dev,vocadito --models singing_crnn,f0
 """
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from common import sets_and_models  # noqa: E402
-from svt_live.audio import load_audio  # noqa: E402
-from svt_live.checkpoint import load_model  # noqa: E402
-from svt_live.features import FeatureConfig  # noqa: E402
-from svt_live.offline import transcribe_file  # noqa: E402
-from svt_train.datasets import named_set  # noqa: E402
-from svt_train.f0 import frame_offsets  # noqa: E402
-from svt_train.labels import notes_to_frames  # noqa: E402
+from benchmarks.common import sets_and_models
+from svt_live.audio import load_audio
+from svt_live.checkpoint import load_model
+from svt_live.features import FeatureConfig
+from svt_live.offline import transcribe_file
+from svt_train.datasets import named_set
+from svt_train.f0 import frame_offsets
+from svt_train.labels import notes_to_frames
 
 REGISTERS = range(36, 84, 6)
 

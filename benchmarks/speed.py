@@ -9,7 +9,7 @@
   Streaming decode and a bounded engine should keep the 60-min peak within
   1.2 x the 1-min peak.
 
-    python benchmarks/speed.py [--model NAME|PATH] [--threads N] [--limit N] [--minutes 1,60]
+    python -m benchmarks.speed [--model NAME|PATH] [--threads N] [--limit N] [--minutes 1,60]
 """
 from __future__ import annotations
 
@@ -26,14 +26,12 @@ import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
 
-import synth  # noqa: E402
-from svt_live.audio import iter_audio  # noqa: E402
-from svt_live.checkpoint import load_model  # noqa: E402
-from svt_live.engine import FILE_HOP, Engine  # noqa: E402
-from svt_train.datasets import named_set  # noqa: E402
+from tests import synth
+from svt_live.audio import iter_audio
+from svt_live.checkpoint import load_model
+from svt_live.engine import FILE_HOP, Engine
+from svt_train.datasets import named_set
 
 RSS_RATIO_TARGET = 1.2
 

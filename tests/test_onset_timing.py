@@ -1,11 +1,7 @@
 """The pure functions of benchmarks/onset_timing.py on hand-made notes and posteriors."""
-import sys
-from pathlib import Path
-
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from onset_timing import onset_errors, peak_centroids, shifted  # noqa: E402
+from benchmarks.onset_timing import onset_errors, peak_centroids, shifted
 
 
 def test_onset_errors_are_signed_and_keep_only_notes_found_within_the_window():

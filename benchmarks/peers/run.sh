@@ -23,5 +23,6 @@ if [ ! -f "$HERE/.venv/peers-setup.txt" ]; then
 fi
 grep FAILED "$HERE/.venv/peers-setup.txt" | sed 's/^/[run] setup reported: /'
 
-nice -n 10 "$HERE/.venv/bin/python" "$HERE/run_peers.py" --sets "$SETS" "${FORCE[@]}" "${DATA[@]}"
-"$ROOT/.venv/bin/python" "$HERE/score.py" --sets "$SETS" "${DATA[@]}"
+cd "$ROOT" || exit 1  # both run as modules of the repository (benchmarks.peers)
+nice -n 10 "$HERE/.venv/bin/python" -m benchmarks.peers.run_peers --sets "$SETS" "${FORCE[@]}" "${DATA[@]}"
+"$ROOT/.venv/bin/python" -m benchmarks.peers.score --sets "$SETS" "${DATA[@]}"

@@ -1,8 +1,9 @@
 """Run the peer systems on named sets and cache their predictions as JSON.
 
-Run with the peers venv (``bash benchmarks/peers/setup.sh`` makes it)::
+Run with the peers venv (``bash benchmarks/peers/setup.sh`` makes it), from the
+repository root::
 
-    benchmarks/peers/.venv/bin/python benchmarks/peers/run_peers.py --sets ssvd_dev,mir_test,vocadito
+    benchmarks/peers/.venv/bin/python -m benchmarks.peers.run_peers --sets ssvd_dev,mir_test,vocadito
 
 Writes ``out/<peer>/<set>.json`` ({song_id: [[onset_s, offset_s, midi], ...]})
 per peer and set, saving after every song so an interrupted run resumes.
@@ -17,15 +18,10 @@ import importlib.metadata
 import logging
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE), str(HERE.parents[1])]  # this folder, then the repo root (svt_live, svt_train)
-
-import peer_store as store  # noqa: E402
-from svt_train.datasets import named_set  # noqa: E402
+from benchmarks.peers import peer_store as store
 
 
 def _versions(*packages: str) -> dict:
@@ -77,7 +73,7 @@ class Cache:
 
 def run_basic_pitch(set_name: str, songs: list, force: bool) -> None:
     """basic-pitch (all notes, amplitude kept in a raw file) and its monophonic reduction."""
-    import basic_pitch_peer as bp
+    from benchmarks.peers import basic_pitch_peer as bp
 
     settings = {"model": "icassp_2022 nmp.onnx", "params": "basic_pitch.inference.predict defaults",
                 "versions": _versions("basic-pitch", "onnxruntime", "librosa")}
@@ -98,7 +94,7 @@ def run_basic_pitch(set_name: str, songs: list, force: bool) -> None:
 
 def run_pyin(set_name: str, songs: list, force: bool) -> None:
     """pYIN + Tony-style notes on audio decoded by the project's own loader."""
-    import pyin_peer as py
+    from benchmarks.peers import pyin_peer as py
     from svt_live.audio import load_audio
 
     params = py.PyinParams()
@@ -127,6 +123,8 @@ def main(argv=None) -> int:
     ap.add_argument("--data-root", default=str(store.DATA_ROOT), help="where the named sets live")
     ap.add_argument("--force", action="store_true", help="recompute cached predictions")
     args = ap.parse_args(argv)
+    from svt_train.datasets import named_set  # here, so frame_tracks can import this module without it
+
     failed = []
     for peer in [p for p in args.peers.split(",") if p]:
         if peer not in RUNNERS:

@@ -1,8 +1,9 @@
 """Score the cached peer predictions with the project's own scoring code.
 
-Run with the project venv (it needs svt_live/svt_train and mir_eval)::
+Run with the project venv (it needs svt_live/svt_train and mir_eval), from the
+repository root::
 
-    .venv/bin/python benchmarks/peers/score.py --sets ssvd_dev,mir_test,vocadito
+    .venv/bin/python -m benchmarks.peers.score --sets ssvd_dev,mir_test,vocadito
 
 Importable: :func:`peer_rows` gives ``[(peer_name, set_name, result), ...]``
 where ``result`` is :func:`svt_live.evaluate.score_songs` output, for
@@ -12,16 +13,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from svt_live.evaluate import MEASURES, score_songs
 from svt_train.datasets import NAMED_SETS, named_set
 
-try:
-    from . import peer_store as store
-except ImportError:  # run as a script, or with this folder on sys.path
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    import peer_store as store
+from benchmarks.peers import peer_store as store
 
 
 def audio_set(set_name: str) -> str:

@@ -1,17 +1,16 @@
 """Checks of the peers' pure-numpy post-processing (no peer packages needed).
 
-    .venv/bin/python -m pytest benchmarks/peers/test_peers.py -q
+Part of the test suite (pyproject's testpaths); skipped where scipy, which the pYIN
+post-processing uses, is absent.
 """
-import sys
-from pathlib import Path
-
 import numpy as np
+import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+pytest.importorskip("scipy")
 
-from basic_pitch_peer import monophonic  # noqa: E402
-from peer_store import notes_to_rows, rows_to_notes  # noqa: E402
-from pyin_peer import PyinParams, segment, split_run, voiced_runs  # noqa: E402
+from benchmarks.peers.basic_pitch_peer import monophonic  # noqa: E402
+from benchmarks.peers.peer_store import notes_to_rows, rows_to_notes  # noqa: E402
+from benchmarks.peers.pyin_peer import PyinParams, segment, split_run, voiced_runs  # noqa: E402
 
 
 def test_monophonic_keeps_strongest_and_trims():
