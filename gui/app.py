@@ -6,7 +6,8 @@ Examples:
     svt-gui song.wav --reference notes.csv --model path/to/model.pt
 
 Ctrl-C (or SIGTERM) in the terminal ends the take, keeps its unsaved notes as
-<take>-<time>.mid in the current folder and closes the window (status 130).
+<take>-<time>.mid in the current folder (else the home folder) and closes the
+window (status 130; 1 when neither folder takes the file, both named).
 """
 from __future__ import annotations
 
@@ -61,13 +62,14 @@ def main(argv=None) -> int:
 
 
 def _on_stop_request(stop: StopRequest, win, app) -> None:
-    """A Ctrl-C or SIGTERM arrived: keep the take and quit with status 130."""
+    """A Ctrl-C or SIGTERM arrived: keep the take and quit, with status 130, or 1 when the take could
+    not be saved anywhere (the places tried are named)."""
     if not stop:
         return
-    stop.clear()  # if the take cannot be written, the window stays open and a second Ctrl-C tries again
-    path = win.interrupt()
-    if win.isVisible():
-        print(f"svt-gui: take not saved: {win.message_label.text()}", file=sys.stderr)
+    path, failures = win.interrupt()
+    if failures:
+        print(f"svt-gui: interrupted; take NOT saved (tried {'; '.join(failures)})", file=sys.stderr)
+        app.exit(1)
         return
     print(f"svt-gui: interrupted{f'; take saved to {path}' if path else ''}", file=sys.stderr)
     app.exit(130)

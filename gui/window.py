@@ -14,11 +14,13 @@ another store (tests use an ini file in a temporary folder).
 from __future__ import annotations
 
 import json
+import math
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QFrame, QHBoxLayout, QLabel, QMainWindow,
                                QProgressBar, QPushButton, QScrollBar, QSizePolicy, QToolButton, QVBoxLayout,
@@ -31,7 +33,7 @@ from svt_live.evaluate import MEASURES
 from svt_live.notes import NoteError
 
 from .dialogs import Dialogs
-from .pianoroll import PianoRoll
+from .pianoroll import MAX_PX_PER_S, MIN_PX_PER_S, PianoRoll
 from .take import Take
 from .worker import EngineWorker, LevelMonitor, ModelCache, SourceSpec, probe_audio
 
@@ -97,11 +99,12 @@ class MainWindow(QMainWindow):
         self.last_score: dict | None = None
         self.worker: EngineWorker | None = None
         self.monitor: LevelMonitor | None = None
-        self.audio_path: str | None = self.settings.value("input/file", None) or None
+        self.audio_path: str | None = self._value("input/file") or None
         self._spec: SourceSpec | None = None
         self._next_take: Take | None = None  # a take whose source is still opening
         self._checkpoints: list[str] = []
         self._restoring = True  # no settings writes while the widgets are being filled
+        self._closing = False  # a signal is ending svt-gui (see interrupt)
         self.setWindowTitle("svt-live — singing to MIDI")
         self._build_ui()
         self._build_actions()
@@ -217,7 +220,6 @@ class MainWindow(QMainWindow):
 
     # ---- settings ------------------------------------------------------------------
     def _restore(self) -> None:
-        s = self.settings
         self.refresh_devices()
         models = bundled_descriptions()
         self._checkpoints = [p for p in self._setting_list("model/checkpoints") if Path(p).exists()]
@@ -227,7 +229,7 @@ class MainWindow(QMainWindow):
         for p in self._checkpoints:
             self.model_combo.addItem(Path(p).name, p)
         self.model_combo.addItem(CHECKPOINT_ITEM, None)
-        want = s.value("model", None) or (DEFAULT_MODEL if DEFAULT_MODEL in models else (list(models) or [None])[0])
+        want = self._value("model") or (DEFAULT_MODEL if DEFAULT_MODEL in models else (list(models) or [None])[0])
         i = self.model_combo.findData(want)
         self.model_combo.setCurrentIndex(max(0, i))
         self._model_index = self.model_combo.currentIndex()
@@ -236,29 +238,56 @@ class MainWindow(QMainWindow):
         self.midi_combo.addItem("Virtual port “svt-live”", "virtual")
         for name in list_midi_ports():
             self.midi_combo.addItem(name, f"port:{name}")
-        want = s.value("midi/out", "virtual")
+        want = self._value("midi/out", "virtual")
         i = self.midi_combo.findData(want)
         if i < 0 and str(want).startswith("port:"):  # remembered port is gone: show it, it may come back
             self.midi_combo.addItem(f"{want[5:]} (not found)", want)
             i = self.midi_combo.count() - 1
         self.midi_combo.setCurrentIndex(max(0, i))
 
-        self.realtime_check.setChecked(s.value("input/realtime", False, type=bool))
-        self.roll.px_per_s = float(s.value("view/px_per_s", 100.0, type=float))
-        geometry = s.value("window/geometry")
+        self.realtime_check.setChecked(self._value("input/realtime", False, bool))
+        self.roll.px_per_s = self._value("view/px_per_s", 100.0, float, lambda v: MIN_PX_PER_S <= v <= MAX_PX_PER_S)
+        geometry = self._value("window/geometry", None, QByteArray)
         if geometry is not None:
             self.restoreGeometry(geometry)
         else:
             self.resize(1100, 680)
         self._show_file()
 
+    def _value(self, key: str, default=None, kind: type = str, valid=lambda value: True):
+        """The stored choice ``key`` when it is a ``kind`` (str, bool, a finite float, QByteArray)
+        that ``valid`` accepts, else ``default``: a corrupt or hand-edited settings value (zoom 0,
+        NaN, nested lists) is ignored with a one-line warning on stderr, never a failed start."""
+        raw = self.settings.value(key, None)
+        if raw is None:
+            return default
+        value = None
+        if kind is bool:
+            value = raw if isinstance(raw, bool) else {"true": True, "false": False}.get(str(raw).lower())
+        elif kind is float and isinstance(raw, (str, int, float)) and not isinstance(raw, bool):
+            try:
+                value = float(raw)
+            except ValueError:
+                pass
+            value = value if value is not None and math.isfinite(value) else None
+        elif isinstance(raw, kind):
+            value = raw
+        if value is None or not valid(value):
+            print(f"svt-gui: warning: ignored the stored setting {key} (not a usable {kind.__name__})",
+                  file=sys.stderr)
+            return default
+        return value
+
     def _setting_list(self, key: str) -> list[str]:
         raw = self.settings.value(key, "[]")
         try:
             value = json.loads(raw) if isinstance(raw, str) else list(raw)
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, RecursionError):
+            value = None
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            print(f"svt-gui: warning: ignored the stored setting {key} (not a list of paths)", file=sys.stderr)
             return []
-        return [str(v) for v in value] if isinstance(value, list) else []
+        return value
 
     def _save_choice(self) -> None:
         if self._restoring:
@@ -291,8 +320,8 @@ class MainWindow(QMainWindow):
                 closing.stop(5.0)
         current = self.input_combo.currentData() if self.input_combo.count() else None
         if current is None:
-            kind = self.settings.value("input/kind", None)
-            current = f"mic:{self.settings.value('input/device', '')}" if kind == "mic" else kind
+            kind = self._value("input/kind")
+            current = f"mic:{self._value('input/device', '')}" if kind == "mic" else kind
         self.input_combo.blockSignals(True)
         self.input_combo.clear()
         self.input_combo.addItem("Audio file", "file")
@@ -389,7 +418,7 @@ class MainWindow(QMainWindow):
             self._model_index = index
             self._save_choice()
             return
-        path = self.dialogs.open_checkpoint(self.settings.value("dirs/checkpoint", ""))
+        path = self.dialogs.open_checkpoint(self._value("dirs/checkpoint", ""))
         if path:
             self.set_model(path)
         else:
@@ -474,21 +503,32 @@ class MainWindow(QMainWindow):
             self.worker.request_stop()
             self.statusBar().showMessage("Stopping…")
 
-    def interrupt(self, folder: str | Path = ".") -> Path | None:
+    def interrupt(self, folders: tuple = (".", "~")) -> tuple[Path | None, list[str]]:
         """Ctrl-C or SIGTERM in the terminal: end the take (its sounding note is closed), keep its
-        unsaved notes as ``<folder>/<take name>-<local time>.mid`` and close the window.
-        Returns the MIDI file written, or None when there was nothing unsaved (or writing failed:
-        the window then stays open with the error shown, so the notes are not lost)."""
+        unsaved notes as ``<folder>/<take name>-<local time>.mid`` in the first of ``folders`` that
+        takes it (default: the current folder, then the home folder) and close the window, saved or not.
+
+        Returns ``(the MIDI file written or None, ["<path tried>: <why not>", ...])``; nothing
+        unsaved gives ``(None, [])``.
+        """
         self.stop()
         self.wait_idle()
         QApplication.processEvents()  # the worker's last update and its finished signal
-        path = None
+        path, failures = None, []
         if self.take.unsaved:
-            path = Path(folder) / f"{self.take.name}-{time.strftime('%Y%m%d-%H%M%S')}.mid"
-            if not self.save_take(path):
-                return None
+            name = f"{self.take.name}-{time.strftime('%Y%m%d-%H%M%S')}.mid"
+            for folder in folders:
+                tried = Path(folder).expanduser() / name
+                try:
+                    self.take.save(tried)
+                except (ValueError, OSError) as exc:
+                    failures.append(f"{tried}: {getattr(exc, 'strerror', None) or exc}")
+                    continue
+                path = tried
+                break
+        self._closing = True  # the signal ends svt-gui: no question about the unsaved take
         self.close()
-        return path
+        return path, failures if path is None else []
 
     def wait_idle(self, timeout_ms: int = 5000) -> bool:
         """Block until the running take's thread ended (for scripts; the GUI never calls it)."""
@@ -564,7 +604,7 @@ class MainWindow(QMainWindow):
 
     # ---- files ---------------------------------------------------------------------------
     def ask_open_audio(self) -> bool:
-        path = self.dialogs.open_audio(self.settings.value("dirs/audio", ""))
+        path = self.dialogs.open_audio(self._value("dirs/audio", ""))
         return self.open_audio_file(path) if path else False
 
     def open_audio_file(self, path: str | Path, start: bool = True) -> bool:
@@ -589,7 +629,7 @@ class MainWindow(QMainWindow):
         return self.start() if start else True
 
     def ask_load_reference(self) -> bool:
-        path = self.dialogs.open_annotation(self.settings.value("dirs/annotation", ""))
+        path = self.dialogs.open_annotation(self._value("dirs/annotation", ""))
         return self.load_reference(path) if path else False
 
     def load_reference(self, path: str | Path, song_id: str | None = None) -> bool:
@@ -647,7 +687,7 @@ class MainWindow(QMainWindow):
             for m, (p, r, f) in self.last_score.items()))
 
     def ask_save_take(self) -> bool:
-        start = str(Path(self.settings.value("dirs/save", "")) / f"{self.take.name}.mid")
+        start = str(Path(self._value("dirs/save", "")) / f"{self.take.name}.mid")
         path = self.dialogs.save_take(start)
         return self.save_take(path) if path else False
 
@@ -663,7 +703,7 @@ class MainWindow(QMainWindow):
         return True
 
     def ask_export_png(self) -> bool:
-        start = str(Path(self.settings.value("dirs/save", "")) / f"{self.take.name}.png")
+        start = str(Path(self._value("dirs/save", "")) / f"{self.take.name}.png")
         path = self.dialogs.save_png(start)
         return self.export_png(path) if path else False
 
@@ -717,7 +757,7 @@ class MainWindow(QMainWindow):
             self.stop()
             self.wait_idle()
             QApplication.processEvents()  # the worker's last update and its finished signal
-        if not self.take.unsaved:
+        if not self.take.unsaved or self._closing:
             return True
         answer = self.dialogs.keep_take(len(self.take.notes_array()))
         return answer == "discard" or answer == "save" and self.ask_save_take()

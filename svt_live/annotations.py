@@ -8,6 +8,13 @@ Readers return notes ``[n, 3]`` (onset s, offset s, MIDI) validated by
 - vocadito ``.csv``: ``onset,frequency_hz,duration`` per line, no header
 - MIDI files (``.mid``/``.midi``): every note_on/note_off pair
 - svt-live ``.csv`` as written by :func:`write_csv` (header ``onset,offset,midi``)
+
+Text files may start with a UTF-8 byte order mark (spreadsheet programs
+write one) and a header line (a line with no numbers: ``onset, offset,
+midi`` with or without spaces); any other line that is not numbers is an
+error, never skipped. MIDI files of type 0, 1 and 2 (each type-2 track its
+own timeline from 0 s) and SMPTE time division are read; a file mido cannot
+parse is a :class:`~svt_live.notes.NoteError`, as is JSON nested too deeply.
 """
 from __future__ import annotations
 
@@ -25,7 +32,7 @@ def _read_text(path: Path) -> str:
     if not path.exists():
         raise NoteError(f"{path}: no such annotation file")
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8-sig")
     except (UnicodeDecodeError, OSError) as exc:
         raise NoteError(f"{path}: cannot read as text ({exc})") from None
 
@@ -36,10 +43,14 @@ def load_json_notes(path: str | Path) -> dict[str, np.ndarray]:
     A bare list of notes is returned under the file's stem.
     """
     path = Path(path)
+    text = _read_text(path)
     try:
-        data = json.loads(_read_text(path))
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise NoteError(f"{path}: malformed JSON ({exc.msg} at line {exc.lineno})") from None
+    except (RecursionError, ValueError) as exc:  # nesting deeper than Python's stack; integers of 4300+ digits
+        why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc).split(";")[0]
+        raise NoteError(f"{path}: malformed JSON ({why})") from None
     if isinstance(data, list):
         data = {path.stem: data}
     if not isinstance(data, dict):
@@ -47,19 +58,29 @@ def load_json_notes(path: str | Path) -> dict[str, np.ndarray]:
     return {str(k): validate_notes(v, source=f"{path}[{k}]")[0] for k, v in data.items()}
 
 
+def _numbers(parts: list[str]) -> list[float] | None:
+    """The fields as floats, or None when any is not a number."""
+    try:
+        return [float(p) for p in parts]
+    except ValueError:
+        return None
+
+
 def _rows(path: Path, sep: str | None) -> list[list[float]]:
-    rows = []
+    """Number rows of a text file; blank and ``#`` lines skipped, and a first line without any number
+    (a header) too."""
+    rows, first = [], True
     for i, line in enumerate(_read_text(path).splitlines(), 1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
         parts = line.split(sep) if sep else line.split()
-        try:
-            rows.append([float(p) for p in parts])
-        except ValueError:
-            if i == 1:  # a header line
-                continue
-            raise NoteError(f"{path}:{i}: not numbers: {line!r}") from None
+        row = _numbers(parts)
+        if row is None and not (first and all(_numbers([p]) is None for p in parts)):
+            raise NoteError(f"{path}:{i}: not numbers: {line!r}")
+        first = False
+        if row is not None:
+            rows.append(row)
     return rows
 
 
@@ -85,6 +106,23 @@ def load_vocadito_csv(path: str | Path) -> np.ndarray:
     return validate_notes(notes, source=str(path))[0]
 
 
+def _midi_seconds(division: int, track) -> list:
+    """``(seconds, message)`` of every message of one merged track, given the file's time division
+    (16 bits, unsigned): through its tempo changes (ticks per beat) or at a fixed rate (SMPTE
+    division: frames per second x ticks per frame)."""
+    smpte = division & 0x8000
+    if smpte:
+        fps = 256 - (division >> 8)  # the high byte is minus the frame rate, two's complement
+        seconds_per_tick = 1.0 / ((29.97 if fps == 29 else fps) * (division & 0xFF))
+    t, tempo, out = 0.0, 500000, []
+    for msg in track:
+        t += msg.time * (seconds_per_tick if smpte else tempo * 1e-6 / division)
+        if msg.type == "set_tempo":
+            tempo = msg.tempo
+        out.append((t, msg))
+    return out
+
+
 def load_midi_notes(path: str | Path) -> np.ndarray:
     """Every note of a MIDI file (all tracks and channels) -> notes ``[n, 3]``."""
     import mido
@@ -94,17 +132,24 @@ def load_midi_notes(path: str | Path) -> np.ndarray:
         raise NoteError(f"{path}: no such MIDI file")
     try:
         mid = mido.MidiFile(str(path))
-    except (OSError, EOFError, ValueError, KeyError, IndexError) as exc:
+        division = mid.ticks_per_beat & 0xFFFF  # mido reads it as a signed number
+        if division == 0 or division & 0x8000 and not (division & 0xFF and 256 - (division >> 8)):
+            raise ValueError(f"time division {division}: 0 ticks per beat or per frame")
+        # types 0 and 1 share one timeline; each track of a type-2 file is its own pattern from 0 s
+        tracks = [mido.merge_tracks(mid.tracks)] if mid.type != 2 else mid.tracks
+        timed = [_midi_seconds(division, track) for track in tracks]
+    except Exception as exc:  # noqa: BLE001  a damaged file fails mido in many ways
         raise NoteError(f"{path}: not a readable MIDI file ({exc})") from None
-    t, open_at, notes = 0.0, {}, []
-    for msg in mid:  # iterating a MidiFile yields messages with delta times in seconds
-        t += msg.time
-        if msg.type == "note_on" and msg.velocity > 0:
-            open_at.setdefault((msg.channel, msg.note), t)
-        elif msg.type in ("note_off", "note_on"):
-            start = open_at.pop((msg.channel, msg.note), None)
-            if start is not None:
-                notes.append([start, t, float(msg.note)])
+    notes = []
+    for messages in timed:
+        open_at = {}
+        for t, msg in messages:
+            if msg.type == "note_on" and msg.velocity > 0:
+                open_at.setdefault((msg.channel, msg.note), t)
+            elif msg.type in ("note_off", "note_on"):
+                start = open_at.pop((msg.channel, msg.note), None)
+                if start is not None:
+                    notes.append([start, t, float(msg.note)])
     notes.sort(key=lambda n: n[0])  # collected in note-off order; overlapping notes are normal in MIDI
     return validate_notes(notes, source=str(path))[0]
 
@@ -129,7 +174,7 @@ def load_notes(path: str | Path, song_id: str | None = None) -> np.ndarray:
     if ext == ".txt":
         return load_ssvd_txt(path)
     if ext == ".csv":
-        head = _read_text(path).lstrip().split("\n", 1)[0].lower()
+        head = "".join(_read_text(path).lstrip().split("\n", 1)[0].lower().split())
         return load_svt_csv(path) if head.startswith("onset,offset") else load_vocadito_csv(path)
     if ext in (".mid", ".midi"):
         return load_midi_notes(path)

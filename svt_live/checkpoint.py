@@ -99,10 +99,15 @@ def resolve(name_or_path: str | Path | None) -> Path:
 
 def save_checkpoint(path: str | Path, model: torch.nn.Module, model_kwargs: dict, features: FeatureConfig,
                     decoding: DecodeParams, meta: dict | None = None) -> None:
-    """Write a self-describing checkpoint (atomically: temp file, then rename)."""
+    """Write a self-describing checkpoint (atomically: temp file, then rename). Weights that are not
+    all finite (a diverged training run) are refused with a ``ValueError``: such a model finds no notes."""
     from .annotations import atomic_write
 
     name = next(k for k, v in MODELS.items() if isinstance(model, v))
+    bad = [k for k, v in model.state_dict().items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad:
+        raise ValueError(f"{path}: not saved: weights {', '.join(bad[:3])} hold NaN or infinite values "
+                         f"(the training diverged; lower lr?)")
     payload = {
         "format": CHECKPOINT_FORMAT,
         "version": CHECKPOINT_VERSION,

@@ -34,7 +34,7 @@ from .decode import MAX_NOTE_FRAMES
 from .mic import MicError
 from .midi import MidiPortError
 from .notes import NoteError, format_notes
-from .outputs import OutputConflict, check_outputs, printable, song_keys
+from .outputs import OutputConflict, check_outputs, os_error_line, printable, song_keys
 from .stop import StopRequest
 
 NOTE_EXTENSIONS = (".json", ".txt", ".csv", ".mid", ".midi")
@@ -306,8 +306,7 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 def _os_error(exc: OSError) -> str:
     """One line for a failed file operation, naming the file the user gave (not a temporary one)."""
-    name = exc.filename2 if exc.filename2 is not None else exc.filename
-    return f"{name}: {exc.strerror}" if name is not None and exc.strerror else str(exc)
+    return os_error_line(exc)
 
 
 def main(argv=None) -> int:

@@ -158,3 +158,9 @@ def printable(text: object, newlines: bool = False) -> str:
         else:
             out.append(repr(ch)[1:-1] if ch not in "'\"" else ch)
     return "".join(out)
+
+
+def os_error_line(exc: OSError) -> str:
+    """One printable line for a failed file operation, naming the file the user gave (not a temporary one)."""
+    name = exc.filename2 if exc.filename2 is not None else exc.filename
+    return printable(f"{name}: {exc.strerror}" if name is not None and exc.strerror else exc)

@@ -96,7 +96,7 @@ def plot_transcription(path, notes: np.ndarray, reference: np.ndarray | None = N
     ax.set_yticks(ticks, [note_name(m) for m in ticks])
     ax.set_xlim(*span)
     ax.set_ylabel("pitch")
-    ax.set_title(title)
+    ax.set_title(title, parse_math=False)  # a file name is text: a "$" in it is not mathtext
     ax.grid(alpha=0.3)
     if ax.get_legend_handles_labels()[0]:  # no legend without notes
         ax.legend(loc="upper right", fontsize=8)

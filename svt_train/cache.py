@@ -90,8 +90,13 @@ def load_cached(song: Song, cfg: FeatureConfig, cache_dir: str | Path = DEFAULT_
     # per-process temp names: DDP ranks (or two jobs) filling a cold cache at once must not share them
     tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
     tmp_mel, tmp_lab = mel_path.with_suffix(f".{tag}.tmp.npy"), lab_path.with_suffix(f".{tag}.tmp.npz")
-    np.save(tmp_mel, mel)
-    np.savez(tmp_lab, **labels)
-    os.replace(tmp_mel, mel_path)
-    os.replace(tmp_lab, lab_path)
+    try:
+        np.save(tmp_mel, mel)
+        np.savez(tmp_lab, **labels)
+        os.replace(tmp_mel, mel_path)
+        os.replace(tmp_lab, lab_path)
+    except BaseException:  # a full or read-only cache, Ctrl-C: no partial file stays behind
+        for tmp in (tmp_mel, tmp_lab):
+            tmp.unlink(missing_ok=True)
+        raise
     return CachedSong(song.id, np.load(mel_path, mmap_mode="r"), labels)

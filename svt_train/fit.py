@@ -25,7 +25,8 @@ import math
 import os
 import random
 import time
-from dataclasses import replace
+import tomllib
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +43,6 @@ from svt_live.models import build_model
 from .augment import Augment, instrumental_windows
 from .band import band_backgrounds
 from .cache import DEFAULT_CACHE, CachedSong, load_cached
-from .config import TrainConfig
 from .curves import plot_history
 from .datasets import load_groups, speed_variant
 from .loader import batches, epoch_plan, fixed_plan
@@ -51,6 +51,78 @@ from .metrics import Metrics
 from .tune import COARSE, tune_decoding, tune_thresholds
 
 BAND_CLIPS, BAND_SECONDS = 120, 10.0  # generated band excerpts for augment.band_share (cached)
+
+
+@dataclass
+class TrainConfig:
+    """Everything ``svt-train fit`` needs; loaded from TOML."""
+
+    model: str = "base_cnn_mini"
+    model_kwargs: dict = field(default_factory=dict)
+    train: list = field(default_factory=list)  # data specs, see datasets.load_set
+    valid: list = field(default_factory=list)
+    data_root: str = "../shared/data"
+    epochs: int = 30
+    batch_size: int = 8
+    segment_frames: int = 250
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    seed: int = 0
+    select_measure: str = "COnP"
+    augment: dict = field(default_factory=dict)
+    features: dict = field(default_factory=dict)
+    init_from: str | list = ""  # checkpoint (bundled name or path) whose weights start a fresh run; a list:
+    # the average of their weights (same model and size; batch norm re-estimated on the training segments)
+    fixed_decoding: dict = field(default_factory=dict)  # decoding settings the final tuning keeps as given
+    pitch_shifts: list = field(default_factory=list)  # semitones of tape-speed copies of the training songs
+    swa_from: int = 0  # first epoch (1-based) whose weights enter the running average; 0: no averaging
+    teachers: list = field(default_factory=list)  # checkpoints whose averaged posteriors the model also learns
+    teacher_weight: float = 0.5  # share of the teachers' loss in the total (0-1)
+    description: str = ""  # one line, stored in the checkpoint, shown by `svt-live --list-models`
+    select_per_set: bool = False  # selection and tuning: the mean over validation sets of each set's
+    # per-song mean F1 (every set weighs the same), instead of the mean over all validation songs
+
+    @classmethod
+    def load(cls, path: str | Path) -> "TrainConfig":
+        with open(path, "rb") as f:
+            d = tomllib.load(f)
+        unknown = set(d) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"{path}: unknown settings {sorted(unknown)}")
+        bad = set(d.get("fixed_decoding", {})) - set(DecodeParams.__dataclass_fields__)
+        if bad:
+            raise ValueError(f"{path}: fixed_decoding has unknown decoding settings {sorted(bad)}")
+        shifts = d.get("pitch_shifts", [])
+        if not isinstance(shifts, list) or not all(
+                isinstance(x, (int, float)) and not isinstance(x, bool) and x != 0 and abs(x) <= 12 for x in shifts):
+            raise ValueError(f"{path}: pitch_shifts must be non-zero semitones within +-12, got {shifts!r}")
+        aug = d.get("augment", {})
+        share = aug.get("band_share", 0.0)
+        if not (isinstance(share, (int, float)) and not isinstance(share, bool) and 0 <= share <= 1):
+            raise ValueError(f"{path}: augment.band_share must be a probability in [0, 1], got {share!r}")
+        if share and not aug.get("background_db"):
+            raise ValueError(f"{path}: augment.band_share needs background_db (the level the band is mixed at)")
+        init = d.get("init_from", "")
+        if not (isinstance(init, str) or isinstance(init, list) and init and all(
+                isinstance(x, str) and x for x in init)):
+            raise ValueError(f"{path}: init_from must be a checkpoint, or a list of checkpoints to average")
+        epochs = d.get("epochs", cls.epochs)
+        if not (isinstance(epochs, int) and not isinstance(epochs, bool) and epochs >= 0) or not (epochs or init):
+            raise ValueError(f"{path}: epochs must be a whole number >= 1 (0 only with init_from: "
+                             f"the initial weights are then validated, tuned and saved), got {epochs!r}")
+        swa = d.get("swa_from", 0)
+        if not (isinstance(swa, int) and not isinstance(swa, bool) and 0 <= swa <= d.get("epochs", cls.epochs)):
+            raise ValueError(f"{path}: swa_from must be an epoch between 1 and epochs (0: off), got {swa!r}")
+        teachers, weight = d.get("teachers", []), d.get("teacher_weight", cls.teacher_weight)
+        if not (isinstance(teachers, list) and all(isinstance(t, str) and t for t in teachers)):
+            raise ValueError(f"{path}: teachers must be a list of checkpoint paths or bundled model names")
+        if not (isinstance(weight, (int, float)) and not isinstance(weight, bool) and 0 <= weight <= 1):
+            raise ValueError(f"{path}: teacher_weight must be between 0 and 1, got {weight!r}")
+        if not isinstance(d.get("description", ""), str) or "\n" in d.get("description", ""):
+            raise ValueError(f"{path}: description must be one line of text")
+        if not isinstance(d.get("select_per_set", False), bool):
+            raise ValueError(f"{path}: select_per_set must be true or false")
+        return cls(**d)
 
 
 def load_teachers(names: list, student: torch.nn.Module, feat: FeatureConfig, device) -> list:
@@ -71,6 +143,52 @@ def load_teachers(names: list, student: torch.nn.Module, feat: FeatureConfig, de
             raise ValueError(f"teacher {name}: its feature settings differ from the model's")
         teachers.append(t)
     return teachers
+
+
+class TrainingDiverged(ValueError):
+    """The loss became NaN or infinite: training stops (one line, exit 2)."""
+
+
+def save_state(path: Path, model, opt, sched, swa, epoch: int, best_score: float, history: list,
+               decoding: DecodeParams) -> None:
+    """Write ``last.pt``, the state ``--resume`` continues from, in a form the weights-only unpickler
+    reads (tensors, numbers, strings, lists and dicts: the numpy generator's key as a tensor)."""
+    from svt_live.outputs import atomic_write
+
+    rng = np.random.get_state(legacy=False)
+    rng["state"] = {"key": torch.from_numpy(rng["state"]["key"].astype(np.int64)), "pos": int(rng["state"]["pos"])}
+    state = {"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+             "swa": swa.state_dict() if swa is not None else None, "epoch": epoch, "best_score": float(best_score),
+             "history": json.loads(json.dumps(history)),  # numpy floats -> plain floats
+             "decoding": decoding.to_dict(), "numpy_rng": rng, "torch_rng": torch.get_rng_state()}
+    atomic_write(path, lambda tmp: torch.save(state, tmp))
+
+
+def resume_state(path: Path, model, opt, sched, swa) -> tuple[int, float, list, DecodeParams]:
+    """Load ``last.pt`` into the model, optimiser, schedule, weight average and random generators
+    (weights only: no code in the file runs); returns ``(epoch, best score, history, decoding)``.
+    A file this cannot use is a one-line ``ValueError``."""
+    try:
+        st = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001  the weights-only unpickler refuses code, and garbage, in many ways
+        reason = " ".join(str(exc).split()).split(". ")[0][:200]
+        raise ValueError(f"{path}: cannot resume from it: not a training state svt-train wrote ({reason}); "
+                         f"move it away to start afresh") from None
+    try:
+        model.load_state_dict(st["model"])
+        opt.load_state_dict(st["optimizer"])
+        sched.load_state_dict(st["scheduler"])
+        if swa is not None and st.get("swa"):
+            swa.load_state_dict(st["swa"])
+        rng = dict(st["numpy_rng"])
+        rng["state"] = {"key": st["numpy_rng"]["state"]["key"].numpy().astype(np.uint32),
+                        "pos": st["numpy_rng"]["state"]["pos"]}
+        np.random.set_state(rng)
+        torch.set_rng_state(st["torch_rng"])
+        return int(st["epoch"]), float(st["best_score"]), list(st["history"]), DecodeParams.from_dict(st["decoding"])
+    except (KeyError, TypeError, ValueError, AttributeError, RuntimeError) as exc:
+        raise ValueError(f"{path}: cannot resume from it: its training state does not fit this config "
+                         f"({' '.join(str(exc).split())[:200]})") from None
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -223,16 +341,7 @@ def fit(config_path: str | Path, out_dir: str | Path, resume: bool = False, epoc
     swa = torch.optim.swa_utils.AveragedModel(model) if cfg.swa_from and main else None
     last = out_dir / "last.pt"
     if resume and last.exists():
-        st = torch.load(last, map_location="cpu", weights_only=False)
-        model.load_state_dict(st["model"])
-        opt.load_state_dict(st["optimizer"])
-        sched.load_state_dict(st["scheduler"])
-        start_epoch, best_score, history = st["epoch"], st["best_score"], st["history"]
-        decoding = DecodeParams.from_dict(st["decoding"])
-        if swa is not None and st.get("swa"):
-            swa.load_state_dict(st["swa"])
-        np.random.set_state(st["numpy_rng"])
-        torch.set_rng_state(st["torch_rng"])
+        start_epoch, best_score, history, decoding = resume_state(last, model, opt, sched, swa)
         if main:
             print(f"resumed from {last} at epoch {start_epoch}")
     teachers = load_teachers(cfg.teachers, model, feat, dev)
@@ -279,6 +388,9 @@ def fit(config_path: str | Path, out_dir: str | Path, resume: bool = False, epoc
                 w = cfg.teacher_weight
                 losses = {**losses, **soft, "total": (1 - w) * losses["total"] + w * soft["total"]}
             opt.zero_grad(set_to_none=True)
+            if not torch.isfinite(losses["total"]):
+                raise TrainingDiverged(f"the training loss is {losses['total'].item()} at epoch {epoch + 1}: "
+                                       f"training stopped (lower lr?); best.pt, if any, holds the last good epoch")
             losses["total"].backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
             opt.step()
@@ -303,11 +415,7 @@ def fit(config_path: str | Path, out_dir: str | Path, resume: bool = False, epoc
             save_checkpoint(best_path, model, cfg.model_kwargs, feat, tuned, meta)
         if swa is not None and epoch + 1 >= cfg.swa_from:
             swa.update_parameters(model)
-        torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-                    "swa": swa.state_dict() if swa is not None else None, "epoch": epoch + 1,
-                    "best_score": best_score, "history": history, "decoding": decoding.to_dict(),
-                    "numpy_rng": np.random.get_state(), "torch_rng": torch.get_rng_state()}, last.with_suffix(".tmp"))
-        os.replace(last.with_suffix(".tmp"), last)
+        save_state(last, model, opt, sched, swa, epoch + 1, best_score, history, decoding)
         (out_dir / "history.json").write_text(json.dumps(history, indent=1))
         plot_history(history, out_dir / "curves.png", cfg.select_measure, title=f"{cfg.model}: {config_path}")
     if swa is not None and int(swa.n_averaged):
