@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import mido
 import numpy as np
@@ -182,3 +183,32 @@ def test_count_in_clicks_on_every_beat():
     loud = np.flatnonzero(np.abs(audio) > 0.05)
     starts = loud[np.r_[True, np.diff(loud) > 100]] / 8000
     assert starts.tolist() == pytest.approx([0, 0.5, 1.0, 1.5], abs=1e-3)
+
+
+def test_live_take_against_a_score_with_a_count_in(pulse_server, tmp_path):
+    """``--input mic --score --count-in``: the clicks play on the audio output, the sung notes are marked
+    as they come, and the report holds the verdicts of the whole take."""
+    from test_live import LiveRun, listening, play
+
+    exercise = synth.write_midi(tmp_path / "ex.mid", SCORE.tolist())
+    sung = perform(SCORE, start=1.0, ratio=1.0, wrong={2: 66.0}, skip={4})
+    sung[:, 1] -= 0.05
+    take = synth.write_wav(tmp_path / "take.wav", synth.sung_tones(sung, 6.5))
+    from svt_live.cli import build_parser
+    model = ["--live-model", "singing_crnn"] if "--live-model" in build_parser().format_help() else []
+    run = LiveRun(["--input-device", "pulse", *model, "--score", exercise, "--count-in", 1, "--seconds", 8.0,
+                   "--report", tmp_path / "r.json"], pulse_server)
+    try:
+        run.wait_for(listening)
+        player = play(pulse_server, take)
+        assert run.finish() == 0, run.err
+    finally:
+        if run.proc.poll() is None:
+            run.proc.kill()
+    assert player.wait(10) == 0
+    assert [line for line in run.err if line.startswith("count-in")] == ["count-in 1.1", "count-in 1.2",
+                                                                         "count-in 1.3", "count-in 1.4"]
+    marks = [line.split()[3] for line in run.out if re.match(r"\s+\d+\s+\S+\s+(ok|WRONG|MISSED)", line)]
+    assert "wrong" in marks and "missed" in marks
+    statuses = [n["status"] for n in json.loads((tmp_path / "r.json").read_text())["notes"]]
+    assert statuses[2] == "wrong" and statuses[4] == "missed" and statuses.count("right") >= 5, statuses
