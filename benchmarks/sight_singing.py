@@ -22,23 +22,21 @@ a false alarm. Precision and recall per kind and over all kinds; the last line i
 Transcriptions are cached per model file under ``$TMPDIR/svt-sight-singing/`` (``--cache``),
 so reruns take seconds.
 
-    python benchmarks/sight_singing.py [--model NAME_OR_CHECKPOINT] [--copies 4]
+    python -m benchmarks.sight_singing [--model NAME_OR_CHECKPOINT] [--copies 4]
 """
 from __future__ import annotations
 
 import argparse
 import hashlib
-import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from svt_live.sightsing import check
 
-from svt_live.sightsing import check  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 KINDS = ("wrong", "missed", "extra")
 TEMPI = (1.0, 0.8, 1.25)  # tempo of the singer against the score: score times are divided by it
