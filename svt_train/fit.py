@@ -25,8 +25,7 @@ import math
 import os
 import random
 import time
-import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +42,7 @@ from svt_live.models import build_model
 from .augment import Augment, instrumental_windows
 from .band import band_backgrounds
 from .cache import DEFAULT_CACHE, CachedSong, load_cached
+from .config import TrainConfig
 from .curves import plot_history
 from .datasets import load_groups, speed_variant
 from .loader import batches, epoch_plan, fixed_plan
@@ -51,78 +51,6 @@ from .metrics import Metrics
 from .tune import COARSE, tune_decoding, tune_thresholds
 
 BAND_CLIPS, BAND_SECONDS = 120, 10.0  # generated band excerpts for augment.band_share (cached)
-
-
-@dataclass
-class TrainConfig:
-    """Everything ``svt-train fit`` needs; loaded from TOML."""
-
-    model: str = "base_cnn_mini"
-    model_kwargs: dict = field(default_factory=dict)
-    train: list = field(default_factory=list)  # data specs, see datasets.load_set
-    valid: list = field(default_factory=list)
-    data_root: str = "../shared/data"
-    epochs: int = 30
-    batch_size: int = 8
-    segment_frames: int = 250
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    seed: int = 0
-    select_measure: str = "COnP"
-    augment: dict = field(default_factory=dict)
-    features: dict = field(default_factory=dict)
-    init_from: str | list = ""  # checkpoint (bundled name or path) whose weights start a fresh run; a list:
-    # the average of their weights (same model and size; batch norm re-estimated on the training segments)
-    fixed_decoding: dict = field(default_factory=dict)  # decoding settings the final tuning keeps as given
-    pitch_shifts: list = field(default_factory=list)  # semitones of tape-speed copies of the training songs
-    swa_from: int = 0  # first epoch (1-based) whose weights enter the running average; 0: no averaging
-    teachers: list = field(default_factory=list)  # checkpoints whose averaged posteriors the model also learns
-    teacher_weight: float = 0.5  # share of the teachers' loss in the total (0-1)
-    description: str = ""  # one line, stored in the checkpoint, shown by `svt-live --list-models`
-    select_per_set: bool = False  # selection and tuning: the mean over validation sets of each set's
-    # per-song mean F1 (every set weighs the same), instead of the mean over all validation songs
-
-    @classmethod
-    def load(cls, path: str | Path) -> "TrainConfig":
-        with open(path, "rb") as f:
-            d = tomllib.load(f)
-        unknown = set(d) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ValueError(f"{path}: unknown settings {sorted(unknown)}")
-        bad = set(d.get("fixed_decoding", {})) - set(DecodeParams.__dataclass_fields__)
-        if bad:
-            raise ValueError(f"{path}: fixed_decoding has unknown decoding settings {sorted(bad)}")
-        shifts = d.get("pitch_shifts", [])
-        if not isinstance(shifts, list) or not all(
-                isinstance(x, (int, float)) and not isinstance(x, bool) and x != 0 and abs(x) <= 12 for x in shifts):
-            raise ValueError(f"{path}: pitch_shifts must be non-zero semitones within +-12, got {shifts!r}")
-        aug = d.get("augment", {})
-        share = aug.get("band_share", 0.0)
-        if not (isinstance(share, (int, float)) and not isinstance(share, bool) and 0 <= share <= 1):
-            raise ValueError(f"{path}: augment.band_share must be a probability in [0, 1], got {share!r}")
-        if share and not aug.get("background_db"):
-            raise ValueError(f"{path}: augment.band_share needs background_db (the level the band is mixed at)")
-        init = d.get("init_from", "")
-        if not (isinstance(init, str) or isinstance(init, list) and init and all(
-                isinstance(x, str) and x for x in init)):
-            raise ValueError(f"{path}: init_from must be a checkpoint, or a list of checkpoints to average")
-        epochs = d.get("epochs", cls.epochs)
-        if not (isinstance(epochs, int) and not isinstance(epochs, bool) and epochs >= 0) or not (epochs or init):
-            raise ValueError(f"{path}: epochs must be a whole number >= 1 (0 only with init_from: "
-                             f"the initial weights are then validated, tuned and saved), got {epochs!r}")
-        swa = d.get("swa_from", 0)
-        if not (isinstance(swa, int) and not isinstance(swa, bool) and 0 <= swa <= d.get("epochs", cls.epochs)):
-            raise ValueError(f"{path}: swa_from must be an epoch between 1 and epochs (0: off), got {swa!r}")
-        teachers, weight = d.get("teachers", []), d.get("teacher_weight", cls.teacher_weight)
-        if not (isinstance(teachers, list) and all(isinstance(t, str) and t for t in teachers)):
-            raise ValueError(f"{path}: teachers must be a list of checkpoint paths or bundled model names")
-        if not (isinstance(weight, (int, float)) and not isinstance(weight, bool) and 0 <= weight <= 1):
-            raise ValueError(f"{path}: teacher_weight must be between 0 and 1, got {weight!r}")
-        if not isinstance(d.get("description", ""), str) or "\n" in d.get("description", ""):
-            raise ValueError(f"{path}: description must be one line of text")
-        if not isinstance(d.get("select_per_set", False), bool):
-            raise ValueError(f"{path}: select_per_set must be true or false")
-        return cls(**d)
 
 
 def load_teachers(names: list, student: torch.nn.Module, feat: FeatureConfig, device) -> list:

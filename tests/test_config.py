@@ -1,4 +1,5 @@
 """Training configs: ``base`` chains, their refusals, and every committed config."""
+import json
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,7 @@ from svt_train.cli import main
 from svt_train.config import TrainConfig, read_settings
 
 CONFIGS = Path(__file__).parents[1] / "configs"
+DATA = 'train = [{ kind = "folder", path = "a" }]\nvalid = [{ kind = "folder", path = "v" }]\n'
 
 
 def write(path: Path, text: str) -> Path:
@@ -18,7 +20,7 @@ def write(path: Path, text: str) -> Path:
 
 def test_base_settings_come_first_and_own_keys_replace_them_whole(tmp_path):
     write(tmp_path / "common.toml", 'model = "singing_crnn"\nepochs = 12\nlr = 1e-3\n'
-          'augment = { gain_db = 6.0, freq_mask = 16 }\ntrain = [{ kind = "folder", path = "a" }]\n')
+          'augment = { gain_db = 6.0, freq_mask = 16 }\n' + DATA)
     stage = write(tmp_path / "stage.toml", 'base = "common.toml"\nlr = 5e-4\naugment = { gain_db = 3.0 }\n')
     cfg = TrainConfig.load(stage)
     assert (cfg.model, cfg.epochs, cfg.lr) == ("singing_crnn", 12, 5e-4)
@@ -28,7 +30,7 @@ def test_base_settings_come_first_and_own_keys_replace_them_whole(tmp_path):
 
 
 def test_base_is_relative_to_the_folder_of_the_file_naming_it_and_chains(tmp_path, monkeypatch):
-    write(tmp_path / "shared" / "data.toml", 'valid = [{ kind = "folder", path = "v" }]\nseed = 3\n')
+    write(tmp_path / "shared" / "data.toml", DATA + "seed = 3\n")
     write(tmp_path / "shared" / "recipe.toml", 'base = "data.toml"\nseed = 4\nepochs = 5\n')
     stage = write(tmp_path / "stages" / "one.toml", 'base = "../shared/recipe.toml"\nepochs = 6\n')
     monkeypatch.chdir(tmp_path / "shared")  # not the working directory
@@ -38,7 +40,7 @@ def test_base_is_relative_to_the_folder_of_the_file_naming_it_and_chains(tmp_pat
 
 
 def test_values_are_checked_after_merging(tmp_path):
-    write(tmp_path / "common.toml", "epochs = 4\n")
+    write(tmp_path / "common.toml", "epochs = 4\n" + DATA)
     stage = write(tmp_path / "stage.toml", 'base = "common.toml"\nswa_from = 5\n')
     with pytest.raises(ValueError, match=r"stage.toml: swa_from must be an epoch between 1 and epochs"):
         TrainConfig.load(stage)
@@ -85,3 +87,13 @@ def test_shipped_recipes_sit_at_the_top_and_stage_chains_below():
     assert {"base_cnn_mini.toml", "singing_crnn_sung.toml"} <= top
     assert not any(name.startswith("singing_crnn_v") for name in top)
     assert (CONFIGS / "stages" / "singing_crnn_v18.toml").exists()
+
+
+def test_fit_trains_from_a_config_that_names_a_base(tmp_path):
+    from svt_train.fit import fit
+    from synth import tiny_training_setup
+
+    base = tiny_training_setup(tmp_path)
+    stage = write(tmp_path / "stages" / "one.toml", f'base = "../{base.name}"\nepochs = 1\n')
+    best = fit(stage, tmp_path / "run", cache_dir=tmp_path / "cache", device="cpu")
+    assert best.exists() and len(json.loads((tmp_path / "run" / "history.json").read_text())) == 1
