@@ -1,9 +1,9 @@
-"""``svt-live``: transcribe singing to notes and MIDI, from files or live.
+"""svt-live: transcribe singing to notes and MIDI, from files or live.
 
-Examples::
-
+Examples:
     svt-live song.mp3                          print the notes
     svt-live song.mp3 --json notes.json --midi-file song.mid --plot roll.png
+    svt-live song.mp3 --plot roll.png --plot-span 30 45   piano roll of 30-45 s only
     svt-live song.mp3 --eval annotations.json  score against a reference (mir_eval)
     svt-live a.flac b.flac --eval refs/        one row per file plus mean and pooled rows
     svt-live --input mic --midi-out            sing; notes go to a virtual MIDI port "svt-live"
@@ -14,6 +14,8 @@ References for --eval: a MIR-ST500 annotations.json (song picked by --song-id
 or the audio file's parent folder name, as in the course layout), an SSVD
 .txt, a vocadito .csv, an svt-live .csv, a MIDI file, or a folder holding
 one same-stem annotation per input file.
+
+Every file written is announced on stderr as "wrote PATH" (-q silences it).
 """
 from __future__ import annotations
 
@@ -27,12 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .annotations import load_notes, write_csv, write_json
-from .audio import AudioError
-from .checkpoint import DEFAULT_MODEL, CheckpointError, bundled_descriptions, load_model
+from . import __version__
 from .decode import MAX_NOTE_FRAMES
-from .mic import MicError
-from .midi import MidiPortError
 from .notes import NoteError, format_notes
 from .outputs import OutputConflict, check_outputs, os_error_line, printable, song_keys
 from .stop import StopRequest
@@ -54,6 +52,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="svt-live", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     p.add_argument("files", nargs="*", help="audio files (mp3, wav, flac, m4a, ogg, ...); - reads standard input")
     src = p.add_argument_group("input")
     src.add_argument("--input", choices=["file", "mic"], default="file",
@@ -78,8 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--midi-out", nargs="?", const="svt-live", metavar="PORT",
                      help="send live MIDI: no value opens a virtual port 'svt-live', or name an existing port "
                           "(MIDI system: $SVT_MIDI_API = alsa, jack, coremidi or winmm; default ALSA, then JACK)")
-    out.add_argument("--plot", metavar="PATH", help="piano roll PNG (with --eval: reference overlaid)")
-    out.add_argument("-q", "--quiet", action="store_true", help="do not print the notes")
+    out.add_argument("--plot", metavar="PATH", help="piano roll PNG of the whole take (with --eval: reference "
+                                                    "overlaid; a folder for several files)")
+    out.add_argument("--plot-span", nargs=2, type=float, metavar=("START", "END"),
+                     help="--plot shows only START to END seconds")
+    out.add_argument("-q", "--quiet", action="store_true", help="print neither the notes nor 'wrote PATH' lines")
     ev = p.add_argument_group("evaluation")
     ev.add_argument("--eval", metavar="REF", help="reference notes to score against (see above)")
     ev.add_argument("--song-id", help="song id inside a MIR-ST500 annotations.json")
@@ -114,6 +116,8 @@ def reference_file(audio: Path, ref: str) -> Path:
 
 def reference_for(audio: Path, ref: str, song_id: str | None) -> np.ndarray:
     """Reference notes for one audio file from ``--eval REF``."""
+    from .annotations import load_notes
+
     r = reference_file(audio, ref)
     if Path(ref).is_dir():
         return load_notes(r, song_id=song_id or audio.stem)
@@ -136,6 +140,12 @@ FILE_OUTPUTS = (("csv", ".csv"), ("midi_file", ".mid"), ("plot", ".png"))  # one
 
 def _out_path(arg: str, key: str, ext: str, many: bool) -> Path:
     return Path(arg) / f"{key}{ext}" if many else Path(arg)
+
+
+def wrote(path, quiet: bool) -> None:
+    """Announce a written output on stderr as ``wrote PATH`` unless ``quiet``."""
+    if not quiet:
+        print(f"wrote {printable(path)}", file=sys.stderr, flush=True)
 
 
 def _check_outputs(args) -> None:
@@ -177,7 +187,8 @@ def run_files(args, lm) -> int:
 def _run_files(args, lm, stop: StopRequest) -> int:
     from tqdm import tqdm
 
-    from .audio import iter_audio
+    from .annotations import write_json
+    from .audio import AudioError, iter_audio
     from .engine import FILE_HOP, Engine
     from .evaluate import format_table, score_songs
 
@@ -211,6 +222,7 @@ def _run_files(args, lm, stop: StopRequest) -> int:
     try:
         if args.json and results:
             write_json(args.json, results)
+            wrote(args.json, args.quiet)
     except OSError as exc:
         print(f"svt-live: error: {printable(_os_error(exc))}", file=sys.stderr)
         failed += 1
@@ -224,6 +236,8 @@ def _run_files(args, lm, stop: StopRequest) -> int:
 def _write_outputs(args, f: Path, key: str, many: bool, notes: np.ndarray, ref: np.ndarray | None) -> bool:
     """Write one input's CSV, MIDI file and plot; an output that fails is reported in one line and
     the others are still written. Returns whether all were."""
+    from .annotations import write_csv
+
     ok = True
     for flag, ext in FILE_OUTPUTS:
         if not getattr(args, flag):
@@ -237,10 +251,12 @@ def _write_outputs(args, f: Path, key: str, many: bool, notes: np.ndarray, ref: 
                 write_midi_file(path, notes)
             else:
                 from .plot import plot_transcription
-                plot_transcription(path, notes, ref, title=f.name)
+                plot_transcription(path, notes, ref, span=args.plot_span, title=f.name)
         except OSError as exc:
             print(f"svt-live: error: {printable(_os_error(exc))}", file=sys.stderr)
             ok = False
+        else:
+            wrote(path, args.quiet)
     return ok
 
 
@@ -253,6 +269,12 @@ def _check(args) -> None:
             raise UsageError("--eval and --plot work on files, not on --input mic")
     elif not args.files and not listing:
         raise UsageError("give audio files, or --input mic")
+    if args.plot_span is not None:
+        start, end = args.plot_span
+        if not args.plot:
+            raise UsageError("--plot-span needs --plot")
+        if not (0 <= start < end < math.inf):
+            raise UsageError(f"--plot-span START END: need 0 <= START < END, got {start:g} {end:g}")
     if args.input == "file" and (args.input_device or args.seconds or args.save_audio or args.midi_out):
         raise UsageError("--input-device, --seconds, --save-audio and --midi-out need --input mic")
     for flag, most in LIMITS.items():
@@ -280,6 +302,16 @@ def _check_score(args) -> None:
         raise UsageError(f"--count-in takes 0 to 16 bars and needs --input mic, got {args.count_in}")
     if args.tolerance_cents is not None and not 0 < args.tolerance_cents <= 1200:
         raise UsageError(f"--tolerance-cents must be more than 0 and at most 1200, got {args.tolerance_cents}")
+
+
+def _expected_errors() -> tuple:
+    """The failures that end the command with one line and status 1 (imported only once
+    needed: ``--help`` and usage errors must not wait for torch)."""
+    from .audio import AudioError
+    from .checkpoint import CheckpointError
+    from .mic import MicError
+    from .midi import MidiPortError
+    return AudioError, NoteError, CheckpointError, MicError, MidiPortError
 
 
 def _torch_device(name: str):
@@ -318,13 +350,23 @@ def main(argv=None) -> int:
         return _main(parser, argv)
 
 
+def _usage_error(exc: UsageError) -> int:
+    print(f"svt-live: error: {printable(exc)} (see svt-live --help)", file=sys.stderr)
+    return 2
+
+
 def _main(parser, argv) -> int:
     """:func:`main` without the warning set-up: every expected failure becomes one line and a status."""
     try:
         args = parser.parse_args(argv)
         _check(args)
         _check_outputs(args)
+    except UsageError as exc:
+        return _usage_error(exc)
+    try:
         if args.list_models:
+            from .checkpoint import DEFAULT_MODEL, bundled_descriptions
+
             for name, text in bundled_descriptions().items():
                 print(f"{name:<16}{'default' if name == DEFAULT_MODEL else '':<9}{text}".rstrip())
             return 0
@@ -337,6 +379,8 @@ def _main(parser, argv) -> int:
             print(list_output_ports())
             return 0
         import torch
+
+        from .checkpoint import load_model
         live = args.input == "mic"
         torch.set_num_threads(1 if live else min(4, os.cpu_count() or 1))
         lm = load_model(args.model, _torch_device(args.device))
@@ -350,17 +394,16 @@ def _main(parser, argv) -> int:
             return run_live(args, lm)
         return run_files(args, lm)
     except UsageError as exc:
-        print(f"svt-live: error: {printable(exc)} (see svt-live --help)", file=sys.stderr)
-        return 2
-    except (AudioError, NoteError, CheckpointError, MicError, MidiPortError) as exc:
+        return _usage_error(exc)
+    except KeyboardInterrupt:  # before _expected_errors(): no imports while interrupted
+        print("svt-live: interrupted", file=sys.stderr)
+        return 130
+    except _expected_errors() as exc:
         print(f"svt-live: error: {printable(exc)}", file=sys.stderr)
         return 1
     except OSError as exc:
         print(f"svt-live: error: {printable(_os_error(exc))}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("svt-live: interrupted", file=sys.stderr)
-        return 130
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .annotations import write_csv, write_json
+from .cli import wrote
 from .engine import LIVE_HOP, Engine
 from .events import NoteOn
 from .mic import MicError, MicSource
@@ -132,6 +133,8 @@ def _save(args, take: Take) -> list[str]:
                 write(path)
             except OSError as exc:
                 errors.append(f"cannot write {path}: {exc.strerror or exc}")
+            else:
+                wrote(path, args.quiet)
     return errors
 
 
@@ -168,6 +171,8 @@ def run_live(args, lm, on_event=None, on_start=None, on_finish=None) -> int:
                 recorder.close()
             except OSError as exc:
                 errors.append(f"cannot write {args.save_audio}: {exc.strerror or exc}")
+            else:
+                wrote(args.save_audio, args.quiet)
     for msg in ([failure] if failure else []) + errors:
         _say(f"error: {msg}")
     how = {signal.SIGINT: "stopped (Ctrl-C)", signal.SIGTERM: "stopped (SIGTERM)"}.get(stop.signal, "done")

@@ -98,11 +98,21 @@ def check_outputs(outputs: list[tuple[str, str | Path]], inputs: list[tuple[str,
                 raise OutputConflict(f"{other} and {what} both write {out}: give each its own path")
 
 
+MIR_ST500_STEM = "Mixture"  # the MIR-ST500 layout names every song's audio <id>/Mixture.<ext>
+
+
+def _song_id(f: Path) -> str:
+    """A file's own song id: its stem, or its folder's name in the MIR-ST500 layout."""
+    folder = f.absolute().parent.name
+    return folder if f.stem == MIR_ST500_STEM and folder else f.stem
+
+
 def song_keys(files: list[str | Path]) -> list[str]:
     """A distinct song id for each input file (same order), usable as a file name.
 
-    Its stem; where stems repeat, its folder's name (the MIR-ST500 layout
-    ``<id>/Mixture.mp3``), else its file name (``a.wav``, ``a.flac``), else
+    Its stem, or for a file of the MIR-ST500 layout (``<id>/Mixture.mp3``) its
+    folder's name, alone or among others; where keys repeat, its folder's name,
+    else its file name (``a.wav``, ``a.flac``), else
     its folders joined by ``-``; a file given twice gets ``-2``, ``-3``, ...
     Keys differing only in case count as the same (case-insensitive file systems).
 
@@ -110,6 +120,8 @@ def song_keys(files: list[str | Path]) -> list[str]:
     --------
     >>> song_keys(["1/Mixture.mp3", "2/Mixture.mp3", "x.wav"])
     ['1', '2', 'x']
+    >>> song_keys(["train/62/Mixture.mp3"])
+    ['62']
     >>> song_keys(["a.wav", "a.flac", "a.wav"])
     ['a.wav', 'a.flac', 'a.wav-2']
     """
@@ -119,7 +131,7 @@ def song_keys(files: list[str | Path]) -> list[str]:
         lambda f: f.name,
         lambda f: "-".join(f.absolute().parts[1:]),
     ]
-    keys = ["stdin" if str(f) == "-" else f.stem for f in files]
+    keys = ["stdin" if str(f) == "-" else _song_id(f) for f in files]
     groups: dict[str, list[int]] = {}
     for i, key in enumerate(keys):
         groups.setdefault(key.casefold(), []).append(i)

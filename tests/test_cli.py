@@ -117,7 +117,9 @@ def test_eval_mir_st500_json_by_folder_name_and_song_id(song, note_model, tmp_pa
     # the same audio against 4 reference notes (song 62) and 2 (song 65): precision halves
     assert rows["65"][3] == pytest.approx(rows["62"][3] / 2, abs=0.1)
     rc, text, _ = run([audio[0], "--model", note_model, "--eval", ann, "--song-id", "65", "-q"], capsys)
-    assert rc == 0 and eval_rows(text)["Mixture"] == rows["65"]
+    assert rc == 0 and eval_rows(text)["62"] == rows["65"]  # alone or among others: the folder's id
+    assert run([audio[1], "--model", note_model, "--json", tmp_path / "one.json", "-q"], capsys)[0] == 0
+    assert list(json.loads((tmp_path / "one.json").read_text())) == ["65"]
     rc, _, err = run([audio[0], "--model", note_model, "--eval", ann, "--song-id", "404"], capsys)
     assert rc == 1 and "no song '404'" in one_line_error(err)
 
@@ -174,3 +176,54 @@ def test_listings(capsys):
     out = capsys.readouterr().out
     models = {line.split()[0]: line for line in out.splitlines() if line.split()[:1] in ([m] for m in bundled_models())}
     assert set(models) == set(bundled_models()) and models[DEFAULT_MODEL].split()[1] == "default"
+
+
+@pytest.mark.parametrize("command", ["svt-live", "svt-train", "svt-gui"])
+def test_version_and_plain_text_help(command):
+    """Every command answers --version; its help shows no reStructuredText markup."""
+    exe = Path(sys.executable).parent / command
+    p = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0 and p.stdout.strip() == f"{command} 0.1.0", p.stderr
+    p = subprocess.run([exe, "--help"], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0 and "usage:" in p.stdout, p.stderr
+    assert "``" not in p.stdout and "::" not in p.stdout, p.stdout
+
+
+def test_help_and_usage_errors_do_not_import_torch():
+    """`svt-live --help` and a usage error answer before torch (about 2 s) is imported."""
+    code = ("import sys\nfrom svt_live.cli import main\n"
+            "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "assert main(['--plot-span', '1', '2', 'a.wav']) == 2\n"
+            "print(sorted(m for m in ('torch', 'av', 'mido', 'sounddevice', 'matplotlib') if m in sys.modules))")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.splitlines()[-1] == "[]"
+    assert "--plot-span needs --plot" in p.stderr
+
+
+def test_one_wrote_line_per_output_and_q_silences_them(song, note_model, tmp_path, capsys):
+    out = [tmp_path / "n.json", tmp_path / "n.csv", tmp_path / "n.mid", tmp_path / "n.png"]
+    argv = [song, "--model", note_model, "--json", out[0], "--csv", out[1], "--midi-file", out[2], "--plot", out[3]]
+    rc, _, err = run(argv, capsys)
+    assert rc == 0, err
+    assert sorted(line for line in err.splitlines() if line.startswith("wrote ")) == sorted(f"wrote {p}" for p in out)
+    rc, text, err = run([*argv, "-q"], capsys)
+    assert rc == 0 and "wrote" not in err and text == ""
+
+
+def test_plot_covers_the_whole_take_or_the_span(song, note_model, tmp_path, capsys):
+    import doctest
+
+    from matplotlib.image import imread
+
+    import svt_live.plot
+    assert doctest.testmod(svt_live.plot).failed == 0
+    whole, part = tmp_path / "whole.png", tmp_path / "part.png"
+    assert run([song, "--model", note_model, "--plot", whole, "-q"], capsys)[0] == 0
+    assert run([song, "--model", note_model, "--plot", part, "--plot-span", "0.5", "1.0", "-q"], capsys)[0] == 0
+    assert imread(whole).shape[:2] == imread(part).shape[:2]  # both 14 in wide: a short song
+    assert whole.read_bytes() != part.read_bytes()
+    for argv, message in ((["--plot-span", "1", "2"], "--plot-span needs --plot"),
+                          (["--plot", tmp_path / "x.png", "--plot-span", "2", "1"], "need 0 <= START < END")):
+        rc, _, err = run([song, *argv], capsys)
+        assert rc == 2 and message in one_line_error(err)
