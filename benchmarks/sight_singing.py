@@ -43,14 +43,15 @@ TEMPI = (1.0, 0.8, 1.25)  # tempo of the singer against the score: score times a
 
 
 def transcriptions(songs, model: str | None, cache_root: Path) -> dict[str, np.ndarray]:
-    """The model's notes ``[m, 3]`` for each song, cached as ``<cache>/<model>-<sha1>/<song>.npy``."""
+    """The notes ``[m, 3]`` ``svt-live --score`` checks for each song (:func:`svt_live.exercise.sung_notes`),
+    cached as ``<cache>/<model>-<sha1>-sung/<song>.npy``."""
     import torch
 
     from svt_live.checkpoint import load_model, resolve
-    from svt_live.offline import transcribe_file
+    from svt_live.exercise import sung_notes
 
     path = Path(resolve(model))
-    cache = cache_root / f"{path.stem}-{hashlib.sha1(path.read_bytes()).hexdigest()[:12]}"
+    cache = cache_root / f"{path.stem}-{hashlib.sha1(path.read_bytes()).hexdigest()[:12]}-sung"
     cache.mkdir(parents=True, exist_ok=True)
     out, lm = {}, None
     for s in songs:
@@ -59,7 +60,7 @@ def transcriptions(songs, model: str | None, cache_root: Path) -> dict[str, np.n
             if lm is None:
                 torch.set_num_threads(2)
                 lm = load_model(path)
-            np.save(f, transcribe_file(s.audio, lm)[0])
+            np.save(f, sung_notes(s.audio, lm))
         out[s.id] = np.load(f)
     return out
 

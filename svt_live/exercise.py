@@ -42,6 +42,20 @@ def _check_paths(args, score: Score) -> None:
             raise UsageError(f"--report {args.report} would replace an input file")
 
 
+def sung_notes(path: str | Path, lm) -> "np.ndarray":
+    """The notes ``[n, 3]`` of a recording as the check reads them: transcribed, then each note's
+    pitch measured from the sung fundamental (:func:`svt_live.f0.note_pitches`, as the as-sung
+    references of the benchmark are), not the model's note pitch."""
+    from .audio import load_audio
+    from .f0 import note_pitches
+    from .offline import transcribe_audio
+
+    audio = load_audio(path, lm.features.sample_rate)
+    notes, _ = transcribe_audio(audio, lm)
+    notes[:, 2] = note_pitches(notes, audio, lm.features)
+    return notes
+
+
 class LiveMarker:
     """Marks score notes while the microphone take runs (engine ``on_event`` hook).
 
@@ -85,12 +99,11 @@ def run_exercise(args, lm) -> int:
     if args.input == "mic":
         return _run_mic(args, lm, score, tolerance)
     from .cli import song_keys
-    from .offline import transcribe_file
 
     files = [Path(f) for f in args.files]
     keys = song_keys(files)
     for f in files:
-        notes, _ = transcribe_file(f, lm)
+        notes = sung_notes(f, lm)
         result = check(score.notes, notes, tolerance)
         print(f"{f}: {len(notes)} sung notes\n{format_result(result)}")
         if args.report:

@@ -29,15 +29,21 @@ Conventions
 - **Tempo drift**: after a first alignment the map is refitted locally: for
   every score note a line through the matched pairs nearby (Gaussian weights
   over about four score notes either side, leaning on the global line where
-  matches are few), then the alignment is run again. The onset error of a
+  matches are few; only matches at the right pitch place it, a wrong note may
+  be a misalignment), and the alignment is run again until it no longer
+  changes: each round follows a drift further. The onset error of a
   note is its sung onset minus where this local map, fitted without that
   note, expects it: timing is judged against the singer's own tempo there.
 - **Pitch error** (cents) is sung minus written pitch (after the octave
-  shift), against A4 = 440 Hz: no tuning is subtracted. Within
-  ``tolerance_cents`` (default 50) the note is *right*, else *wrong*.
+  shift), against A4 = 440 Hz unless a tuning is given (``tuning_cents``;
+  ``None`` estimates the singer's own). Within ``tolerance_cents`` (default
+  50) the note is *right*, else *wrong*. The summary's ``median_cents``
+  shows a singer sitting flat or sharp throughout.
 - A score note repeating the pitch of the one before, inside a sung note
   already matched to that one, is *held*: sung without a new attack
   (or the attack was not heard). It counts as sung, not as a mistake.
+- An unmatched sung note shorter than ``GLIDE_S`` that touches a matched
+  one is a *glide* (a scoop into or out of that note), not an extra note.
 
 Statuses per score note: ``right``, ``wrong``, ``missed``, ``held``.
 Mistakes are ``wrong`` and ``missed`` score notes and ``extra`` sung notes.
@@ -61,6 +67,8 @@ import numpy as np
 
 from .notes import NoteError, note_name
 
+GLIDE_S = 0.25  # an unmatched sung note this short, touching a matched one, is a glide into or out of it
+GLIDE_GAP_S = 0.03
 MISS_COST = 1.5  # a score note sung by nobody, and an extra sung note, each cost this much
 WRONG_COST = 1.0  # added to a match whose pitch is off by more than the tolerance
 MAX_TIME_COST = 9.0  # squared onset error (in tau) beyond which a match is never cheaper than skipping
@@ -97,7 +105,8 @@ class CheckResult:
 
     notes: list[NoteCheck]
     sung: np.ndarray  # [m, 3] the sung notes as given
-    extra: list[int]  # indices into ``sung`` of notes matched to no score note
+    extra: list[int]  # indices into ``sung`` of notes matched to no score note (glides left out)
+    glides: list[int]  # indices into ``sung`` of short unmatched notes joined to a matched one
     start_s: float  # take time of score time 0 (global line)
     tempo_ratio: float  # take seconds per score second (global line)
     octave_shift: int  # whole octaves the singer sang below (-) or above (+) the score
@@ -119,9 +128,10 @@ class CheckResult:
         def stat(f, a):
             return round(float(f(a)), 1) if len(a) else None
 
-        return {"score_notes": n, **self.counts,
+        return {"score_notes": n, **self.counts, "glides": len(self.glides),
                 "within_tolerance": round((self.counts["right"] + self.counts["held"]) / n, 4) if n else 0.0,
                 "mean_abs_cents": stat(lambda a: np.abs(a).mean(), cents),
+                "median_cents": stat(np.median, cents[np.abs(cents) < 100]),
                 "onset_spread_ms": stat(np.std, onsets), "median_onset_error_ms": stat(np.median, onsets),
                 "start_s": round(self.start_s, 3), "tempo_ratio": round(self.tempo_ratio, 4),
                 "octave_shift": self.octave_shift, "tuning_cents": round(self.tuning_cents, 1),
@@ -137,7 +147,8 @@ class CheckResult:
                   "sung": None if c.sung is None else self._sung_dict(c.sung),
                   "pitch_error_cents": r(c.pitch_error_cents), "onset_error_ms": r(c.onset_error_ms)}
                  for c in self.notes]
-        return {"summary": self.summary(), "notes": notes, "extra": [self._sung_dict(j) for j in self.extra]}
+        return {"summary": self.summary(), "notes": notes, "extra": [self._sung_dict(j) for j in self.extra],
+                "glides": [self._sung_dict(j) for j in self.glides]}
 
     def _sung_dict(self, j: int) -> dict:
         on, off, p = self.sung[j]
@@ -300,7 +311,7 @@ def estimate_tuning(written: np.ndarray, sung: np.ndarray, pairs, limit_cents: f
 
 
 def check(score, sung, tolerance_cents: float = 50.0, time_map: tuple[float, float] | None = None,
-          tuning_cents: float | None = None, tempo_range=TEMPO_RANGE) -> CheckResult:
+          tuning_cents: float | None = 0.0, tempo_range=TEMPO_RANGE) -> CheckResult:
     """Judge every note of ``score`` against the ``sung`` notes.
 
     Parameters
@@ -313,9 +324,9 @@ def check(score, sung, tolerance_cents: float = 50.0, time_map: tuple[float, flo
         Largest pitch error of a right note.
     time_map : (start_s, tempo_ratio), optional
         Known start and tempo ratio (live mode after a count-in) instead of the vote.
-    tuning_cents : float, optional
-        The singer's tuning against A4 = 440 Hz; default: estimated from the take
-        (:func:`estimate_tuning`). 0 judges every pitch against A4 = 440 Hz.
+    tuning_cents : float or None
+        The tuning sung pitches are judged against, cents from A4 = 440 Hz (default 0);
+        ``None``: the singer's own, estimated from the take (:func:`estimate_tuning`).
     tempo_range : (low, high)
         Tempo ratios the vote considers.
 
@@ -363,9 +374,23 @@ def check(score, sung, tolerance_cents: float = 50.0, time_map: tuple[float, flo
         cents = 100.0 * (sung[j, 2] - written[i]) - tuning
         verdicts.append(NoteCheck(i, on, off, p, "right" if abs(cents) <= tolerance_cents else "wrong",
                                   float(expected[i]), int(j), float(cents), 1000.0 * (sung[j, 0] - timing[i])))
-    extra = sorted(set(range(len(sung))) - set(matched.values()))
-    return CheckResult(verdicts, sung, extra, float(start), float(ratio), int(octave), float(tuning),
+    unmatched = sorted(set(range(len(sung))) - set(matched.values()))
+    glides = [j for j in unmatched if is_glide(sung, j, set(matched.values()))]
+    extra = [j for j in unmatched if j not in glides]
+    return CheckResult(verdicts, sung, extra, glides, float(start), float(ratio), int(octave), float(tuning),
                        float(tolerance_cents))
+
+
+def is_glide(sung: np.ndarray, j: int, matched: set[int]) -> bool:
+    """Whether sung note ``j`` is a glide: shorter than ``GLIDE_S`` and touching (within
+    ``GLIDE_GAP_S``) the sung note before or after it that is matched to a score note. A singer's
+    scoop into a note, which the transcription may cut off as a note of its own, is not an extra note."""
+    on, off, _ = sung[j]
+    if off - on >= GLIDE_S:
+        return False
+    before = j - 1 in matched and on - sung[j - 1, 1] <= GLIDE_GAP_S
+    after = j + 1 in matched and sung[j + 1, 0] - off <= GLIDE_GAP_S
+    return before or after
 
 
 def _unmatched(i, score, sung, matched, verdicts, expected, written) -> NoteCheck:

@@ -13,35 +13,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
-import torch
 
 from svt_live.audio import load_audio
-from svt_live.features import FeatureConfig, audio_frames
+from svt_live.f0 import harmonic_f0
+from svt_live.features import FeatureConfig
 
 from .labels import notes_to_frames
-
-F0_NFFT, F0_TOP_HZ, F0_STEP = 4096, 4000.0, 0.05  # zero-padded FFT, highest harmonic, search step (semitones)
-
-
-def harmonic_f0(audio: np.ndarray, near: np.ndarray, cfg: FeatureConfig = FeatureConfig()) -> np.ndarray:
-    """Sung fundamental (MIDI) of each feature frame ``[T]`` within a semitone of ``near [T]`` (MIDI, 0 =
-    skip): the candidate whose harmonics (``k f0 < 4 kHz``) sum the most magnitude in the frame's
-    zero-padded spectrum (the features' framing and Hann window)."""
-    n = len(near)
-    frames = audio_frames(torch.from_numpy(np.asarray(audio, np.float32)), cfg)[:n]
-    mag = torch.fft.rfft(frames * torch.hann_window(cfg.win), n=F0_NFFT).abs().numpy()
-    steps = np.arange(-1.0, 1.0 + 1e-9, F0_STEP)
-    out = np.zeros(n, np.float32)
-    for t in np.nonzero(near[:len(mag)] > 0)[0]:
-        hz = 440.0 * 2 ** ((near[t] + steps - 69) / 12)
-        k = np.arange(1, max(1, int(F0_TOP_HZ / hz.max())) + 1)
-        pos = np.outer(hz, k) * F0_NFFT / cfg.sample_rate  # fractional FFT bins [candidates, harmonics]
-        lo = np.floor(pos).astype(int)
-        frac = pos - lo
-        salience = (mag[t, lo] * (1 - frac) + mag[t, lo + 1] * frac).sum(1)
-        out[t] = near[t] + steps[np.argmax(salience)]
-    return out
-
 
 def frame_offsets(notes: np.ndarray, audio: np.ndarray, cfg: FeatureConfig = FeatureConfig()):
     """``(reference, sung)``: the annotated pitch of every feature frame ``[T]`` of mono ``audio [N]``
