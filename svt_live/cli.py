@@ -6,6 +6,10 @@ Examples:
     svt-live song.mp3 --plot roll.png --plot-span 30 45   piano roll of 30-45 s only
     svt-live song.mp3 --eval annotations.json  score against a reference (mir_eval)
     svt-live a.flac b.flac --eval refs/        one row per file plus mean and pooled rows
+    svt-live song.mp3 --midi-file song.mid --bpm 96 --quantize 1/16 --pitch-bends
+    svt-live song.mp3 --musicxml song.musicxml --bpm 96 --meter 3/4   a lead sheet
+    svt-live songs/ --output-dir out --midi-file --musicxml --jobs 2  a folder, its layout kept
+    svt-live song.mp3 --midi-out --realtime     play the notes to MIDI as the song goes
     svt-live --input mic --midi-out            sing; notes go to a virtual MIDI port "svt-live"
     svt-live --input mic --json take.json --midi-file take.mid   Ctrl-C ends the take and saves it
     svt-live --list-devices | --list-midi-ports | --list-models
@@ -24,18 +28,22 @@ import math
 import os
 import sys
 import warnings
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from . import __version__
+from .batch import output_path
 from .decode import MAX_NOTE_FRAMES
+from .grid import DEFAULT_BPM
 from .notes import NoteError, format_notes
 from .outputs import OutputConflict, check_outputs, os_error_line, printable, song_keys
 from .stop import StopRequest
+from .tuning import describe_tuning
 
 NOTE_EXTENSIONS = (".json", ".txt", ".csv", ".mid", ".midi")
+IN_OUTPUT_DIR = "\0--output-dir"  # an output flag given without a path (no real path holds a NUL)
 LIMITS = {"seconds": 7 * 24 * 3600.0, "hop": 60.0, "onset_tolerance": 10.0}  # the largest sane value of each
 
 
@@ -53,7 +61,8 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="svt-live", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    p.add_argument("files", nargs="*", help="audio files (mp3, wav, flac, m4a, ogg, ...); - reads standard input")
+    p.add_argument("files", nargs="*", help="audio files (mp3, wav, flac, m4a, ogg, ...) or folders (every "
+                                            "audio file under them); - reads standard input")
     src = p.add_argument_group("input")
     src.add_argument("--input", choices=["file", "mic"], default="file",
                      help="'mic' transcribes the microphone live until Ctrl-C (default: the files given)")
@@ -70,18 +79,45 @@ def build_parser() -> argparse.ArgumentParser:
                           "each frame fewer sends every live NoteOn 20 ms sooner and lets more short false "
                           "notes through")
     out = p.add_argument_group("output")
-    out.add_argument("--json", metavar="PATH", help="notes as MIR-ST500 JSON {song: [[onset, offset, midi]]} "
-                                                    "(song: the file stem, or its folder where stems repeat)")
-    out.add_argument("--csv", metavar="PATH", help="notes as CSV (a folder when several files are given)")
-    out.add_argument("--midi-file", metavar="PATH", help="notes as a MIDI file (a folder for several files)")
+    out.add_argument("--json", nargs="?", const=IN_OUTPUT_DIR, metavar="PATH",
+                     help="notes as MIR-ST500 JSON {song: [[onset, offset, midi]]} (song: the file stem, or its "
+                          "folder where stems repeat)")
+    out.add_argument("--csv", nargs="?", const=IN_OUTPUT_DIR, metavar="PATH",
+                     help="notes as CSV; several files go into one CSV with a file column")
+    out.add_argument("--midi-file", nargs="?", const=IN_OUTPUT_DIR, metavar="PATH",
+                     help="notes as a MIDI file (a folder for several files)")
+    out.add_argument("--musicxml", nargs="?", const=IN_OUTPUT_DIR, metavar="PATH",
+                     help="a lead sheet as MusicXML: notes on the grid, measures, key, tempo (a folder for "
+                          "several files)")
     out.add_argument("--midi-out", nargs="?", const="svt-live", metavar="PORT",
                      help="send live MIDI: no value opens a virtual port 'svt-live', or name an existing port "
                           "(MIDI system: $SVT_MIDI_API = alsa, jack, coremidi or winmm; default ALSA, then JACK)")
-    out.add_argument("--plot", metavar="PATH", help="piano roll PNG of the whole take (with --eval: reference "
+    out.add_argument("--plot", nargs="?", const=IN_OUTPUT_DIR, metavar="PATH", help="piano roll PNG of the whole take (with --eval: reference "
                                                     "overlaid; a folder for several files)")
     out.add_argument("--plot-span", nargs=2, type=float, metavar=("START", "END"),
                      help="--plot shows only START to END seconds")
     out.add_argument("-q", "--quiet", action="store_true", help="print neither the notes nor 'wrote PATH' lines")
+    out.add_argument("--realtime", action="store_true",
+                     help="one file: play it through the live engine at real-time pace (with --midi-out: to the port)")
+    mus = p.add_argument_group("MIDI file and score")
+    mus.add_argument("--bpm", type=float, default=DEFAULT_BPM,
+                     help=f"tempo written to the MIDI file and score, quarter notes per minute (default {DEFAULT_BPM:g})")
+    mus.add_argument("--meter", default="4/4", help="time signature (default 4/4)")
+    mus.add_argument("--quantize", metavar="GRID", help="MIDI file: snap notes to 1/8, 1/16 or 1/32 notes at --bpm "
+                                                        "(default: real timing; the score always uses a grid, 1/16 "
+                                                        "unless given)")
+    mus.add_argument("--pitch-bends", action="store_true",
+                     help="MIDI: each note's cents and sung contour as pitch-wheel messages (bend range by RPN)")
+    mus.add_argument("--tuning", default="auto", help="A4 for rounding pitches to notes: auto (the singer's, "
+                                                      "estimated and printed), or Hz such as 440 (default auto)")
+    bat = p.add_argument_group("batches")
+    bat.add_argument("--output-dir", metavar="DIR", help="one file per input and output kind under DIR, keeping "
+                                                         "the inputs' layout (kinds: --json --csv --midi-file "
+                                                         "--musicxml --plot given without a path; default "
+                                                         "--midi-file)")
+    bat.add_argument("--jobs", type=int, default=1, metavar="N", help="transcribe N files at once (processes)")
+    bat.add_argument("--skip-existing", action="store_true",
+                     help="leave out inputs whose every output file exists already")
     ev = p.add_argument_group("evaluation")
     ev.add_argument("--eval", metavar="REF", help="reference notes to score against (see above)")
     ev.add_argument("--song-id", help="song id inside a MIR-ST500 annotations.json")
@@ -135,11 +171,28 @@ def reference_for(audio: Path, ref: str, song_id: str | None) -> np.ndarray:
     return load_notes(r)
 
 
-FILE_OUTPUTS = (("csv", ".csv"), ("midi_file", ".mid"), ("plot", ".png"))  # one file per input (a folder for many)
+FILE_OUTPUTS = (("csv", ".csv"), ("midi_file", ".mid"), ("musicxml", ".musicxml"), ("plot", ".png"))
+PER_INPUT = FILE_OUTPUTS + (("json", ".json"),)  # with --output-dir every kind is one file per input
 
 
 def _out_path(arg: str, key: str, ext: str, many: bool) -> Path:
     return Path(arg) / f"{key}{ext}" if many else Path(arg)
+
+
+def _targets(args, item, key: str, many: bool) -> list[tuple[str, Path]]:
+    """``(flag, path)`` of every file written for one input: under ``--output-dir`` one per kind,
+    else the path given (a folder for several inputs; --json and a several-input --csv are one
+    file for all and not listed)."""
+    out = []
+    for flag, ext in PER_INPUT:
+        value = getattr(args, flag)
+        if value is None:
+            continue
+        if args.output_dir:
+            out.append((flag, output_path(args.output_dir, item, ext)))
+        elif flag != "json" and not (flag == "csv" and many):
+            out.append((flag, _out_path(value, key, ext, many)))
+    return out
 
 
 def wrote(path, quiet: bool) -> None:
@@ -152,19 +205,20 @@ def _check_outputs(args) -> None:
     """Refuse, before any work, an output that is an input file or the ``--eval`` reference, and
     two outputs on one path (:func:`svt_live.outputs.check_outputs`)."""
     outputs = [(f"--{flag.replace('_', '-')}", getattr(args, flag)) for flag in ("json", "save_audio")
-               if getattr(args, flag)]
+               if getattr(args, flag) and not args.output_dir]
     inputs = [("input", f) for f in args.files if f != "-"]
     if args.input == "mic":
         outputs += [(f"--{flag.replace('_', '-')}", getattr(args, flag)) for flag, _ in FILE_OUTPUTS[:2]
                     if getattr(args, flag)]
     else:
         many = len(args.files) > 1
-        for f, key in zip(args.files, song_keys(args.files)):
-            outputs += [(f"--{flag.replace('_', '-')}", _out_path(getattr(args, flag), key, ext, many))
-                        for flag, ext in FILE_OUTPUTS if getattr(args, flag)]
+        if many and args.csv and not args.output_dir:
+            outputs.append(("--csv", args.csv))
+        for item, key in zip(args.inputs, song_keys(args.files)):
+            outputs += [(f"--{flag.replace('_', '-')}", path) for flag, path in _targets(args, item, key, many)]
             if args.eval:
                 try:
-                    inputs.append(("--eval reference", reference_file(Path(f), args.eval)))
+                    inputs.append(("--eval reference", reference_file(item.path, args.eval)))
                 except NoteError:
                     pass  # reported when the references are read
     try:
@@ -178,7 +232,8 @@ def run_files(args, lm) -> int:
 
     Ctrl-C or SIGTERM stops the batch at the next 5 s block (``KeyboardInterrupt``): the
     file in progress is dropped, the outputs of the files before it are complete, and
-    ``--json`` (written at the end) is left as it was.
+    ``--json`` and a several-file ``--csv`` (written at the end) are left as they were.
+    With ``--jobs N`` the files run in N processes; the notes are the same.
     """
     with StopRequest() as stop:
         return _run_files(args, lm, stop)
@@ -188,44 +243,45 @@ def _run_files(args, lm, stop: StopRequest) -> int:
     from tqdm import tqdm
 
     from .annotations import write_json
-    from .audio import AudioError, iter_audio
-    from .engine import FILE_HOP, Engine
+    from .batch import map_files, write_csv_table
     from .evaluate import format_table, score_songs
 
-    files = [Path(f) for f in args.files]
-    keys = song_keys(files)
-    many = len(files) > 1
+    keys = song_keys(args.files)
+    many = len(args.inputs) > 1
     results, pairs, failed = {}, {}, 0
     refs = {}
     if args.eval:  # read every reference first: a bad one fails before minutes of work
-        refs = {key: reference_for(f, args.eval, args.song_id) for f, key in zip(files, keys)}
-    for f, key in tqdm(list(zip(files, keys)), desc="transcribing", unit="file", disable=not many):
-        stop.check()
-        try:
-            eng = Engine(lm, lm.features.sample_rate, args.hop or FILE_HOP, overlap=True)
-            for block in iter_audio(f, lm.features.sample_rate, block_seconds=5.0):
-                eng.push(block)
-                stop.check()
-            eng.finish()
-        except AudioError as exc:
-            print(f"svt-live: error: {printable(exc)}", file=sys.stderr)
-            failed += 1
+        refs = {key: reference_for(i.path, args.eval, args.song_id) for i, key in zip(args.inputs, keys)}
+    jobs = []
+    for item, key in zip(args.inputs, keys):
+        targets = _targets(args, item, key, many)
+        if args.skip_existing and targets and all(path.exists() for _, path in targets):
+            if not args.quiet:
+                print(f"svt-live: {printable(item.path)}: skipped, its outputs exist", file=sys.stderr)
             continue
-        notes = eng.notes
-        results[key] = notes
-        if not args.quiet:
-            head = printable(f"{f}: {len(notes)} notes")
-            print(head if not len(notes) else f"{head}\n{format_notes(notes)}")
+        jobs.append((item, key, targets))
+    state = (args, lm, refs, stop)
+    for res in tqdm(map_files(_transcribe_one, state, jobs, args.jobs, stop.check), total=len(jobs),
+                    desc="transcribing", unit="file", disable=len(jobs) < 2 or args.quiet):
+        failed += not res.ok
+        if res.text:
+            print(res.text, flush=True)
+        if res.notes is None:
+            continue
+        results[res.key] = res.notes
         if args.eval:
-            pairs[key] = (refs[key], notes)
-        failed += not _write_outputs(args, f, key, many, notes, refs.get(key))
-    try:
-        if args.json and results:
-            write_json(args.json, results)
-            wrote(args.json, args.quiet)
-    except OSError as exc:
-        print(f"svt-live: error: {printable(_os_error(exc))}", file=sys.stderr)
-        failed += 1
+            pairs[res.key] = (refs[res.key], res.notes)
+    stop.check()
+    for flag, write in (("json", write_json), ("csv", write_csv_table)):
+        path = getattr(args, flag)
+        if not path or args.output_dir or not results or (flag == "csv" and not many):
+            continue
+        try:
+            write(path, results)
+            wrote(path, args.quiet)
+        except OSError as exc:
+            print(f"svt-live: error: {printable(_os_error(exc))}", file=sys.stderr)
+            failed += 1
     if pairs:
         res = score_songs(pairs, args.onset_tolerance)
         print(printable(format_table(res, f"\nmir_eval, onset tolerance {args.onset_tolerance * 1000:.0f} ms, "
@@ -233,31 +289,119 @@ def _run_files(args, lm, stop: StopRequest) -> int:
     return 1 if failed else 0
 
 
-def _write_outputs(args, f: Path, key: str, many: bool, notes: np.ndarray, ref: np.ndarray | None) -> bool:
-    """Write one input's CSV, MIDI file and plot; an output that fails is reported in one line and
-    the others are still written. Returns whether all were."""
-    from .annotations import write_csv
+@dataclass
+class _FileResult:
+    """One input's outcome: its notes (``None`` when its audio could not be read), the text to print
+    and whether every step went right."""
 
+    key: str
+    notes: np.ndarray | None
+    text: str
+    ok: bool
+
+
+def _transcribe_one(state, job) -> _FileResult:
+    """Transcribe one input and write its own outputs (in a worker process with ``--jobs``)."""
+    from .audio import AudioError
+    from .offline import transcribe_path
+
+    args, lm, refs, stop = state
+    item, key, targets = job
+    stop.check()
+    try:
+        if args.realtime:
+            from .playback import play_path
+            t = play_path(item.path, lm, args.midi_out, stop, args.quiet, args.pitch_bends, args.hop)
+        else:
+            t = transcribe_path(item.path, lm, contours=args.pitch_bends, hop_seconds=args.hop,
+                                on_block=stop.check)
+    except AudioError as exc:
+        print(f"svt-live: error: {printable(exc)}", file=sys.stderr)
+        return _FileResult(key, None, "", False)
+    music = _music(args, t.notes)
+    text = ""
+    if not args.quiet:
+        key_text = f", key {music['key'].name}" if music["key"] else ""
+        head = printable(f"{item.path}: {len(t.notes)} notes{key_text}, {describe_tuning(music['tuning_cents'])}")
+        text = head if not len(t.notes) else f"{head}\n{format_notes(t.notes)}"
+    ok = _write_outputs(args, item.path, key, t, refs.get(key), targets, music)
+    return _FileResult(key, t.notes, text, ok)
+
+
+def _music(args, notes: np.ndarray) -> dict:
+    """Tempo, meter, grid, tuning and key of one transcription for its MIDI file and score."""
+    from .key import estimate_key
+    from .tuning import estimate_tuning_cents
+
+    tuning = estimate_tuning_cents(notes) if args.tuning_cents == "auto" else args.tuning_cents
+    return {"bpm": args.bpm, "meter": args.meter_pair, "division": args.division, "tuning_cents": tuning,
+            "key": estimate_key(notes, tuning)}
+
+
+def _write_outputs(args, f: Path, key: str, t, ref: np.ndarray | None, targets: list, music: dict) -> bool:
+    """Write one input's own files; an output that fails is reported in one line and
+    the others are still written. Returns whether all were."""
     ok = True
-    for flag, ext in FILE_OUTPUTS:
-        if not getattr(args, flag):
-            continue
-        path = _out_path(getattr(args, flag), key, ext, many)
+    for flag, path in targets:
         try:
             if flag == "csv":
-                write_csv(path, notes)
+                from .annotations import write_csv
+                write_csv(path, t.notes)
+            elif flag == "json":
+                from .annotations import write_json
+                write_json(path, {key: t.notes})
             elif flag == "midi_file":
                 from .midi import write_midi_file
-                write_midi_file(path, notes)
+                write_midi_file(path, t.notes, t.velocities, pitch_bends=args.pitch_bends, contours=t.contours,
+                                **music)
+            elif flag == "musicxml":
+                from .musicxml import SCORE_DIVISION, write_musicxml
+                write_musicxml(path, t.notes, title=f.stem, **{**music, "division": music["division"] or SCORE_DIVISION})
             else:
                 from .plot import plot_transcription
-                plot_transcription(path, notes, ref, span=args.plot_span, title=f.name)
+                plot_transcription(path, t.notes, ref, span=args.plot_span, title=f.name)
         except OSError as exc:
             print(f"svt-live: error: {printable(_os_error(exc))}", file=sys.stderr)
             ok = False
         else:
             wrote(path, args.quiet)
     return ok
+
+
+def _check_batch(args) -> None:
+    """Folders become their audio files (``args.inputs``); the MIDI, score and batch options are checked."""
+    from .batch import check_jobs, expand_inputs
+    from .grid import check_bpm, parse_division, parse_meter
+    from .tuning import parse_tuning
+
+    try:
+        args.inputs = expand_inputs(args.files) if args.input == "file" else []
+        args.files = [str(i.path) for i in args.inputs]
+        args.meter_pair = parse_meter(args.meter)
+        args.division = parse_division(args.quantize) if args.quantize else None
+        args.tuning_cents = parse_tuning(args.tuning)
+        check_bpm(args.bpm)
+        check_jobs(args.jobs)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    given = [f"--{flag.replace('_', '-')}" for flag, _ in PER_INPUT if getattr(args, flag) == IN_OUTPUT_DIR]
+    if args.output_dir:
+        if args.input == "mic":
+            raise UsageError("--output-dir works on files, not on --input mic")
+        named = [f"--{flag.replace('_', '-')}" for flag, _ in PER_INPUT
+                 if getattr(args, flag) not in (None, IN_OUTPUT_DIR)]
+        if named:
+            raise UsageError(f"with --output-dir give {named[0]} without a path")
+        if not given:
+            args.midi_file = IN_OUTPUT_DIR
+    elif given:
+        raise UsageError(f"{given[0]} needs a PATH (or --output-dir DIR)")
+    if args.musicxml and args.input == "mic":
+        raise UsageError("--musicxml works on files, not on --input mic")
+    if args.jobs > 1 and "-" in args.files:
+        raise UsageError("--jobs reads files, not standard input")
+    if args.realtime and (args.input != "file" or len(args.files) != 1 or args.jobs > 1):
+        raise UsageError("--realtime plays one audio file")
 
 
 def _check(args) -> None:
@@ -275,8 +419,10 @@ def _check(args) -> None:
             raise UsageError("--plot-span needs --plot")
         if not (0 <= start < end < math.inf):
             raise UsageError(f"--plot-span START END: need 0 <= START < END, got {start:g} {end:g}")
-    if args.input == "file" and (args.input_device or args.seconds or args.save_audio or args.midi_out):
-        raise UsageError("--input-device, --seconds, --save-audio and --midi-out need --input mic")
+    if args.input == "file" and (args.input_device or args.seconds or args.save_audio):
+        raise UsageError("--input-device, --seconds and --save-audio need --input mic")
+    if args.input == "file" and args.midi_out and not args.realtime:
+        raise UsageError("--midi-out with files needs --realtime (or use --input mic)")
     for flag, most in LIMITS.items():
         value = getattr(args, flag)
         if value is not None and not (0 < value <= most):  # also refuses nan
@@ -287,6 +433,7 @@ def _check(args) -> None:
     if args.files.count("-") > 1:
         raise UsageError("'-' (standard input) can be given once")
     _check_score(args)
+    _check_batch(args)
 
 
 def _check_score(args) -> None:

@@ -61,16 +61,14 @@ class WavRecorder:
 
 
 class Take:
-    """One live take: runs the engine, prints and forwards its events, remembers velocities."""
+    """One live take: runs the engine, prints and forwards its events."""
 
     def __init__(self, engine: Engine, midi: MidiOut | None, quiet: bool):
         self.engine, self.midi, self.quiet = engine, midi, quiet
-        self.velocity: dict[float, int] = {}  # note onset (s) -> NoteOn velocity
 
     def handle(self, events: list) -> None:
         for ev in events:
             if isinstance(ev, NoteOn):
-                self.velocity[ev.time] = ev.velocity
                 if not self.quiet:
                     print(f"{ev.time:9.2f} s  {note_name(ev.pitch):>4} ({ev.pitch:3d})  vel {ev.velocity:3d}"
                           f"  latency {1000 * (ev.emitted_at - ev.time):4.0f} ms", flush=True)
@@ -88,7 +86,7 @@ class Take:
 
     @property
     def velocities(self) -> list[int]:
-        return [self.velocity.get(on, 80) for on in self.engine.notes[:, 0]]
+        return self.engine.velocities.tolist()
 
 
 def _open_midi(port: str | None) -> MidiOut | None:

@@ -60,23 +60,24 @@ def note_contours(notes: np.ndarray, pitch: np.ndarray, voiced: np.ndarray, fram
     return out
 
 
-def transcribe_path(path: str | Path, lm: LoadedModel, contours: bool = False,
-                    on_block: Callable | None = None) -> Transcription:
-    """Transcribe an audio file block by block (memory flat in its length).
+def transcribe_blocks(blocks, lm: LoadedModel, sample_rate: int, hop_seconds: float, contours: bool = False,
+                      on_block: Callable | None = None, on_event: Callable | None = None,
+                      overlap: bool = True) -> Transcription:
+    """Run sample blocks ``[n]`` at ``sample_rate`` through a fresh engine; keep what file mode needs.
 
     ``contours``: also keep each note's sung pitch contour (for pitch bends);
-    ``on_block``: called after every 5 s block (e.g. to honour a stop request).
+    ``on_block``: called after every block (e.g. to honour a stop request);
+    ``on_event``: called with every NoteOn / NoteOff as the engine emits it.
     """
-    from .audio import iter_audio
-    from .engine import FILE_HOP, Engine
+    from .engine import Engine
 
     frames: dict[str, list] = {"pitch": [], "voiced": []}
 
     def keep(first: int, post: dict) -> None:
         for k in frames:
             frames[k].append(post[k])
-    eng = Engine(lm, lm.features.sample_rate, FILE_HOP, on_frames=keep if contours else None, overlap=True)
-    for block in iter_audio(path, lm.features.sample_rate, block_seconds=5.0):
+    eng = Engine(lm, sample_rate, hop_seconds, on_event, on_frames=keep if contours else None, overlap=overlap)
+    for block in blocks:
         eng.push(block)
         if on_block is not None:
             on_block()
@@ -87,3 +88,17 @@ def transcribe_path(path: str | Path, lm: LoadedModel, contours: bool = False,
         result.contours = note_contours(result.notes, pitch, voiced, lm.features.frame_seconds,
                                         lm.decoding.voiced_threshold)
     return result
+
+
+def transcribe_path(path: str | Path, lm: LoadedModel, contours: bool = False,
+                    on_block: Callable | None = None, hop_seconds: float | None = None) -> Transcription:
+    """Transcribe an audio file in 5 s blocks (memory flat in its length); see :func:`transcribe_blocks`.
+
+    ``hop_seconds``: audio per model call (default ``FILE_HOP``; the notes do not change).
+    """
+    from .audio import iter_audio
+    from .engine import FILE_HOP
+
+    sr = lm.features.sample_rate
+    return transcribe_blocks(iter_audio(path, sr, block_seconds=5.0), lm, sr, hop_seconds or FILE_HOP,
+                             contours, on_block)

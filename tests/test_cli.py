@@ -131,11 +131,11 @@ def test_several_files_give_rows_mean_and_pooled(note_model, tmp_path, capsys):
     for f in files:
         f.with_suffix(".txt").rename(refs / f"{f.stem}.txt")
     rc, text, err = run([*files, "--model", note_model, "--eval", refs, "--json", tmp_path / "all.json",
-                         "--csv", tmp_path / "csv", "--midi-file", tmp_path / "mid", "-q"], capsys)
+                         "--csv", tmp_path / "all.csv", "--midi-file", tmp_path / "mid", "-q"], capsys)
     assert rc == 0, err
     assert list(eval_rows(text)) == ["s0", "s1", "s2", "mean/song", "pooled"]
     assert set(json.loads((tmp_path / "all.json").read_text())) == {"s0", "s1", "s2"}
-    assert sorted(p.name for p in (tmp_path / "csv").iterdir()) == ["s0.csv", "s1.csv", "s2.csv"]
+    assert {row.split(",")[0] for row in (tmp_path / "all.csv").read_text().splitlines()} == {"file", "s0", "s1", "s2"}
     assert sorted(p.name for p in (tmp_path / "mid").iterdir()) == ["s0.mid", "s1.mid", "s2.mid"]
 
 

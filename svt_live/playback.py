@@ -1,0 +1,62 @@
+"""``svt-live song.mp3 --realtime [--midi-out]``: a file played through the live engine at real-time pace.
+
+The file is decoded in 20 ms blocks and each block is pushed to a live
+engine (:data:`~svt_live.engine.LIVE_HOP`) no sooner than its time in the
+song (the clock starts at the first block), so NoteOn / NoteOff events
+reach the MIDI port as they would while the song plays, latency included.
+A stop request (Ctrl-C) ends the song early: open notes are closed, the
+port is silenced and the notes so far are kept for the outputs.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from .checkpoint import LoadedModel
+from .engine import LIVE_HOP
+from .events import NoteOn
+from .notes import note_name
+from .offline import Transcription, transcribe_blocks
+
+BLOCK_SECONDS = 0.02
+
+
+def paced(blocks, sample_rate: int, stop=None, clock=time.monotonic, sleep=time.sleep):
+    """Yield sample blocks ``[n]`` no sooner than their start time after the first (seconds of audio =
+    seconds of ``clock``); stop early once ``stop`` is true."""
+    start, done = None, 0
+    for block in blocks:
+        if stop:
+            return
+        start = clock() if start is None else start
+        wait = start + done / sample_rate - clock()
+        if wait > 0:
+            sleep(wait)
+        done += len(block)
+        yield block
+
+
+def play_path(path: str | Path, lm: LoadedModel, port: str | None = None, stop=None, quiet: bool = False,
+              contours: bool = False, hop_seconds: float | None = None) -> Transcription:
+    """Play an audio file through the live engine in real time; events go to MIDI ``port`` (when given)
+    and are printed (unless ``quiet``). Returns the transcription as file mode keeps it."""
+    from .audio import iter_audio
+    from .midi import MidiOut
+
+    midi = MidiOut(port) if port else None
+    if midi is not None and not quiet:
+        print(f"svt-live: MIDI out: {midi.port_name!r} ({midi.api})", file=sys.stderr, flush=True)
+
+    def on_event(ev) -> None:
+        if isinstance(ev, NoteOn) and not quiet:
+            print(f"{ev.time:9.2f} s  {note_name(ev.pitch):>4} ({ev.pitch:3d})  vel {ev.velocity:3d}", flush=True)
+        if midi is not None:
+            midi.send(ev)
+    sr = lm.features.sample_rate
+    try:
+        return transcribe_blocks(paced(iter_audio(path, sr, block_seconds=BLOCK_SECONDS), sr, stop), lm, sr,
+                                 hop_seconds or LIVE_HOP, contours, on_event=on_event, overlap=False)
+    finally:
+        if midi is not None:
+            midi.close()
