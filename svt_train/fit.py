@@ -25,7 +25,8 @@ import math
 import os
 import random
 import time
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -92,12 +93,19 @@ def save_state(path: Path, model, opt, sched, swa, epoch: int, best_score: float
     atomic_write(path, lambda tmp: torch.save(state, tmp))
 
 
+# what the weights-only unpickler may also rebuild: plain numpy arrays and scalars, which the last.pt of
+# earlier versions holds (numpy's legacy random state); anything else in a file is still refused
+NUMPY_ARRAYS = [np.ndarray, np.dtype, np._core.multiarray._reconstruct, np._core.multiarray.scalar,
+                *(type(np.dtype(t)) for t in (np.bool_, np.int32, np.int64, np.uint32, np.float32, np.float64))]
+
+
 def resume_state(path: Path, model, opt, sched, swa) -> tuple[int, float, list, DecodeParams]:
     """Load ``last.pt`` into the model, optimiser, schedule, weight average and random generators
     (weights only: no code in the file runs); returns ``(epoch, best score, history, decoding)``.
     A file this cannot use is a one-line ``ValueError``."""
     try:
-        st = torch.load(path, map_location="cpu", weights_only=True)
+        with torch.serialization.safe_globals(NUMPY_ARRAYS):
+            st = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001  the weights-only unpickler refuses code, and garbage, in many ways
         reason = " ".join(str(exc).split()).split(". ")[0][:200]
         raise ValueError(f"{path}: cannot resume from it: not a training state svt-train wrote ({reason}); "
@@ -108,9 +116,9 @@ def resume_state(path: Path, model, opt, sched, swa) -> tuple[int, float, list, 
         sched.load_state_dict(st["scheduler"])
         if swa is not None and st.get("swa"):
             swa.load_state_dict(st["swa"])
-        rng = dict(st["numpy_rng"])
-        rng["state"] = {"key": st["numpy_rng"]["state"]["key"].numpy().astype(np.uint32),
-                        "pos": st["numpy_rng"]["state"]["pos"]}
+        rng = st["numpy_rng"]
+        if isinstance(rng, dict):  # the generator's key as a tensor (else numpy's legacy tuple, as written before)
+            rng = {**rng, "state": {"key": rng["state"]["key"].numpy().astype(np.uint32), "pos": rng["state"]["pos"]}}
         np.random.set_state(rng)
         torch.set_rng_state(st["torch_rng"])
         return int(st["epoch"]), float(st["best_score"]), list(st["history"]), DecodeParams.from_dict(st["decoding"])
@@ -227,15 +235,64 @@ def validate(model, loss_fn, songs: list, cached: list[CachedSong], sets: list, 
     return {**metrics.get_value(), f"val_{cfg.select_measure}_f1": f, "decoding": best}
 
 
-def fit(config_path: str | Path, out_dir: str | Path, resume: bool = False, epochs: int | None = None,
-        device: str = "auto", cache_dir=DEFAULT_CACHE, threads: int | None = None,
-        data_root: str | Path | None = None) -> Path:
-    """Train per the config; returns the path of ``best.pt``. ``data_root`` replaces the config's."""
-    cfg = TrainConfig.load(config_path)
-    if epochs is not None:
-        cfg = replace(cfg, epochs=epochs)
-    if data_root is not None:
-        cfg = replace(cfg, data_root=str(data_root))
+@dataclass
+class Run:
+    """One training run: its settings, network, optimiser and progress, shared by ``fit``'s steps.
+
+    Only rank 0 (``main``) validates and writes files; ``best_path`` and ``last_path`` lie in ``out_dir``.
+    """
+
+    cfg: TrainConfig
+    config_path: str | Path
+    out_dir: Path
+    feat: FeatureConfig
+    dev: torch.device
+    rank: int
+    world: int
+    model: torch.nn.Module
+    loss_fn: Callable
+    opt: torch.optim.Optimizer
+    sched: torch.optim.lr_scheduler.LRScheduler
+    swa: torch.optim.swa_utils.AveragedModel | None
+    inits: list  # the init_from checkpoints (empty: random initial weights)
+    decoding: DecodeParams
+    start_epoch: int = 0
+    best_score: float = -1.0
+    history: list = field(default_factory=list)
+    teachers: list = field(default_factory=list)
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def best_path(self) -> Path:
+        return self.out_dir / "best.pt"
+
+    @property
+    def last_path(self) -> Path:
+        return self.out_dir / "last.pt"
+
+    def meta(self, epoch, history: list, **extra) -> dict:
+        """The training facts stored in a checkpoint's ``meta``."""
+        return {"config": str(self.config_path), "epoch": epoch, **extra, "history": history,
+                "train_sets": self.cfg.train, "valid_sets": self.cfg.valid}
+
+
+@dataclass
+class Data:
+    """The songs ``fit`` trains and validates on (cached features), and the augmentation."""
+
+    train: list[CachedSong]
+    variants: dict | None  # {song index: indices of its copies}, see prepare
+    valid_songs: list  # empty on ranks other than 0
+    valid: list[CachedSong]
+    valid_sets: list
+    augment: Augment | None
+
+
+def start_processes(device: str, threads: int | None) -> tuple[torch.device, int, int]:
+    """``(device, rank, world size)``; joins the process group when run under ``torchrun``."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     dev = pick_device(device)
@@ -245,9 +302,15 @@ def fit(config_path: str | Path, out_dir: str | Path, resume: bool = False, epoc
             dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
     if threads:
         torch.set_num_threads(threads)
+    return dev, rank, world
+
+
+def new_run(cfg: TrainConfig, config_path: str | Path, out_dir: str | Path, dev: torch.device, rank: int,
+            world: int) -> Run:
+    """The network (from ``init_from`` when given), AdamW and its cosine schedule over ``cfg.epochs``,
+    and the running weight average (``swa_from``, rank 0)."""
     out_dir = Path(out_dir)
-    main = rank == 0
-    if main:
+    if rank == 0:
         out_dir.mkdir(parents=True, exist_ok=True)
     _seed(cfg.seed)
     feat = FeatureConfig.from_dict(cfg.features) if cfg.features else FeatureConfig()
@@ -256,123 +319,175 @@ def fit(config_path: str | Path, out_dir: str | Path, resume: bool = False, epoc
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda e: 0.5 * (1 + math.cos(math.pi * min(e, cfg.epochs) / max(1, cfg.epochs))))
-    start_epoch, best_score, history = 0, -1.0, []
     decoding = DecodeParams()
     inits = [cfg.init_from] if isinstance(cfg.init_from, str) else list(cfg.init_from)
     if cfg.init_from:
         init = average_checkpoints(inits)
         added = init_weights(model, init.model)
         decoding = init.decoding
-        if main:
+        if rank == 0:
             what = inits[0] if len(inits) == 1 else f"the weight average of {', '.join(inits)}"
             print(f"initialised from {what}" + (f"; new: {', '.join(added)}" if added else ""))
-    swa = torch.optim.swa_utils.AveragedModel(model) if cfg.swa_from and main else None
-    last = out_dir / "last.pt"
-    if resume and last.exists():
-        start_epoch, best_score, history, decoding = resume_state(last, model, opt, sched, swa)
-        if main:
-            print(f"resumed from {last} at epoch {start_epoch}")
-    teachers = load_teachers(cfg.teachers, model, feat, dev)
-    if teachers and main:
-        print(f"teachers: {', '.join(cfg.teachers)} (weight {cfg.teacher_weight})")
-    ddp_model = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
+    swa = torch.optim.swa_utils.AveragedModel(model) if cfg.swa_from and rank == 0 else None
+    return Run(cfg, config_path, out_dir, feat, dev, rank, world, model, loss_fn, opt, sched, swa,
+               inits if cfg.init_from else [], decoding)
 
-    train_songs, train_cached, variants, _ = prepare(cfg.train, feat, cfg.data_root, cache_dir, "train",
-                                                     cfg.pitch_shifts)
-    valid_songs, valid_cached, _, valid_sets = (prepare(cfg.valid, feat, cfg.data_root, cache_dir, "valid")
-                                                if main else ([], [], None, []))
-    backgrounds = ((train_cached, instrumental_windows(train_cached, cfg.segment_frames))
+
+def load_data(run: Run, cache_dir) -> Data:
+    """The training songs and their copies (all ranks), the validation songs (rank 0), and the
+    augmentation with its backgrounds (the training songs' band-only windows, generated band clips)."""
+    cfg, feat = run.cfg, run.feat
+    _, train, variants, _ = prepare(cfg.train, feat, cfg.data_root, cache_dir, "train", cfg.pitch_shifts)
+    valid_songs, valid, _, valid_sets = (prepare(cfg.valid, feat, cfg.data_root, cache_dir, "valid")
+                                         if run.main else ([], [], None, []))
+    backgrounds = ((train, instrumental_windows(train, cfg.segment_frames))
                    if cfg.augment.get("background_db") else None)
     band_seconds = max(BAND_SECONDS, cfg.segment_frames * feat.frame_seconds)  # a clip holds a whole segment
     band = (band_backgrounds(BAND_CLIPS, band_seconds, feat, cfg.seed, cache_dir)
             if cfg.augment.get("band_share") else None)
     augment = (Augment(**cfg.augment, backgrounds=backgrounds, band=band, frame_seconds=feat.frame_seconds)
                if cfg.augment else None)
-    if len(inits) > 1 and start_epoch == 0:  # averaged weights: batch norm statistics to match them
-        plan = epoch_plan(train_cached, cfg.segment_frames, np.random.default_rng(cfg.seed + 2), variants)
-        torch.optim.swa_utils.update_bn(batches(train_cached, plan, cfg.batch_size, cfg.segment_frames, augment),
-                                        model, dev)
+    return Data(train, variants, valid_songs, valid, valid_sets, augment)
+
+
+def update_batch_norm(run: Run, data: Data, model: torch.nn.Module, seed: int) -> None:
+    """Re-estimate ``model``'s batch norm statistics on one pass over augmented training segments
+    (the plan drawn with ``seed``), for weights that were averaged rather than trained."""
+    cfg = run.cfg
+    plan = epoch_plan(data.train, cfg.segment_frames, np.random.default_rng(seed), data.variants)
+    torch.optim.swa_utils.update_bn(batches(data.train, plan, cfg.batch_size, cfg.segment_frames, data.augment),
+                                    model, run.dev)
+
+
+def train_epoch(run: Run, net: torch.nn.Module, data: Data, rng: np.random.Generator, epoch: int) -> dict:
+    """One pass over this rank's share of the epoch's segments (``net``: the model, or its DDP
+    wrapper); steps the schedule; returns the training metrics. A non-finite loss raises
+    :class:`TrainingDiverged`."""
+    cfg, model = run.cfg, run.model
+    full_plan = epoch_plan(data.train, cfg.segment_frames, rng, data.variants)
+    per_rank = len(full_plan) // run.world  # equal step counts on every rank
+    plan = full_plan[run.rank::run.world][:per_rank]
+    n_batches = math.ceil(per_rank / cfg.batch_size)
+    metrics = Metrics()
+    model.train()
+    bar = tqdm(batches(data.train, plan, cfg.batch_size, cfg.segment_frames, data.augment), total=n_batches,
+               desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch", disable=not run.main, leave=False,
+               mininterval=1 if sys.stderr.isatty() else 30)
+    for x, y in bar:
+        x, y = x.to(run.dev), {k: v.to(run.dev) for k, v in y.items()}
+        out = net(x)
+        losses = run.loss_fn(out, y)
+        if run.teachers:
+            soft = distillation_loss(out, teacher_targets(run.teachers, x))
+            w = cfg.teacher_weight
+            losses = {**losses, **soft, "total": (1 - w) * losses["total"] + w * soft["total"]}
+        run.opt.zero_grad(set_to_none=True)
+        if not torch.isfinite(losses["total"]):
+            raise TrainingDiverged(f"the training loss is {losses['total'].item()} at epoch {epoch + 1}: "
+                                   f"training stopped (lower lr?); best.pt, if any, holds the last good epoch")
+        losses["total"].backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        run.opt.step()
+        with torch.no_grad():
+            metrics.update(model.posteriors({k: v.detach() for k, v in out.items()}), y, losses)
+        bar.set_postfix(loss=f"{losses['total'].item():.3f}")
+    run.sched.step()
+    return metrics.get_value()
+
+
+def validate_and_save(run: Run, data: Data, epoch: int, train_metrics: dict, t0: float) -> None:
+    """After an epoch (rank 0): validate, log, keep ``best.pt`` when the score is the best yet,
+    update the weight average, write ``last.pt``, ``history.json`` and ``curves.png``. ``t0``: when
+    the epoch began (``time.time()``)."""
+    cfg = run.cfg
+    val = validate(run.model, run.loss_fn, data.valid_songs, data.valid, data.valid_sets, cfg, run.feat,
+                   run.decoding, COARSE)
+    tuned = val.pop("decoding")
+    score = val[f"val_{cfg.select_measure}_f1"]
+    run.history.append({"epoch": epoch + 1, "seconds": round(time.time() - t0, 1),
+                        "train": train_metrics, "valid": val, "decoding": tuned.to_dict()})
+    print(f"epoch {epoch + 1}: train loss {train_metrics['total_loss']:.4f}  valid loss {val['total_loss']:.4f}  "
+          f"valid {cfg.select_measure} F1 {score:.3f}  ({time.time() - t0:.0f} s)", flush=True)
+    if score > run.best_score:
+        run.best_score, run.decoding = score, tuned
+        save_checkpoint(run.best_path, run.model, cfg.model_kwargs, run.feat, tuned, run.meta(epoch + 1, run.history))
+    if run.swa is not None and epoch + 1 >= cfg.swa_from:
+        run.swa.update_parameters(run.model)
+    save_state(run.last_path, run.model, run.opt, run.sched, run.swa, epoch + 1, run.best_score, run.history,
+               run.decoding)
+    (run.out_dir / "history.json").write_text(json.dumps(run.history, indent=1))
+    plot_history(run.history, run.out_dir / "curves.png", cfg.select_measure,
+                 title=f"{cfg.model}: {run.config_path}")
+
+
+def keep_weight_average(run: Run, data: Data) -> None:
+    """After the last epoch (rank 0, ``swa_from``): validate the running weight average, its batch
+    norm re-estimated; it replaces ``best.pt`` when it scores higher than the best epoch."""
+    cfg, swa = run.cfg, run.swa
+    update_batch_norm(run, data, swa, cfg.seed + 1)
+    val = validate(swa.module, run.loss_fn, data.valid_songs, data.valid, data.valid_sets, cfg, run.feat,
+                   run.decoding, COARSE)
+    tuned, score = val.pop("decoding"), val[f"val_{cfg.select_measure}_f1"]
+    span = f"{cfg.swa_from}-{cfg.epochs}"
+    print(f"weights averaged over epochs {span}: valid {cfg.select_measure} F1 {score:.3f} "
+          f"({'kept' if score > run.best_score else 'not kept'}: best epoch {run.best_score:.3f})", flush=True)
+    plot_history(run.history, run.out_dir / "curves.png", cfg.select_measure,
+                 title=f"{cfg.model}: {run.config_path}", average=(cfg.swa_from, cfg.epochs, score))
+    if score > run.best_score:
+        save_checkpoint(run.best_path, swa.module, cfg.model_kwargs, run.feat, tuned,
+                        run.meta(f"average of {span}", run.history, average_valid_f1=score))
+
+
+def save_initial_weights(run: Run, data: Data) -> None:
+    """``epochs = 0`` (rank 0): validate, tune and save the initial (averaged) weights as ``best.pt``."""
+    cfg = run.cfg
+    val = validate(run.model, run.loss_fn, data.valid_songs, data.valid, data.valid_sets, cfg, run.feat,
+                   run.decoding, COARSE)
+    tuned, score = val.pop("decoding"), val[f"val_{cfg.select_measure}_f1"]
+    print(f"initial weights: valid {cfg.select_measure} F1 {score:.3f}", flush=True)
+    save_checkpoint(run.best_path, run.model, cfg.model_kwargs, run.feat, tuned,
+                    run.meta(0, [], init_from=run.inits))
+
+
+def fit(config_path: str | Path, out_dir: str | Path, resume: bool = False, epochs: int | None = None,
+        device: str = "auto", cache_dir=DEFAULT_CACHE, threads: int | None = None,
+        data_root: str | Path | None = None) -> Path:
+    """Train per the config; returns the path of ``best.pt``. ``data_root`` replaces the config's."""
+    cfg = TrainConfig.load(config_path)
+    if epochs is not None:
+        cfg = replace(cfg, epochs=epochs)
+    if data_root is not None:
+        cfg = replace(cfg, data_root=str(data_root))
+    run = new_run(cfg, config_path, out_dir, *start_processes(device, threads))
+    if resume and run.last_path.exists():
+        run.start_epoch, run.best_score, run.history, run.decoding = resume_state(
+            run.last_path, run.model, run.opt, run.sched, run.swa)
+        if run.main:
+            print(f"resumed from {run.last_path} at epoch {run.start_epoch}")
+    run.teachers = load_teachers(cfg.teachers, run.model, run.feat, run.dev)
+    if run.teachers and run.main:
+        print(f"teachers: {', '.join(cfg.teachers)} (weight {cfg.teacher_weight})")
+    net = torch.nn.parallel.DistributedDataParallel(run.model) if run.world > 1 else run.model
+    data = load_data(run, cache_dir)
+    if len(run.inits) > 1 and run.start_epoch == 0:  # averaged weights: batch norm statistics to match them
+        update_batch_norm(run, data, run.model, cfg.seed + 2)
     rng = np.random.default_rng(cfg.seed)
-    for _ in range(start_epoch):
-        epoch_plan(train_cached, cfg.segment_frames, rng, variants)  # replay the plan stream for exact resume
-    best_path = out_dir / "best.pt"
-    for epoch in range(start_epoch, cfg.epochs):
+    for _ in range(run.start_epoch):
+        epoch_plan(data.train, cfg.segment_frames, rng, data.variants)  # replay the plan stream for exact resume
+    for epoch in range(run.start_epoch, cfg.epochs):
         t0 = time.time()
-        full_plan = epoch_plan(train_cached, cfg.segment_frames, rng, variants)
-        per_rank = len(full_plan) // world  # equal step counts on every rank
-        plan = full_plan[rank::world][:per_rank]
-        n_batches = math.ceil(per_rank / cfg.batch_size)
-        metrics = Metrics()
-        model.train()
-        bar = tqdm(batches(train_cached, plan, cfg.batch_size, cfg.segment_frames, augment), total=n_batches,
-                   desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch", disable=not main, leave=False,
-                   mininterval=1 if sys.stderr.isatty() else 30)
-        for x, y in bar:
-            x, y = x.to(dev), {k: v.to(dev) for k, v in y.items()}
-            out = ddp_model(x)
-            losses = loss_fn(out, y)
-            if teachers:
-                soft = distillation_loss(out, teacher_targets(teachers, x))
-                w = cfg.teacher_weight
-                losses = {**losses, **soft, "total": (1 - w) * losses["total"] + w * soft["total"]}
-            opt.zero_grad(set_to_none=True)
-            if not torch.isfinite(losses["total"]):
-                raise TrainingDiverged(f"the training loss is {losses['total'].item()} at epoch {epoch + 1}: "
-                                       f"training stopped (lower lr?); best.pt, if any, holds the last good epoch")
-            losses["total"].backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-            opt.step()
-            with torch.no_grad():
-                metrics.update(model.posteriors({k: v.detach() for k, v in out.items()}), y, losses)
-            bar.set_postfix(loss=f"{losses['total'].item():.3f}")
-        sched.step()
-        train_m = metrics.get_value()
-        if not main:
-            continue
-        val = validate(model, loss_fn, valid_songs, valid_cached, valid_sets, cfg, feat, decoding, COARSE)
-        tuned = val.pop("decoding")
-        score = val[f"val_{cfg.select_measure}_f1"]
-        history.append({"epoch": epoch + 1, "seconds": round(time.time() - t0, 1),
-                        "train": train_m, "valid": val, "decoding": tuned.to_dict()})
-        print(f"epoch {epoch + 1}: train loss {train_m['total_loss']:.4f}  valid loss {val['total_loss']:.4f}  "
-              f"valid {cfg.select_measure} F1 {score:.3f}  ({time.time() - t0:.0f} s)", flush=True)
-        meta = {"config": str(config_path), "epoch": epoch + 1, "history": history,
-                "train_sets": cfg.train, "valid_sets": cfg.valid}
-        if score > best_score:
-            best_score, decoding = score, tuned
-            save_checkpoint(best_path, model, cfg.model_kwargs, feat, tuned, meta)
-        if swa is not None and epoch + 1 >= cfg.swa_from:
-            swa.update_parameters(model)
-        save_state(last, model, opt, sched, swa, epoch + 1, best_score, history, decoding)
-        (out_dir / "history.json").write_text(json.dumps(history, indent=1))
-        plot_history(history, out_dir / "curves.png", cfg.select_measure, title=f"{cfg.model}: {config_path}")
-    if swa is not None and int(swa.n_averaged):
-        plan = epoch_plan(train_cached, cfg.segment_frames, np.random.default_rng(cfg.seed + 1), variants)
-        torch.optim.swa_utils.update_bn(batches(train_cached, plan, cfg.batch_size, cfg.segment_frames, augment),
-                                        swa, dev)
-        val = validate(swa.module, loss_fn, valid_songs, valid_cached, valid_sets, cfg, feat, decoding, COARSE)
-        tuned, score = val.pop("decoding"), val[f"val_{cfg.select_measure}_f1"]
-        span = f"{cfg.swa_from}-{cfg.epochs}"
-        print(f"weights averaged over epochs {span}: valid {cfg.select_measure} F1 {score:.3f} "
-              f"({'kept' if score > best_score else 'not kept'}: best epoch {best_score:.3f})", flush=True)
-        plot_history(history, out_dir / "curves.png", cfg.select_measure, title=f"{cfg.model}: {config_path}",
-                     average=(cfg.swa_from, cfg.epochs, score))
-        if score > best_score:
-            meta = {"config": str(config_path), "epoch": f"average of {span}", "history": history,
-                    "train_sets": cfg.train, "valid_sets": cfg.valid, "average_valid_f1": score}
-            save_checkpoint(best_path, swa.module, cfg.model_kwargs, feat, tuned, meta)
-    if cfg.epochs == 0 and main:  # no training: the initial (averaged) weights are the result
-        val = validate(model, loss_fn, valid_songs, valid_cached, valid_sets, cfg, feat, decoding, COARSE)
-        tuned, score = val.pop("decoding"), val[f"val_{cfg.select_measure}_f1"]
-        print(f"initial weights: valid {cfg.select_measure} F1 {score:.3f}", flush=True)
-        meta = {"config": str(config_path), "epoch": 0, "init_from": inits, "history": [],
-                "train_sets": cfg.train, "valid_sets": cfg.valid}
-        save_checkpoint(best_path, model, cfg.model_kwargs, feat, tuned, meta)
-    if world > 1:
+        train_metrics = train_epoch(run, net, data, rng, epoch)
+        if run.main:
+            validate_and_save(run, data, epoch, train_metrics, t0)
+    if run.swa is not None and int(run.swa.n_averaged):
+        keep_weight_average(run, data)
+    if cfg.epochs == 0 and run.main:  # no training: the initial (averaged) weights are the result
+        save_initial_weights(run, data)
+    if run.world > 1:
         dist.destroy_process_group()
-    if main and best_path.exists():
-        finalize(best_path, cfg, feat, valid_songs, valid_cached, valid_sets)
-    return best_path
+    if run.main and run.best_path.exists():
+        finalize(run.best_path, cfg, run.feat, data.valid_songs, data.valid, data.valid_sets)
+    return run.best_path
 
 
 def finalize(best_path: Path, cfg: TrainConfig, feat: FeatureConfig, songs, cached, sets) -> None:

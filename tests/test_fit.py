@@ -1,6 +1,7 @@
 """A tiny real training run: fit on synthetic songs, evaluate the checkpoint, resume."""
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -65,6 +66,18 @@ def test_resume_continues_from_last(trained, capsys):
     assert [h["epoch"] for h in history] == [1, 2, 3]
     import torch
     assert torch.load(out / "last.pt", weights_only=False)["epoch"] == 3
+
+
+def test_resume_reads_the_last_pt_that_earlier_versions_wrote(trained, tmp_path, capsys):
+    """A run started before last.pt held only tensors (numpy's legacy random state, numpy scalars)."""
+    root, config, out, best = trained
+    state = torch.load(out / "last.pt", weights_only=True)
+    state["numpy_rng"], state["best_score"] = np.random.get_state(), np.float64(state["best_score"])
+    (tmp_path / "run").mkdir()
+    torch.save(state, tmp_path / "run" / "last.pt")
+    fit(config, tmp_path / "run", resume=True, epochs=state["epoch"] + 1, cache_dir=root / "cache", device="cpu")
+    assert f"at epoch {state['epoch']}" in capsys.readouterr().out
+    assert torch.load(tmp_path / "run" / "last.pt", weights_only=True)["epoch"] == state["epoch"] + 1
 
 
 def test_config_rejects_unknown_settings(tmp_path):
