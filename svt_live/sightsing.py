@@ -42,10 +42,14 @@ Conventions
 - A score note repeating the pitch of the one before, inside a sung note
   already matched to that one, is *held*: sung without a new attack
   (or the attack was not heard). It counts as sung, not as a mistake.
+- A note sung within the tolerance of a whole number of octaves from the
+  written one (beyond the take's ``octave_shift``) is *octave*: one note
+  dropped for the voice's range, or the transcription's octave error. It
+  counts as sung, not as a mistake.
 - An unmatched sung note shorter than ``GLIDE_S`` that touches a matched
   one is a *glide* (a scoop into or out of that note), not an extra note.
 
-Statuses per score note: ``right``, ``wrong``, ``missed``, ``held``.
+Statuses per score note: ``right``, ``wrong``, ``missed``, ``held``, ``octave``.
 Mistakes are ``wrong`` and ``missed`` score notes and ``extra`` sung notes.
 
 Examples
@@ -74,7 +78,8 @@ WRONG_COST = 1.0  # added to a match whose pitch is off by more than the toleran
 MAX_TIME_COST = 9.0  # squared onset error (in tau) beyond which a match is never cheaper than skipping
 MAX_ROUNDS = 8  # alignments after the first, each on the time map refitted to the one before
 TEMPO_RANGE = (0.5, 2.0)  # sung duration / written duration searched by the initial vote
-STATUSES = ("right", "wrong", "missed", "held")
+STATUSES = ("right", "wrong", "missed", "held", "octave")
+SUNG_RIGHT = ("right", "held", "octave")  # statuses that are not mistakes
 
 
 @dataclass(frozen=True)
@@ -118,7 +123,7 @@ class CheckResult:
         self.counts = {s: sum(n.status == s for n in self.notes) for s in STATUSES} | {"extra": len(self.extra)}
 
     def summary(self) -> dict:
-        """Counts per status, ``within_tolerance`` (share of score notes sung right or held),
+        """Counts per status, ``within_tolerance`` (share of score notes sung right, held or an octave off),
         ``mean_abs_cents`` and ``onset_spread_ms`` (standard deviation of onset errors) over
         the sung score notes, ``median_onset_error_ms``, and the time map."""
         cents = np.array([n.pitch_error_cents for n in self.notes if n.status in ("right", "wrong")])
@@ -129,7 +134,7 @@ class CheckResult:
             return round(float(f(a)), 1) if len(a) else None
 
         return {"score_notes": n, **self.counts, "glides": len(self.glides),
-                "within_tolerance": round((self.counts["right"] + self.counts["held"]) / n, 4) if n else 0.0,
+                "within_tolerance": round(sum(self.counts[k] for k in SUNG_RIGHT) / n, 4) if n else 0.0,
                 "mean_abs_cents": stat(lambda a: np.abs(a).mean(), cents),
                 "median_cents": stat(np.median, cents[np.abs(cents) < 100]),
                 "onset_spread_ms": stat(np.std, onsets), "median_onset_error_ms": stat(np.median, onsets),
@@ -372,13 +377,21 @@ def check(score, sung, tolerance_cents: float = 50.0, time_map: tuple[float, flo
             verdicts.append(_unmatched(i, score, sung, matched, verdicts, expected, written))
             continue
         cents = 100.0 * (sung[j, 2] - written[i]) - tuning
-        verdicts.append(NoteCheck(i, on, off, p, "right" if abs(cents) <= tolerance_cents else "wrong",
-                                  float(expected[i]), int(j), float(cents), 1000.0 * (sung[j, 0] - timing[i])))
+        verdicts.append(NoteCheck(i, on, off, p, pitch_verdict(cents, tolerance_cents), float(expected[i]), int(j),
+                                  float(cents), 1000.0 * (sung[j, 0] - timing[i])))
     unmatched = sorted(set(range(len(sung))) - set(matched.values()))
     glides = [j for j in unmatched if is_glide(sung, j, set(matched.values()))]
     extra = [j for j in unmatched if j not in glides]
     return CheckResult(verdicts, sung, extra, glides, float(start), float(ratio), int(octave), float(tuning),
                        float(tolerance_cents))
+
+
+def pitch_verdict(cents: float, tolerance_cents: float) -> str:
+    """``right`` within the tolerance, ``octave`` within it of a whole number of octaves away (one
+    note dropped an octave for the voice's range, or the transcription's octave error), else ``wrong``."""
+    if abs(cents) <= tolerance_cents:
+        return "right"
+    return "octave" if abs(cents - 1200.0 * round(cents / 1200.0)) <= tolerance_cents else "wrong"
 
 
 def is_glide(sung: np.ndarray, j: int, matched: set[int]) -> bool:
@@ -397,7 +410,7 @@ def _unmatched(i, score, sung, matched, verdicts, expected, written) -> NoteChec
     """A score note no sung note was matched to: ``held`` when it repeats the pitch of the note
     before and the sung note matched to that one lasts past its expected onset, else ``missed``."""
     on, off, p = score[i]
-    if i > 0 and verdicts[-1].status in ("right", "held") and score[i - 1, 2] == p:
+    if i > 0 and verdicts[-1].status in SUNG_RIGHT and score[i - 1, 2] == p:
         j = verdicts[-1].sung
         if sung[j, 0] < expected[i] < sung[j, 1]:
             return NoteCheck(i, on, off, p, "held", float(expected[i]), j, verdicts[-1].pitch_error_cents, None)
@@ -406,7 +419,7 @@ def _unmatched(i, score, sung, matched, verdicts, expected, written) -> NoteChec
 
 def mark(c: NoteCheck) -> str:
     """One printable line for a verdict, e.g. ``  3  E4   wrong  +112 cents   -40 ms``."""
-    sign = {"right": "ok", "held": "ok", "wrong": "WRONG", "missed": "MISSED"}[c.status]
+    sign = {"right": "ok", "held": "ok", "octave": "ok", "wrong": "WRONG", "missed": "MISSED"}[c.status]
     line = f"{c.index + 1:4d}  {note_name(c.pitch):>4}  {sign:<6} {c.status:<6}"
     if c.pitch_error_cents is not None:
         line += f"  {c.pitch_error_cents:+5.0f} cents"
@@ -422,7 +435,7 @@ def format_result(r: CheckResult) -> str:
     lines = ["   #  note  verdict        pitch       onset"] + [mark(c) for c in r.notes]
     lines += [f"extra {note_name(r.sung[j, 2]):>4} at {r.sung[j, 0]:.2f} s" for j in r.extra]
     s = r.summary()
-    lines.append(f"{s['right'] + s['held']}/{s['score_notes']} notes within {r.tolerance_cents:g} cents "
+    lines.append(f"{sum(s[k] for k in SUNG_RIGHT)}/{s['score_notes']} notes within {r.tolerance_cents:g} cents "
                  f"({100 * s['within_tolerance']:.0f} %), {s['wrong']} wrong, {s['missed']} missed, "
                  f"{s['extra']} extra; mean |pitch error| {s['mean_abs_cents']} cents, onset spread "
                  f"{s['onset_spread_ms']} ms; start {s['start_s']:.2f} s, tempo x{s['tempo_ratio']:.2f}"
