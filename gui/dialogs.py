@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 AUDIO_FILTER = "Audio (*.wav *.mp3 *.flac *.ogg *.m4a *.aac *.opus *.aiff *.aif *.wma);;All files (*)"
 ANNOTATION_FILTER = ("Annotations (*.json *.txt *.csv *.mid *.midi);;MIR-ST500 JSON (*.json);;SSVD (*.txt);;"
                      "vocadito / svt-live CSV (*.csv);;MIDI (*.mid *.midi);;All files (*)")
+SCORE_FILTER = "Scores (*.mid *.midi *.musicxml *.xml *.mxl);;All files (*)"
 CHECKPOINT_FILTER = "svt-live checkpoints (*.pt);;All files (*)"
 TAKE_FILTER = "MIDI (*.mid);;JSON (*.json);;CSV (*.csv);;WAV audio of a microphone take (*.wav)"
 PNG_FILTER = "PNG image (*.png)"
@@ -31,6 +32,9 @@ class Dialogs:
 
     def open_annotation(self, start: str = "") -> str | None:
         return self._open("Load reference annotation", start, ANNOTATION_FILTER)
+
+    def open_score(self, start: str = "") -> str | None:
+        return self._open("Open exercise (a score to sing)", start, SCORE_FILTER)
 
     def open_checkpoint(self, start: str = "") -> str | None:
         return self._open("Choose a model checkpoint", start, CHECKPOINT_FILTER)

@@ -1,7 +1,8 @@
 """The piano roll: time left to right, pitch bottom to top, keyboard on the left.
 
 :class:`PianoRoll` paints a :class:`gui.take.Take`: reference notes (orange
-outlines), the frame pitch contour (thin line, under the notes), the notes
+outlines), an exercise's notes as target lanes (grey until sung, then green
+when right, red when wrong or missed), the frame pitch contour (thin line, under the notes), the notes
 (blue; the sounding note yellow, its key lit on the keyboard), the play head
 at the stream time, a time axis (seconds) and a keyboard labelled with note
 names (C4 = MIDI 60). While a take records the view follows the newest audio;
@@ -37,6 +38,9 @@ COLORS = {
     "sounding": QColor(255, 204, 51, 240), "sounding_edge": QColor("#fff1b8"),
     "ref": QColor(255, 140, 60, 70), "ref_edge": QColor(255, 150, 70, 230),
     "contour": QColor("#5fe3c0"), "head": QColor("#e8505b"),
+    "target": QColor(200, 200, 200, 45), "target_edge": QColor(200, 200, 200, 160),
+    "target_ok": QColor(70, 200, 90, 90), "target_ok_edge": QColor(90, 230, 110, 230),
+    "target_bad": QColor(230, 60, 60, 100), "target_bad_edge": QColor(255, 90, 90, 240),
     "white_key": QColor("#eeeeee"), "black_key": QColor("#2b2b2b"), "key_lit": QColor("#ffcc33"),
 }
 
@@ -168,6 +172,7 @@ class PianoRoll(QWidget):
         self._paint_time_grid(p, h)
         take = self.take
         if take is not None:
+            self._paint_exercise(p, take, rh)
             self._paint_reference(p, take, rh)
             self._paint_contour(p, take)
             self._paint_notes(p, take, rh)
@@ -241,6 +246,24 @@ class PianoRoll(QWidget):
                 x0 = self.x_of(on)
                 p.drawRect(QRectF(x0, self.y_of(m) - rh / 2, max(2.0, self.x_of(off) - x0), rh))
 
+    def _paint_exercise(self, p: QPainter, take: Take, rh: float) -> None:
+        """The exercise's notes where the check expects them in the take, coloured by verdict."""
+        r = take.check
+        if r is None:
+            return
+        from svt_live.sightsing import SUNG_RIGHT
+
+        for k, c in enumerate(r.notes):
+            on = c.expected_s
+            off = on + (c.offset - c.onset) * r.tempo_ratio
+            if not self._visible(on, off):
+                continue
+            kind = "target" if k >= take.settled else "target_ok" if c.status in SUNG_RIGHT else "target_bad"
+            p.setPen(QPen(COLORS[f"{kind}_edge"], 1.5))
+            p.setBrush(COLORS[kind])
+            x0 = self.x_of(on)
+            p.drawRect(QRectF(x0, self.y_of(c.pitch + 12 * r.octave_shift) - rh / 2, max(2.0, self.x_of(off) - x0), rh))
+
     def _paint_contour(self, p: QPainter, take: Take) -> None:
         c = take.contour
         if not c.size:
@@ -313,6 +336,8 @@ class PianoRoll(QWidget):
         items = [("notes", COLORS["note"], "box"), ("pitch", COLORS["contour"], "line")]
         if self.take is not None and self.take.reference is not None:
             items.append(("reference", COLORS["ref_edge"], "box"))
+        if self.take is not None and self.take.exercise is not None:
+            items += [("right", COLORS["target_ok_edge"], "box"), ("wrong", COLORS["target_bad_edge"], "box")]
         font = QFont(self.font().family(), 1)
         font.setPixelSize(11)
         p.setFont(font)

@@ -9,6 +9,9 @@ A take collects the engine's output as it arrives:
   frame of ``frame_seconds`` (0.02 s), frame ``t`` at ``t * frame_seconds``;
 - the stream time reached (seconds of audio consumed);
 - optionally a reference (annotation) and its score;
+- optionally an exercise (a score to sing, :mod:`svt_live.score`) and its
+  sight-singing check (:mod:`svt_live.sightsing`): which of its notes are
+  settled and how;
 - for a microphone take, its audio (:class:`TakeAudio`, a 16-bit WAV in a
   private temporary folder that goes away with the take).
 
@@ -108,6 +111,10 @@ class Take:
         self.reference: np.ndarray | None = None
         self.reference_name = ""
         self.audio: TakeAudio | None = None  # a microphone take's recording
+        self.exercise = None  # svt_live.score.Score to sing
+        self.tolerance_cents = 50.0
+        self.check = None  # svt_live.sightsing.CheckResult of the notes so far
+        self.settled = 0  # exercise notes, from the first, whose verdict is final
 
     # ---- engine output -------------------------------------------------
     def apply(self, event) -> None:
@@ -190,10 +197,13 @@ class Take:
         return max(ends)
 
     def pitch_span(self) -> tuple[float, float] | None:
-        """Lowest and highest MIDI pitch among notes, reference and contour; None if empty."""
+        """Lowest and highest MIDI pitch among notes, reference, exercise and contour; None if empty."""
         vals = [float(n.shown_pitch) for n in self.notes]
         if self.reference is not None and len(self.reference):
             vals += [float(self.reference[:, 2].min()), float(self.reference[:, 2].max())]
+        if self.check is not None:
+            written = self.exercise.notes[:, 2] + 12 * self.check.octave_shift
+            vals += [float(written.min()), float(written.max())]
         c = self.contour
         c = c[:: max(1, c.size // 5000)]  # a subsample keeps this cheap on hour-long takes
         c = c[np.isfinite(c)]
@@ -213,6 +223,42 @@ class Take:
             return None
         from svt_live.evaluate import score
         return score(self.reference, self.notes_array(), onset_tolerance)
+
+    # ---- exercise (sight-singing) ------------------------------------------
+    def set_exercise(self, score, tolerance_cents: float = 50.0) -> None:
+        """The :class:`svt_live.score.Score` sung in this take (None removes it)."""
+        self.exercise, self.tolerance_cents = score, tolerance_cents
+        self.check, self.settled = None, 0
+
+    def check_exercise(self, audio_path: str | Path | None = None):
+        """Check the closed notes against the exercise, return the
+        :class:`~svt_live.sightsing.CheckResult` (None without an exercise).
+
+        While the take runs: :func:`svt_live.exercise.live_check`, and only the notes
+        :func:`~svt_live.exercise.settled` by now count as judged. Once finished: the whole take
+        checked as ``svt-live --score`` checks a file, the pitch of each note measured from the
+        sung fundamental in ``audio_path`` (the take's audio) when given.
+        """
+        if self.exercise is None:
+            return None
+        from svt_live.exercise import live_check, settled
+        from svt_live.sightsing import check
+
+        sung = self.notes_array()
+        if not self.finished:
+            self.check = live_check(self.exercise.notes, sung, self.tolerance_cents, 0.0)
+            self.settled = settled(self.check, self.stream_time)
+            return self.check
+        if audio_path is not None and len(sung):
+            from svt_live.audio import load_audio
+            from svt_live.f0 import note_pitches
+            from svt_live.features import FeatureConfig
+
+            cfg, sung = FeatureConfig(), sung.copy()
+            sung[:, 2] = note_pitches(sung, load_audio(audio_path, cfg.sample_rate), cfg)
+        self.check = check(self.exercise.notes, sung, self.tolerance_cents)
+        self.settled = len(self.check.notes)
+        return self.check
 
     # ---- files -------------------------------------------------------------
     def save(self, path: str | Path) -> str:

@@ -30,6 +30,7 @@ from svt_live.annotations import load_json_notes, load_notes
 from svt_live.audio import AudioError
 from svt_live.checkpoint import DEFAULT_MODEL, bundled_descriptions
 from svt_live.evaluate import MEASURES
+from svt_live.events import NoteOff
 from svt_live.notes import NoteError
 
 from .dialogs import Dialogs
@@ -96,6 +97,7 @@ class MainWindow(QMainWindow):
         self.messages: list[tuple[str, str]] = []  # (kind, text), oldest first
         self.take = Take()
         self.reference: tuple[np.ndarray, str, str] | None = None  # (notes, display name, audio it belongs to)
+        self.exercise = None  # svt_live.score.Score every take is checked against
         self.last_score: dict | None = None
         self.worker: EngineWorker | None = None
         self.monitor: LevelMonitor | None = None
@@ -206,6 +208,8 @@ class MainWindow(QMainWindow):
         file_menu = self.menuBar().addMenu("&File")
         self.open_action = action("&Open audio file…", self.ask_open_audio, ["Ctrl+O"], file_menu)
         self.reference_action = action("Load &reference…", self.ask_load_reference, ["Ctrl+R"], file_menu)
+        self.exercise_action = action("Open e&xercise (score to sing)…", self.ask_load_exercise, ["Ctrl+Shift+O"],
+                                      file_menu)
         file_menu.addSeparator()
         self.save_action = action("&Save take…", self.ask_save_take, ["Ctrl+S"], file_menu)
         self.png_action = action("&Export roll as PNG…", self.ask_export_png, ["Ctrl+E"], file_menu)
@@ -485,6 +489,7 @@ class MainWindow(QMainWindow):
         self._next_take = Take(name=name)
         if self.reference is not None and (kind != "file" or self.reference[2] == self.audio_path):
             self._next_take.set_reference(self.reference[0], self.reference[1])
+        self._next_take.set_exercise(self.exercise)
         self.worker = EngineWorker(spec, self.model_name, self.models, midi_spec, after=closing, parent=self)
         self.worker.update.connect(self._on_update)
         self.worker.failed.connect(lambda text: self.show_message(text, "error"))
@@ -565,6 +570,8 @@ class MainWindow(QMainWindow):
         for ev in up.events:
             take.apply(ev)
         take.advance(up.stream_time)
+        if take.exercise is not None and any(isinstance(ev, NoteOff) for ev in up.events):
+            take.check_exercise()
         self.roll.refresh()
         if up.progress is not None:
             self.progress.setValue(int(1000 * up.progress))
@@ -600,6 +607,7 @@ class MainWindow(QMainWindow):
             self.notes_label.setText(f"{n} notes")
             self._update_score()
             self.statusBar().showMessage(f"Take done: {n} notes, {self.take.duration:.1f} s", 8000)
+            self._check_exercise()
         self.takeFinished.emit()
 
     # ---- files ---------------------------------------------------------------------------
@@ -658,6 +666,47 @@ class MainWindow(QMainWindow):
         self._update_score()
         self.show_message(f"Reference {name}: {len(notes)} notes", "info")
         return True
+
+    def ask_load_exercise(self) -> bool:
+        path = self.dialogs.open_score(self._value("dirs/score", ""))
+        return self.load_exercise(path) if path else False
+
+    def load_exercise(self, path: str | Path) -> bool:
+        """Sing against a score (MIDI, MusicXML): its notes become target lanes on the roll, green or
+        red as they are sung, and each finished take ends with the check's summary. A bad score
+        leaves the current exercise as it was."""
+        import warnings
+
+        from svt_live.score import read_score
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                score = read_score(path)
+            except NoteError as exc:
+                self.show_message(f"Exercise not loaded: {exc}", "error")
+                return False
+        self.settings.setValue("dirs/score", str(Path(path).resolve().parent))
+        self.exercise = score
+        self.take.set_exercise(score)
+        if self.take.finished or self.take.notes:
+            self._check_exercise()
+        self.roll.refresh()
+        notes = f"Exercise {Path(path).name}: {len(score.notes)} notes ({score.voice}), {score.bpm:g} per minute"
+        self.show_message("; ".join([notes] + [str(w.message) for w in caught]), "warning" if caught else "info")
+        return True
+
+    def _check_exercise(self) -> None:
+        """Check the finished take against the exercise and show the summary."""
+        if self.take.exercise is None:
+            return
+        audio = self.take.audio.path if self.take.audio is not None else (
+            self.audio_path if self._spec is not None and self._spec.kind == "file" else None)
+        s = self.take.check_exercise(audio).summary()
+        self.roll.refresh()
+        self.show_message(f"Exercise: {s['right'] + s['held'] + s['octave']}/{s['score_notes']} notes right "
+                          f"({100 * s['within_tolerance']:.0f} %), {s['wrong']} wrong, {s['missed']} missed, "
+                          f"{s['extra']} extra; mean pitch error {s['mean_abs_cents']} cents, onset spread "
+                          f"{s['onset_spread_ms']} ms, tempo ×{s['tempo_ratio']:.2f}", "info")
 
     def _pick_song(self, path: Path, song_id: str | None):
         songs = load_json_notes(path)

@@ -14,6 +14,8 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from .annotations import atomic_write
 from .events import NoteOff
 from .score import Score, read_score
@@ -42,7 +44,7 @@ def _check_paths(args, score: Score) -> None:
             raise UsageError(f"--report {args.report} would replace an input file")
 
 
-def sung_notes(path: str | Path, lm) -> "np.ndarray":
+def sung_notes(path: str | Path, lm) -> np.ndarray:
     """The notes ``[n, 3]`` of a recording as the check reads them: transcribed, then each note's
     pitch measured from the sung fundamental (:func:`svt_live.f0.note_pitches`, as the as-sung
     references of the benchmark are), not the model's note pitch."""
@@ -56,14 +58,27 @@ def sung_notes(path: str | Path, lm) -> "np.ndarray":
     return notes
 
 
-class LiveMarker:
-    """Marks score notes while the microphone take runs (engine ``on_event`` hook).
+def live_check(score: np.ndarray, sung: np.ndarray, tolerance_cents: float, start_s: float) -> CheckResult:
+    """The check of a take still being sung: the score starts at ``start_s`` (the end of the count-in)
+    or, once a note is sung, where that first note puts it, at the written tempo (the local time map
+    then follows the singer)."""
+    first = sung[0, 0] - score[0, 0] if len(sung) else start_s
+    return check(score, sung, tolerance_cents, time_map=(max(start_s, first), 1.0))
 
-    After each finished sung note the take so far is checked against the score, with the time map
-    fixed by the count-in (score time 0 at ``start_s`` of the stream, written tempo) until the first
-    note is sung, then from the first sung note; each score note is printed once, when matched or
-    when the take is ``LIVE_MARGIN_S`` past it.
-    """
+
+def settled(result: CheckResult, now_s: float) -> int:
+    """How many score notes, from the first, have a verdict that later singing will not change: up to
+    the first one neither sung nor ``LIVE_MARGIN_S`` in the past at take time ``now_s``."""
+    for k, c in enumerate(result.notes):
+        if c.sung is None and c.expected_s > now_s - LIVE_MARGIN_S:
+            return k
+    return len(result.notes)
+
+
+class LiveMarker:
+    """Prints a mark for each score note as the microphone take runs (engine ``on_event`` hook):
+    after each finished sung note the take so far is checked (:func:`live_check`) and the newly
+    :func:`settled` notes are printed, each once."""
 
     def __init__(self, score: Score, tolerance_cents: float, start_s: float, out=sys.stdout):
         self.score, self.tolerance, self.start_s, self.out = score, tolerance_cents, start_s, out
@@ -73,20 +88,10 @@ class LiveMarker:
     def on_event(self, ev) -> None:
         if isinstance(ev, NoteOff):
             self.sung.append((ev.onset, ev.time, ev.midi))
-            self.mark_until(ev.time)
-
-    def mark_until(self, now_s: float) -> None:
-        import numpy as np
-        notes = self.score.notes
-        first = self.sung[0][0] - notes[0, 0] if self.sung else self.start_s
-        r = check(notes, np.array(self.sung).reshape(-1, 3), self.tolerance,
-                  time_map=(max(self.start_s, first), 1.0))
-        while self.marked < len(r.notes):
-            c = r.notes[self.marked]
-            if c.sung is None and c.expected_s > now_s - LIVE_MARGIN_S:
-                break
-            print(mark(c), file=self.out, flush=True)
-            self.marked += 1
+            r = live_check(self.score.notes, np.array(self.sung).reshape(-1, 3), self.tolerance, self.start_s)
+            for c in r.notes[self.marked:settled(r, ev.time)]:
+                print(mark(c), file=self.out, flush=True)
+            self.marked = max(self.marked, settled(r, ev.time))
 
 
 def run_exercise(args, lm) -> int:

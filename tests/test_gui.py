@@ -813,3 +813,31 @@ def test_take_audio_round_trip(tmp_path):
     with wave.open(str(tmp_path / "a.wav")) as w:
         pcm = np.frombuffer(w.readframes(800), "<i2").reshape(-1, 2)
     np.testing.assert_allclose(pcm / 32768.0, block, atol=1 / 32768)
+
+
+def test_exercise_lanes_turn_green_or_red_and_the_take_ends_with_the_summary(qtbot, make_window, tmp_path):
+    import synth
+    from test_sightsing import SCORE, perform
+
+    exercise = synth.write_midi(tmp_path / "ex.mid", SCORE.tolist())
+    sung = perform(SCORE, wrong={2: 66.0}, skip={4}, extra=[(6.25, 6.65, 70.0)])
+    sung[:, 1] -= 0.05
+    take = synth.write_wav(tmp_path / "take.wav", synth.sung_tones(sung, 7.5))
+    win = make_window()
+    assert not win.load_exercise(tmp_path / "absent.mid") and "Exercise not loaded" in win.messages[-1][1]
+    assert win.load_exercise(exercise) and win.exercise is not None
+    run_file(qtbot, win, take)  # the default model, as svt-live --score
+    r = win.take.check
+    assert [n.status for n in r.notes] == ["right", "right", "wrong", "right", "missed", "right", "right", "right"]
+    assert win.take.settled == len(SCORE)
+    assert win.messages[-1] == ("info", win.messages[-1][1]) and "6/8 notes right" in win.messages[-1][1]
+    assert "2 wrong" not in win.messages[-1][1] and "1 wrong, 1 missed, 1 extra" in win.messages[-1][1]
+    roll = win.roll
+    roll.fit()
+    img = roll.grab().toImage()
+    rh = roll._row_height()
+    for k, ok in ((0, True), (2, False), (4, False)):
+        c = r.notes[k]
+        x = int(roll.x_of(c.expected_s + 0.1))
+        colour = img.pixelColor(x, int(roll.y_of(c.pitch) - 0.45 * rh))  # the lane's edge, above any sung note
+        assert (colour.green() > colour.red() + 40) if ok else (colour.red() > colour.green() + 40), (k, colour.name())
