@@ -212,3 +212,33 @@ def test_live_take_against_a_score_with_a_count_in(pulse_server, tmp_path):
     assert "wrong" in marks and "missed" in marks
     statuses = [n["status"] for n in json.loads((tmp_path / "r.json").read_text())["notes"]]
     assert statuses[2] == "wrong" and statuses[4] == "missed" and statuses.count("right") >= 5, statuses
+
+
+def test_count_in_clicks_as_midi_on_a_synth_port(jack_server, monkeypatch, capsys):
+    """``--count-in`` with ``--midi-out PORT``: General MIDI woodblocks on channel 10, on the beat."""
+    import time
+
+    import rtmidi
+
+    from svt_live.metronome import CountIn
+
+    monkeypatch.setenv("SVT_MIDI_API", "jack")
+    synth_in = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name="click-synth")
+    synth_in.open_virtual_port("Clicks In")
+    try:
+        count = CountIn(240.0, 3, 1, midi_port="clicks in")  # 3 beats, 0.25 s apart
+        count.start()
+        count.join()
+        time.sleep(0.2)
+        got = []
+        while (msg := synth_in.get_message()) is not None:
+            got.append(msg)
+    finally:
+        synth_in.close_port()
+        synth_in.delete()
+    notes = [(m, dt) for m, dt in got if m[0] == 0x99]
+    assert [m for m, _ in notes] == [[0x99, 76, 100], [0x99, 76, 0], [0x99, 77, 100], [0x99, 77, 0],
+                                     [0x99, 77, 100], [0x99, 77, 0]]
+    beats = np.cumsum([dt for _, dt in got])[[i for i, (m, _) in enumerate(got) if m[0] == 0x99 and m[2]]]
+    assert np.diff(beats) == pytest.approx([0.25, 0.25], abs=0.03)
+    assert capsys.readouterr().err.split() == ["count-in", "1.1", "count-in", "1.2", "count-in", "1.3"]
