@@ -249,12 +249,15 @@ def align(expected: np.ndarray, written: np.ndarray, sung: np.ndarray, tau: np.n
     cost[0, :] = MISS_COST * np.arange(m + 1)
     step = np.zeros((n + 1, m + 1), np.int8)  # 0 match, 1 score note missed, 2 sung note extra
     step[1:, 0], step[0, 1:] = 1, 2
-    for i in range(1, n + 1):
-        row, prev, mrow = cost[i], cost[i - 1], match[i - 1]
-        for j in range(1, m + 1):
-            options = (prev[j - 1] + mrow[j - 1], prev[j] + MISS_COST, row[j - 1] + MISS_COST)
-            k = int(np.argmin(options))
-            row[j], step[i, j] = options[k], k
+    ramp = MISS_COST * np.arange(m + 1)
+    for i in range(1, n + 1):  # a row at a time: match or miss from the row above, then extras along it
+        prev = cost[i - 1]
+        diag, up = prev[:-1] + match[i - 1], prev[1:] + MISS_COST
+        best = np.concatenate([[cost[i, 0]], np.minimum(diag, up)])
+        scan = ramp + np.minimum.accumulate(best - ramp)  # cheapest arrival after extras from the left
+        extra = scan < best - 1e-9  # ties (and rounding) go to a match or a miss, as the order above
+        cost[i] = np.where(extra, scan, best)
+        step[i, 1:] = np.where(extra[1:], 2, np.where(diag <= up, 0, 1))
     pairs, i, j = [], n, m
     while i > 0 or j > 0:
         k = step[i, j]

@@ -815,14 +815,22 @@ def test_take_audio_round_trip(tmp_path):
     np.testing.assert_allclose(pcm / 32768.0, block, atol=1 / 32768)
 
 
-def test_exercise_lanes_turn_green_or_red_and_the_take_ends_with_the_summary(qtbot, make_window, tmp_path):
+def exercise_and_take(tmp_path) -> tuple[Path, Path]:
+    """tests/test_sightsing.py's exercise as MIDI and a sung-like take of it: one note wrong
+    (the third, E4 sung F#4), one missed (the fifth), one extra (A#4 at the end)."""
     import synth
     from test_sightsing import SCORE, perform
 
-    exercise = synth.write_midi(tmp_path / "ex.mid", SCORE.tolist())
     sung = perform(SCORE, wrong={2: 66.0}, skip={4}, extra=[(6.25, 6.65, 70.0)])
     sung[:, 1] -= 0.05
-    take = synth.write_wav(tmp_path / "take.wav", synth.sung_tones(sung, 7.5))
+    return (synth.write_midi(tmp_path / "ex.mid", SCORE.tolist()),
+            synth.write_wav(tmp_path / "take.wav", synth.sung_tones(sung, 7.5)))
+
+
+def test_exercise_lanes_turn_green_or_red_and_the_take_ends_with_the_summary(qtbot, make_window, tmp_path):
+    from test_sightsing import SCORE
+
+    exercise, take = exercise_and_take(tmp_path)
     win = make_window()
     assert not win.load_exercise(tmp_path / "absent.mid") and "Exercise not loaded" in win.messages[-1][1]
     assert win.load_exercise(exercise) and win.exercise is not None
@@ -841,3 +849,18 @@ def test_exercise_lanes_turn_green_or_red_and_the_take_ends_with_the_summary(qtb
         x = int(roll.x_of(c.expected_s + 0.1))
         colour = img.pixelColor(x, int(roll.y_of(c.pitch) - 0.45 * rh))  # the lane's edge, above any sung note
         assert (colour.green() > colour.red() + 40) if ok else (colour.red() > colour.green() + 40), (k, colour.name())
+
+
+def test_exercise_lanes_settle_while_a_real_time_take_runs(qtbot, make_window, tmp_path):
+    exercise, take = exercise_and_take(tmp_path)
+    win = make_window()
+    assert win.load_exercise(exercise)
+    win.realtime_check.setChecked(True)
+    seen = []  # (settled lanes, take finished) at every repaint of the roll
+    win.roll.viewChanged.connect(lambda: seen.append((win.take.settled, win.take.finished)))
+    assert win.open_audio_file(take, start=False)
+    with qtbot.waitSignal(win.takeFinished, timeout=TAKE_TIMEOUT_MS):
+        assert win.start()
+    during = [n for n, done in seen if not done]
+    assert any(0 < n < 8 for n in during), during  # lanes settle as the notes are sung
+    assert [n.status for n in win.take.check.notes][:4] == ["right", "right", "wrong", "right"]
