@@ -108,8 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
                                                         "unless given)")
     mus.add_argument("--pitch-bends", action="store_true",
                      help="MIDI: each note's cents and sung contour as pitch-wheel messages (bend range by RPN)")
-    mus.add_argument("--tuning", default="auto", help="A4 for rounding pitches to notes: auto (the singer's, "
-                                                      "estimated and printed), or Hz such as 440 (default auto)")
+    mus.add_argument("--tuning", default="440", help="A4 in Hz that pitches are rounded against to MIDI notes and "
+                                                     "the key (default 440), or auto: the singer's tuning, "
+                                                     "estimated from the notes and printed either way")
     bat = p.add_argument_group("batches")
     bat.add_argument("--output-dir", metavar="DIR", help="one file per input and output kind under DIR, keeping "
                                                          "the inputs' layout (kinds: --json --csv --midi-file "
@@ -319,23 +320,26 @@ def _transcribe_one(state, job) -> _FileResult:
         print(f"svt-live: error: {printable(exc)}", file=sys.stderr)
         return _FileResult(key, None, "", False)
     music = _music(args, t.notes)
+    sung = describe_tuning(music.pop("sung_cents"))
     text = ""
     if not args.quiet:
         key_text = f", key {music['key'].name}" if music["key"] else ""
-        head = printable(f"{item.path}: {len(t.notes)} notes{key_text}, {describe_tuning(music['tuning_cents'])}")
+        head = printable(f"{item.path}: {len(t.notes)} notes{key_text}, sung at {sung}")
         text = head if not len(t.notes) else f"{head}\n{format_notes(t.notes)}"
     ok = _write_outputs(args, item.path, key, t, refs.get(key), targets, music)
     return _FileResult(key, t.notes, text, ok)
 
 
 def _music(args, notes: np.ndarray) -> dict:
-    """Tempo, meter, grid, tuning and key of one transcription for its MIDI file and score."""
+    """Tempo, meter, grid, tuning and key of one transcription for its MIDI file and score, and the
+    singer's estimated tuning (``sung_cents``, printed)."""
     from .key import estimate_key
     from .tuning import estimate_tuning_cents
 
-    tuning = estimate_tuning_cents(notes) if args.tuning_cents == "auto" else args.tuning_cents
+    sung = estimate_tuning_cents(notes)
+    tuning = sung if args.tuning_cents == "auto" else args.tuning_cents
     return {"bpm": args.bpm, "meter": args.meter_pair, "division": args.division, "tuning_cents": tuning,
-            "key": estimate_key(notes, tuning)}
+            "key": estimate_key(notes, tuning), "sung_cents": sung}
 
 
 def _write_outputs(args, f: Path, key: str, t, ref: np.ndarray | None, targets: list, music: dict) -> bool:

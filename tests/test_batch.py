@@ -120,9 +120,23 @@ def test_empty_folder_is_a_usage_error(tmp_path, capsys):
     assert rc == 2 and "no audio files in this folder" in err
 
 
-def test_tuning_440_is_reported_and_used(note_model, capsys, tmp_path):
-    rc, text, _ = run([CLIP, "--model", note_model, "--tuning", "440"], capsys)
-    assert rc == 0 and "A4 = 440 Hz, +0 cents" in text
+def test_tuning_moves_the_midi_notes_and_the_sung_tuning_is_printed(note_model, capsys, tmp_path):
+    """--tuning 440 rounds at 440 Hz, --tuning 466.16 (a semitone up) one note number lower, --tuning auto
+    at the printed estimate; the sung tuning is printed whatever the reference."""
+    from svt_live.tuning import estimate_tuning_cents, round_to_tuning
+
+    numbers = {}
+    for ref in ("440", "466.16", "auto"):
+        rc, text, err = run([CLIP, "--model", note_model, "--tuning", ref, "--json", tmp_path / f"{ref}.json",
+                             "--midi-file", tmp_path / f"{ref}.mid"], capsys)
+        assert rc == 0, err
+        assert "sung at A4 = " in text and " cents" in text
+        mid = mido.MidiFile(tmp_path / f"{ref}.mid")
+        numbers[ref] = [m.note for m in mid.tracks[0] if m.type == "note_on"]
+    notes = np.array(json.loads((tmp_path / "440.json").read_text())["vocadito_10"])
+    assert numbers["440"] == np.round(notes[:, 2]).astype(int).tolist()
+    assert numbers["466.16"] == [n - 1 for n in numbers["440"]]
+    assert numbers["auto"] == round_to_tuning(notes[:, 2], estimate_tuning_cents(notes)).tolist()
 
 
 def test_help_does_not_import_music21_or_torch():
