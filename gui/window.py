@@ -523,7 +523,7 @@ class MainWindow(QMainWindow):
         if self.take.unsaved:
             name = f"{self.take.name}-{time.strftime('%Y%m%d-%H%M%S')}.mid"
             for folder in folders:
-                tried = Path(folder).expanduser() / name
+                tried = Path(folder).expanduser().absolute() / name
                 try:
                     self.take.save(tried)
                 except (ValueError, OSError) as exc:
@@ -570,8 +570,7 @@ class MainWindow(QMainWindow):
         for ev in up.events:
             take.apply(ev)
         take.advance(up.stream_time)
-        live = self._spec is not None and self._spec.live  # a file at full speed is checked once, at the end
-        if live and take.exercise is not None and any(isinstance(ev, NoteOff) for ev in up.events):
+        if take.exercise is not None and any(isinstance(ev, NoteOff) for ev in up.events):
             take.check_exercise()
         self.roll.refresh()
         if up.progress is not None:

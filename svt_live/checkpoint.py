@@ -104,7 +104,7 @@ def save_checkpoint(path: str | Path, model: torch.nn.Module, model_kwargs: dict
     from .annotations import atomic_write
 
     name = next(k for k, v in MODELS.items() if isinstance(model, v))
-    bad = [k for k, v in model.state_dict().items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    bad = nonfinite(model.state_dict())
     if bad:
         raise ValueError(f"{path}: not saved: weights {', '.join(bad[:3])} hold NaN or infinite values "
                          f"(the training diverged; lower lr?)")
@@ -120,6 +120,12 @@ def save_checkpoint(path: str | Path, model: torch.nn.Module, model_kwargs: dict
         "meta": meta or {},
     }
     atomic_write(path, lambda tmp: torch.save(payload, tmp))
+
+
+def nonfinite(state_dict: dict) -> list[str]:
+    """Names of the floating-point tensors of ``state_dict`` that hold NaN or infinite values."""
+    return [k for k, v in state_dict.items()
+            if isinstance(v, torch.Tensor) and v.is_floating_point() and not torch.isfinite(v).all()]
 
 
 def _reason(exc: BaseException) -> str:
@@ -191,6 +197,9 @@ def _build(name: str, kwargs: dict, state_dict: dict) -> torch.nn.Module:
     if shapes != given:
         wrong = sorted(k for k in shapes.keys() | given.keys() if shapes.get(k) != given.get(k))
         raise ValueError(f"size mismatch: the weights do not fit the declared model ({', '.join(wrong[:3])})")
+    bad = nonfinite(state_dict)
+    if bad:
+        raise ValueError(f"weights {', '.join(bad[:3])} hold NaN or infinite values (a diverged training run)")
     model = build_model(name, **kwargs)
     model.load_state_dict(state_dict)
     return model

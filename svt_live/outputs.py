@@ -136,8 +136,8 @@ def song_keys(files: list[str | Path]) -> list[str]:
     for i, key in enumerate(keys):
         groups.setdefault(key.casefold(), []).append(i)
     for members in groups.values():
-        if len(members) > 1:  # the first level that tells most of them apart
-            named = [[level(files[i]) for i in members] for level in levels]
+        if len(members) > 1:  # the first level that tells most of them apart (the stem when none does)
+            named = [[keys[i] for i in members]] + [[level(files[i]) for i in members] for level in levels]
             best = max(named, key=lambda ks: (all(ks), len({k.casefold() for k in ks})))
             if all(best):
                 for i, key in zip(members, best):

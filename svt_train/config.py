@@ -14,6 +14,8 @@ Conventions
 """
 from __future__ import annotations
 
+import inspect
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,7 +89,75 @@ class TrainConfig:
             raise ValueError(f"{path}: description must be one line of text")
         if not isinstance(d.get("select_per_set", False), bool):
             raise ValueError(f"{path}: select_per_set must be true or false")
+        check_values(d, path)
         return cls(**d)
+
+
+DATA_KINDS = ("mir_st500", "ssvd", "vocadito", "folder", "mir1k")  # what datasets.load_groups reads
+MEASURES = ("COnPOff", "COnP", "COn")  # svt_live.evaluate's, without importing mir_eval here
+# (lowest, highest, whole number) of each numeric setting
+RANGES = {"epochs": (0, 100_000, True), "batch_size": (1, 4096, True), "segment_frames": (1, 100_000, True),
+          "lr": (1e-12, 10.0, False), "weight_decay": (0.0, 10.0, False), "seed": (0, 2**32 - 1, True),
+          "teacher_weight": (0.0, 1.0, False)}
+TABLES = ("model_kwargs", "augment", "features", "fixed_decoding")
+
+
+def _number(value, whole: bool) -> bool:
+    return (isinstance(value, int if whole else (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
+def _shown(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def check_values(d: dict, path: str | Path) -> None:
+    """Refuse, before any work, a setting of the wrong type or outside its range (:data:`RANGES`),
+    an empty ``train`` or ``valid`` list or a data spec without a known ``kind`` and a ``path``, an
+    unknown model, model setting, feature setting, decoding value or augmentation key; raises a
+    one-line ``ValueError`` naming ``path`` and the setting."""
+    from svt_live.checkpoint import check_decoding, check_model_settings
+    from svt_live.features import FeatureConfig
+
+    from .augment import Augment
+
+    def fail(what: str):
+        raise ValueError(f"{path}: {what}")
+
+    for key, (lo, hi, whole) in RANGES.items():
+        if key in d and not (_number(d[key], whole) and lo <= d[key] <= hi):
+            fail(f"{key} must be a {'whole' if whole else 'finite'} number from {lo} to {hi}, got {_shown(d[key])}")
+    for key in TABLES:
+        if not isinstance(d.get(key, {}), dict):
+            fail(f"{key} must be a table {{name = value, ...}}, got {_shown(d[key])}")
+    for key in ("train", "valid"):
+        specs = d.get(key, [])
+        if not (isinstance(specs, list) and specs):
+            fail(f"{key} must be a non-empty list of data specs {{ kind = ..., path = ... }}")
+        for spec in specs:
+            if not (isinstance(spec, dict) and spec.get("kind") in DATA_KINDS and isinstance(spec.get("path"), str)
+                    and spec["path"]):
+                fail(f"each {key} spec needs kind (one of {', '.join(DATA_KINDS)}) and a path, got {_shown(spec)}")
+    for key in ("data_root", "model", "select_measure"):
+        if key in d and not isinstance(d[key], str):
+            fail(f"{key} must be text, got {_shown(d[key])}")
+    if d.get("select_measure", "COnP") not in MEASURES:
+        fail(f"select_measure must be one of {', '.join(MEASURES)}, got {_shown(d['select_measure'])}")
+    try:
+        check_model_settings(d.get("model", TrainConfig.model), d.get("model_kwargs", {}))
+        FeatureConfig.from_dict(d.get("features", {}))
+        check_decoding(d.get("fixed_decoding", {}))
+    except (ValueError, TypeError) as exc:
+        fail(str(exc))
+    takes = set(inspect.signature(Augment).parameters) - {"backgrounds", "band", "frame_seconds"}
+    for key, value in d.get("augment", {}).items():
+        if key not in takes:
+            fail(f"unknown augmentation {key!r} (known: {', '.join(sorted(takes))})")
+        values = value if isinstance(value, list) else [value]
+        if not all(_number(v, key == "freq_mask") and v >= 0 or key.endswith("_db") and _number(v, False)
+                   for v in values) or key == "p" and not (_number(value, False) and 0 <= value <= 1):
+            fail(f"augment.{key} must be {'a probability' if key == 'p' else 'numbers'}, got {_shown(value)}")
 
 
 def read_settings(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict:

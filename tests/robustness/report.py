@@ -22,7 +22,8 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent
 TABLE = PACKAGE.parents[1] / "docs" / "robustness.md"
-CATEGORIES = ("audio", "annotations", "checkpoints", "command line", "engine", "faults", "load")
+CATEGORIES = ("audio", "annotations", "checkpoints", "outputs", "command line", "engine", "faults", "load",
+              "training", "gui")
 
 # Tests outside this package that already try a robustness case: node id -> (category, case, expected).
 EXISTING = {

@@ -1,0 +1,74 @@
+"""svt-gui under faults: a signal always ends it, saved or not (then it says where it tried and exits
+non-zero); corrupt settings values are ignored with a warning; a reference that cannot be read is a
+message, the window goes on."""
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("PySide6")
+pytest.importorskip("pytestqt")
+
+from test_gui import CLIP, make_window, models, settings_path  # noqa: E402,F401  (fixtures)
+
+from .helpers import case  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+UNSAVED = "with an unsaved take; neither the current nor the home folder can be written"
+
+
+@pytest.mark.parametrize("sig", [
+    case(f"{name} {UNSAVED}", sig, category="gui", expected="exit 1; one line naming both places tried")
+    for name, sig in (("Ctrl-C", signal.SIGINT), ("SIGTERM", signal.SIGTERM))])
+def test_a_signal_always_ends_svt_gui(sig, note_model, tmp_path, robust):
+    (tmp_path / "s.ini").write_text("[input]\nrealtime=false\n[midi]\nout=none\n")  # the take ends at once, unsaved
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT), HOME="/proc")
+    proc = subprocess.Popen([sys.executable, "-m", "gui.app", str(CLIP), "--model", str(note_model),
+                             "--settings", str(tmp_path / "s.ini")], cwd="/proc", env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    time.sleep(14)  # start-up: 2 s, up to 10 s on a busy machine
+    proc.send_signal(sig)
+    try:
+        err = proc.communicate(timeout=30)[1]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    last = err.strip().splitlines()[-1] if err.strip() else ""
+    robust(f"exit {proc.returncode}; `{last}`")
+    assert "Traceback" not in err, err
+    assert proc.returncode == 1, err
+    assert last.startswith("svt-gui: interrupted; take NOT saved (tried /proc/vocadito_10-") and last.count("/proc/") == 2
+
+
+@pytest.mark.robustness("gui", "the window opens with the defaults; one warning line per value ignored",
+                        case="settings file with zoom 0, a NaN zoom, nested lists and garbage for every choice")
+def test_corrupt_settings_values_are_ignored(make_window, settings_path, capfd, robust):
+    settings_path.write_text('[view]\npx_per_s=nan\n[input]\nrealtime=@Variant(\\0\\0\\0\\x7f)\nkind=a, b, c\n'
+                             'file=x, y\n[model]\ncheckpoints="' + "[" * 3000 + "]" * 3000 + '"\n'
+                             '[midi]\nout=1, 2\n[window]\ngeometry=0\n')
+    win = make_window()
+    warned = [line for line in capfd.readouterr().err.splitlines() if line.startswith("svt-gui: warning: ")]
+    robust(f"window shown; zoom {win.roll.px_per_s:g} px/s; {len(warned)} warnings, e.g. `{warned[0]}`")
+    assert win.isVisible() and win.roll.px_per_s == 100.0
+    assert len(warned) >= 5
+    settings_path.write_text("[view]\npx_per_s=0\n")
+    make_window()
+    assert [line for line in capfd.readouterr().err.splitlines() if "view/px_per_s" in line]
+
+
+@pytest.mark.robustness("gui", "a message in the window; the window and its take as they were",
+                        case="--reference: JSON nested 100000 deep")
+def test_unreadable_reference_is_a_message(make_window, tmp_path, robust):
+    win = make_window()
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100000 + "]" * 100000)
+    ok = win.load_reference(deep)
+    robust(f"loaded: {ok}; message `{win.messages[-1][1]}`")
+    assert not ok and win.messages[-1][0] == "error" and "nested too deeply" in win.messages[-1][1]
+    assert win.reference is None
