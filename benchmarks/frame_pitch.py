@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -76,8 +77,10 @@ def score_track(ref: np.ndarray, est: np.ndarray) -> dict:
     ref, est = np.asarray(ref, np.float64).reshape(-1, 2), np.asarray(est, np.float64).reshape(-1, 2)
     if len(ref) == 0 or len(est) == 0:
         raise ValueError(f"empty track: reference {len(ref)} frames, estimate {len(est)} frames")
-    ref_v, ref_c, est_v, est_c = melody.to_cent_voicing(ref[:, 0], midi_to_hz(ref[:, 1]),
-                                                       est[:, 0], midi_to_hz(est[:, 1]))
+    with warnings.catch_warnings():  # basic-pitch's frame times are uneven; silences are 0 Hz, as mir_eval asks
+        warnings.filterwarnings("ignore", message="Non-uniform timescale", category=UserWarning)
+        ref_v, ref_c, est_v, est_c = melody.to_cent_voicing(ref[:, 0], midi_to_hz(ref[:, 1]),
+                                                           est[:, 0], midi_to_hz(est[:, 1]))
     vr, vfa = melody.voicing_measures(ref_v, est_v)
     return {"RPA": float(melody.raw_pitch_accuracy(ref_v, ref_c, est_v, est_c)),
             "RCA": float(melody.raw_chroma_accuracy(ref_v, ref_c, est_v, est_c)),
@@ -117,7 +120,7 @@ def main(argv=None) -> int:
     from svt_live.checkpoint import DEFAULT_MODEL, load_model
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--models", default=DEFAULT_MODEL, help="bundled names or checkpoint paths, comma-separated")
+    ap.add_argument("--models", default=DEFAULT_MODEL, help="bundled names or checkpoint paths, comma-separated ('': the peers only)")
     ap.add_argument("--mir1k", default="~/svt-data/mir1k", help="the MIR-1K extract (Wavfile/, PitchLabel/)")
     ap.add_argument("--peers-out", default=str(store.OUT_DIR), help="where the peers' cached tracks are")
     args = ap.parse_args(argv)
