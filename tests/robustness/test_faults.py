@@ -83,7 +83,7 @@ def test_midi_port_vanishes_mid_take(live, pulse_server, private_jack, note_mode
 
 
 @pytest.mark.robustness("faults", "exit 130 with one line; outputs already written are complete; the old "
-                                  "JSON is untouched; no temporary files",
+                                  "JSON and CSV table are untouched; no temporary files",
                         case="Ctrl-C at a random moment of a 6-file batch (file mode)")
 def test_ctrl_c_at_a_random_moment_of_a_batch(tmp_path, robust):
     # 60 s files through the default model: file mode is fast (about 100x real time), so short files, or the
@@ -93,29 +93,27 @@ def test_ctrl_c_at_a_random_moment_of_a_batch(tmp_path, robust):
     old = {"before": [[0.1, 0.2, 60.0]]}
     (tmp_path / "out").mkdir()
     write_json(tmp_path / "out" / "all.json", {k: np.array(v) for k, v in old.items()})
+    (tmp_path / "out" / "all.csv").write_text("old table\n")
     cmd = [sys.executable, "-m", "svt_live", *map(str, files), "-q",
-           "--json", str(tmp_path / "out" / "all.json"), "--csv", str(tmp_path / "out" / "csv"),
+           "--json", str(tmp_path / "out" / "all.json"), "--csv", str(tmp_path / "out" / "all.csv"),
            "--midi-file", str(tmp_path / "out" / "mid")]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     end = time.monotonic() + 60
-    while not (tmp_path / "out" / "csv" / "s0.csv").exists() and proc.poll() is None and time.monotonic() < end:
+    while not (tmp_path / "out" / "mid" / "s0.mid").exists() and proc.poll() is None and time.monotonic() < end:
         time.sleep(0.02)  # the first file is done
     time.sleep(random.Random(7).uniform(0.0, 0.3))
     proc.send_signal(signal.SIGINT)
     err = proc.communicate(timeout=60)[1]
-    written = sorted(p.name for p in (tmp_path / "out" / "csv").iterdir())
+    written = sorted(p.name for p in (tmp_path / "out" / "mid").iterdir())
     robust(f"exit {proc.returncode}; last stderr line `{err.replace(chr(13), chr(10)).splitlines()[-1]}`; "
-           f"all.json unchanged; each CSV and MIDI file written is complete")
+           f"all.json and all.csv unchanged; each MIDI file written is complete")
     assert "Traceback" not in err
-    assert proc.returncode == 130 and err.rstrip().endswith("\nsvt-live: interrupted"), err
+    assert proc.returncode == 130 and err.replace("\r", "\n").rstrip().splitlines()[-1] == "svt-live: interrupted", err
     assert json.loads((tmp_path / "out" / "all.json").read_text()) == old
+    assert (tmp_path / "out" / "all.csv").read_text() == "old table\n"
     assert 1 <= len(written) < 6
-    for name in written:
-        assert (tmp_path / "out" / "csv" / name).read_text().startswith("onset,offset,midi\n")
-        notes = load_notes(tmp_path / "out" / "csv" / name)
-        mid = tmp_path / "out" / "mid" / name.replace(".csv", ".mid")
-        if mid.exists():
-            assert len(load_midi_notes(mid)) == len(notes)
+    for name in written:  # complete: a file cut short fails to parse
+        load_midi_notes(tmp_path / "out" / "mid" / name)
     assert not [p for p in (tmp_path / "out").rglob("*") if p.name.startswith(".")], "temporary files left"
 
 

@@ -33,7 +33,7 @@ def leftovers(folder) -> list[str]:
 @pytest.mark.robustness("outputs", "exit 0; /dev/null is still a character device", case="--json /dev/null")
 def test_dev_null_stays_a_device(song, note_model, capsys, robust):
     rc, _, lines = svt([song, "--model", note_model, "--json", "/dev/null", "-q"], capsys)
-    robust(f"{seen(rc, lines)}; /dev/null a character device: {stat.S_ISCHR(os.stat('/dev/null').st_mode)}")
+    robust(f"{seen(rc, lines)}; still a character device: {stat.S_ISCHR(os.stat('/dev/null').st_mode)}")
     assert rc == 0 and not lines and stat.S_ISCHR(os.stat("/dev/null").st_mode)
 
 
