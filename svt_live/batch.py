@@ -5,19 +5,21 @@ Conventions:
 - An input is a file or a folder. A folder stands for every file under it
   (recursively, sorted) whose extension is in :data:`AUDIO_EXTENSIONS`;
   other files there are ignored, and a folder with none is an error.
-- Each input has a relative path ``rel``: under its folder for a folder
-  input, its bare name for a file given directly. ``--output-dir DIR``
-  writes each kind of output of an input to ``DIR / rel`` with the kind's
-  extension (``songs/a/b.mp3`` given as ``songs`` -> ``DIR/a/b.mid``), so
-  the layout of the inputs is kept.
+- An input found in a folder has a relative path ``rel`` under it;
+  ``--output-dir DIR`` writes each kind of its outputs to ``DIR / rel``
+  with the kind's extension (``songs/a/b.mp3`` given as ``songs`` ->
+  ``DIR/a/b.mid``), so the layout of the inputs is kept. A file given
+  directly is written as ``DIR / <song key>`` (its stem, or a distinct key
+  where stems repeat: :func:`svt_live.outputs.song_keys`).
 - Parallel work (:func:`map_files`) runs one process per job, each with one
   torch thread; results come back in input order, identical to a serial run.
+  Workers are spawned, not forked: a fork of a process whose torch (OpenMP)
+  thread pool has run can hang in the child.
 """
 from __future__ import annotations
 
 import multiprocessing
 import signal
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,10 +30,10 @@ AUDIO_EXTENSIONS = frozenset({".wav", ".mp3", ".flac", ".ogg", ".oga", ".opus", 
 
 @dataclass(frozen=True)
 class Input:
-    """One audio file to transcribe: its ``path`` and ``rel``, its place under ``--output-dir``."""
+    """One audio file to transcribe: its ``path`` and, when found in a folder, ``rel``, its path under it."""
 
     path: Path
-    rel: Path
+    rel: Path | None = None
 
 
 def expand_inputs(paths: list[str | Path]) -> list[Input]:
@@ -44,8 +46,8 @@ def expand_inputs(paths: list[str | Path]) -> list[Input]:
 
     Examples
     --------
-    >>> [i.rel.as_posix() for i in expand_inputs(["song.mp3", "-"])]
-    ['song.mp3', '-']
+    >>> expand_inputs(["song.mp3"])
+    [Input(path=PosixPath('song.mp3'), rel=None)]
     """
     out = []
     for p in map(Path, paths):
@@ -55,20 +57,19 @@ def expand_inputs(paths: list[str | Path]) -> list[Input]:
                 raise ValueError(f"{p}: no audio files in this folder ({', '.join(sorted(AUDIO_EXTENSIONS))})")
             out += [Input(f, f.relative_to(p)) for f in found]
         else:
-            out.append(Input(p, Path(p.name) if str(p) != "-" else p))
+            out.append(Input(p))
     return out
 
 
-def output_path(output_dir: str | Path, item: Input, ext: str) -> Path:
-    """Where ``--output-dir`` puts the ``ext`` output of ``item``.
+def output_path(output_dir: str | Path, item: Input, key: str, ext: str) -> Path:
+    """Where ``--output-dir`` puts the ``ext`` output of ``item`` (``key``: its song key).
 
-    >>> output_path("out", Input(Path("songs/live/a.mp3"), Path("live/a.mp3")), ".mid").as_posix()
+    >>> output_path("out", Input(Path("songs/live/a.mp3"), Path("live/a.mp3")), "a", ".mid").as_posix()
     'out/live/a.mid'
-    >>> output_path("out", Input(Path("-"), Path("-")), ".mid").as_posix()
-    'out/stdin.mid'
+    >>> output_path("out", Input(Path("1/Mixture.mp3")), "1", ".mid").as_posix()
+    'out/1.mid'
     """
-    rel = Path("stdin") if str(item.rel) == "-" else item.rel
-    return Path(output_dir) / rel.with_suffix(ext)
+    return Path(output_dir) / (item.rel.with_suffix(ext) if item.rel is not None else f"{key}{ext}")
 
 
 def write_csv_table(path: str | Path, songs: dict) -> None:
@@ -117,16 +118,15 @@ def _call(item):
 def map_files(work: Callable, state, items: list, jobs: int, check: Callable | None = None) -> Iterator:
     """``work(state, item)`` for every item, results in order; ``jobs`` > 1 runs them in that many processes.
 
-    ``work`` must be a module-level function. On Linux the workers are
-    forked and share ``state`` (e.g. the loaded model) with the parent;
-    elsewhere it is pickled to each. ``check`` is called every
+    ``work`` must be a module-level function; ``state`` (e.g. the loaded
+    model) is pickled to each worker once. ``check`` is called every
     ``POLL_SECONDS`` while workers run (a stop request raising
     ``KeyboardInterrupt`` there, or anywhere in the loop, stops the workers).
     """
     if jobs <= 1 or len(items) <= 1:
         yield from (work(state, item) for item in items)
         return
-    ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+    ctx = multiprocessing.get_context("spawn")
     pool = ctx.Pool(min(jobs, len(items)), initializer=_worker_init, initargs=(work, state))
     try:
         results = pool.imap(_call, items)

@@ -190,7 +190,7 @@ def _targets(args, item, key: str, many: bool) -> list[tuple[str, Path]]:
         if value is None:
             continue
         if args.output_dir:
-            out.append((flag, output_path(args.output_dir, item, ext)))
+            out.append((flag, output_path(args.output_dir, item, key, ext)))
         elif flag != "json" and not (flag == "csv" and many):
             out.append((flag, _out_path(value, key, ext, many)))
     return out
@@ -261,7 +261,7 @@ def _run_files(args, lm, stop: StopRequest) -> int:
                 print(f"svt-live: {printable(item.path)}: skipped, its outputs exist", file=sys.stderr)
             continue
         jobs.append((item, key, targets))
-    state = (args, lm, refs, stop)
+    state = (args, lm, refs, stop if args.jobs == 1 else StopRequest())  # workers: the parent stops them
     for res in tqdm(map_files(_transcribe_one, state, jobs, args.jobs, stop.check), total=len(jobs),
                     desc="transcribing", unit="file", disable=len(jobs) < 2 or args.quiet):
         failed += not res.ok

@@ -49,6 +49,7 @@ def run(argv, capsys):
 
 def test_folder_expands_recursively_by_extension(songs):
     assert [i.rel.as_posix() for i in expand_inputs([songs])] == ["a.wav", "live/b.wav"]
+    assert expand_inputs([songs / "a.wav"])[0].rel is None
     (songs.parent / "empty").mkdir(exist_ok=True)
     with pytest.raises(ValueError, match="no audio files"):
         expand_inputs([songs.parent / "empty"])
@@ -88,6 +89,16 @@ def test_jobs_give_the_same_notes_and_skip_existing_skips(songs, note_model, tmp
     rc, text, err = run([songs, "--model", note_model, "--output-dir", two, "--json", "--skip-existing"], capsys)
     assert rc == 0 and err.count("skipped, its outputs exist") == 2 and text == ""
     assert (two / "a.json").stat().st_mtime_ns == before
+
+
+def test_files_sharing_a_name_get_their_own_output(songs, note_model, tmp_path, capsys):
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "a.wav").write_bytes((songs / "a.wav").read_bytes())
+    rc, _, err = run([songs / "a.wav", other / "a.wav", "--model", note_model, "--output-dir", tmp_path / "o",
+                      "-q"], capsys)
+    assert rc == 0, err
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["other.mid", "songs.mid"]
 
 
 def test_several_inputs_go_into_one_csv_with_a_file_column(songs, note_model, tmp_path, capsys):
