@@ -75,5 +75,7 @@ def _on_stop_request(stop: StopRequest, win, app) -> None:
     app.exit(130)
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # python -m gui.app: a Ctrl-C while it starts is one line too, as for svt-gui
+    from svt_live.entry import guarded
+
+    sys.exit(guarded("svt-gui", "gui.app"))
