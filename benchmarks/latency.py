@@ -14,17 +14,25 @@ network's notes are what the take's files hold. Printed:
   time`` over all NoteOns, which does not depend on the model's accuracy.
 - **live stream COnP F1**: the notes a client recording the port captures
   (every NoteOn / NoteOff as sent, corrections included, each stamped with
-  its note time, MIDI numbers as sent), scored against the references,
-  beside the accurate path's (the files), mean F1 per song; the difference
-  in points. Also false NoteOns per minute (sent notes matching no
-  reference note) and the share of NoteOns whose pitch a retrigger corrected.
+  its note time), scored against the references, beside the accurate path's
+  (the files), mean F1 per song; the difference in points. The port runs
+  with ``--pitch-bends`` (``--no-bends`` to turn them off): a sent note's
+  pitch is what sounds, its number plus the median bend while it sounds;
+  the line "as note numbers" scores the numbers alone. Also false NoteOns
+  per minute (sent notes matching no reference note) and the share of
+  NoteOns whose pitch a retrigger corrected.
 - **compute per hop**: wall time of each push that ran the models (both
   networks, mel frames, decoders): what must fit in the 20 ms hop.
 - **files = file mode**: whether the accurate path's notes equal offline
   transcription of the same audio (they must: the files of a take).
 
 ``--compare`` prints the design table of ``docs/low-latency.md`` instead:
-each row one choice of network and decoder, streamed the same way.
+each row one choice of network and decoder. To fit the time, each song's
+posteriors are computed once per network and the decoder gets frame ``t``
+at the stream time the engine commits it with 10 ms blocks and the 20 ms
+hop (the frame's right edge, ``t`` + ``lookahead`` frames plus half a
+window, rounded up to the hop): the events and their ``emitted_at`` are
+those of streaming, without the per-hop timing.
 
     python benchmarks/latency.py [--model NAME|PATH] [--live-model NAME|PATH] [--set ssvd_dev]
                                  [--limit N] [--compare]
@@ -45,10 +53,14 @@ sys.path.insert(0, str(ROOT))
 
 from svt_live.audio import load_audio  # noqa: E402
 from svt_live.checkpoint import load_model  # noqa: E402
+from svt_live.decode import NoteDecoder  # noqa: E402
 from svt_live.early import CONFIRM_FRAMES, CORRECT_FRAMES, EarlyNoteDecoder  # noqa: E402
-from svt_live.engine import LIVE_HOP, Engine  # noqa: E402
+from svt_live.engine import LIVE_HOP  # noqa: E402
 from svt_live.evaluate import score_songs  # noqa: E402
-from svt_live.events import NoteOn  # noqa: E402
+from svt_live.bends import BEND_RANGE_SEMITONES  # noqa: E402
+from svt_live.events import NoteOn, PitchBend  # noqa: E402
+from svt_live.features import log_mel  # noqa: E402
+from svt_live.inference import frame_posteriors  # noqa: E402
 from svt_live.lowlatency import LowLatencyEngine, load_live_model  # noqa: E402
 from svt_live.offline import transcribe_audio  # noqa: E402
 from svt_train.datasets import named_set  # noqa: E402
@@ -56,7 +68,6 @@ from svt_train.datasets import named_set  # noqa: E402
 BLOCK_SECONDS = 0.01
 TARGETS = {"note latency": (0.050, 0.090), "compute per hop": (None, 0.005)}  # (median, p95) seconds
 MAX_DIFFERENCE = 3.0  # points of COnP F1 the live stream may lose against the accurate path
-NEVER = 10 ** 6  # correct_frames that never retriggers
 
 
 def stream(engine, audio: np.ndarray, sr: int) -> tuple[list, list[float]]:
@@ -86,16 +97,20 @@ def matched(ref: np.ndarray, notes: np.ndarray) -> list[tuple[int, int]]:
                                      onset_tolerance=0.05, pitch_tolerance=50.0, offset_ratio=None)
 
 
-def sent_notes(events: list) -> tuple[np.ndarray, np.ndarray]:
-    """Notes a client recording the port captures, ``[n, 3]`` (NoteOn s, NoteOff s, MIDI number),
-    and each one's ``emitted_at`` ``[n]``: NoteOns paired with the NoteOffs of their number."""
-    rows, emitted, sounding = [], [], {}
+def sent_notes(events: list, bend_range: float = BEND_RANGE_SEMITONES) -> tuple[np.ndarray, np.ndarray]:
+    """Notes a client recording the port captures, ``[n, 3]`` (NoteOn s, NoteOff s, MIDI: the number
+    plus the median pitch bend while it sounds), and each one's ``emitted_at`` ``[n]``."""
+    rows, emitted, sounding, wheel = [], [], {}, 0.0
     for ev in events:
-        if isinstance(ev, NoteOn):
-            sounding[ev.pitch] = ev
-        elif hasattr(ev, "onset") and ev.pitch in sounding:
-            on = sounding.pop(ev.pitch)
-            rows.append((on.time, max(ev.time, on.time + 1e-3), float(on.pitch)))
+        if isinstance(ev, PitchBend):
+            wheel = float(np.clip(ev.semitones, -bend_range, bend_range))
+            for bends in sounding.values():
+                bends[1].append(wheel)
+        elif isinstance(ev, NoteOn):
+            sounding[ev.pitch] = (ev, [wheel])
+        elif ev.pitch in sounding:
+            on, bends = sounding.pop(ev.pitch)
+            rows.append((on.time, max(ev.time, on.time + 1e-3), on.pitch + float(np.median(bends))))
             emitted.append(on.emitted_at)
     order = np.argsort([r[0] for r in rows], kind="stable")
     return np.asarray(rows, np.float64).reshape(-1, 3)[order], np.asarray(emitted, np.float64)[order]
@@ -105,11 +120,12 @@ class Tally:
     """What one way of sending notes did over a set of songs."""
 
     def __init__(self):
-        self.latency, self.delay, self.compute, self.pairs = [], [], [], {}
+        self.latency, self.delay, self.compute, self.pairs, self.numbers = [], [], [], {}, {}
         self.false_ons = self.note_ons = self.corrections = 0
 
     def add(self, song, events: list, compute: list[float], corrections: int = 0) -> None:
         notes, emitted = sent_notes(events)
+        self.numbers[song.id] = (song.notes, np.c_[notes[:, :2], np.round(notes[:, 2])])
         hits = matched(song.notes, notes)
         self.latency += [emitted[j] - song.notes[i, 0] for i, j in hits]
         self.delay += [e.emitted_at - e.time for e in events if isinstance(e, NoteOn)]
@@ -122,6 +138,11 @@ class Tally:
     @property
     def f1(self) -> float:
         return score_songs(self.pairs)["mean"]["COnP"][2]
+
+    @property
+    def f1_numbers(self) -> float:
+        """COnP F1 of the note numbers alone (a recorder that drops pitch bends)."""
+        return score_songs(self.numbers)["mean"]["COnP"][2]
 
 
 def stats_row(name: str, values: list[float], target: tuple | None) -> str:
@@ -148,7 +169,7 @@ def report(args, lm, live_lm) -> None:
     live, files = Tally(), Tally()
     same = 0
     for k, (song, audio) in enumerate(zip(songs, audios), 1):
-        eng = LowLatencyEngine(lm, live_lm, sr, args.hop, confirm_frames=args.confirm_frames,
+        eng = LowLatencyEngine(lm, live_lm, sr, args.hop, not args.no_bends, confirm_frames=args.confirm_frames,
                                correct_frames=args.correct_frames)
         events, compute = stream(eng, audio, sr)
         live.add(song, events, compute, eng.live.decoder.n_corrections)
@@ -160,47 +181,66 @@ def report(args, lm, live_lm) -> None:
     f_live, f_acc = live.f1, files.f1
     print(f"live model {live_lm.label}, accurate model {lm.label}, set {args.set}: {len(songs)} songs, "
           f"{minutes:.1f} min of audio; hop {args.hop * 1000:.0f} ms, {BLOCK_SECONDS * 1000:.0f} ms blocks, "
-          f"1 torch thread; confirm {args.confirm_frames} frame(s), correct after {args.correct_frames}")
+          f"1 torch thread; confirm {args.confirm_frames} frame(s), correct after {args.correct_frames}, "
+          f"pitch bends {'off' if args.no_bends else 'on'}")
     print(f"{'':<28}{'count':>7}{'median ms':>10}{'p95 ms':>10}")
     print(stats_row("note latency (matched)", live.latency, TARGETS["note latency"]))
     print(stats_row("engine delay (all NoteOns)", live.delay, None))
     print(stats_row("accurate path (matched)", files.latency, None))
     print(stats_row("compute per hop", live.compute, TARGETS["compute per hop"]))
     print(f"live stream COnP F1 {100 * f_live:.2f} % (mean/song), accurate path (files) {100 * f_acc:.2f} %, "
-          f"difference {100 * (f_acc - f_live):.2f} points (target <= {MAX_DIFFERENCE:g})")
+          f"difference {100 * (f_acc - f_live):.2f} points (target <= {MAX_DIFFERENCE:g}); as note numbers "
+          f"{100 * live.f1_numbers:.2f} %, the accurate path's rounded {100 * files.f1_numbers:.2f} %")
     print(f"false NoteOns {live.false_ons / minutes:.1f} per minute ({live.false_ons} of {live.note_ons}); "
           f"NoteOns corrected later {100 * live.corrections / max(1, live.note_ons - live.corrections):.1f} %")
     print(f"files = file mode: {same} of {len(songs)} songs give the offline notes exactly")
 
 
+def commit_times(lm, n_frames: int, hop: float) -> np.ndarray:
+    """Stream time (s) at which the engine commits each of ``n_frames`` frames with 10 ms blocks:
+    the frame ``lookahead`` frames later must be complete (its window's right edge), at the next hop."""
+    f = lm.features
+    edge = (np.arange(n_frames) + lm.lookahead) * f.hop + f.win // 2  # last sample needed
+    hop_samples = int(round(hop * f.sample_rate))
+    return np.ceil(edge / hop_samples) * hop_samples / f.sample_rate
+
+
+def simulate(decoder, post: dict, times: np.ndarray) -> list:
+    """Hand ``decoder`` each frame at its commit time; returns its events."""
+    events = []
+    for t, now in enumerate(times):
+        events += decoder.push({k: v[t:t + 1] for k, v in post.items()}, now=float(now))
+    return events + decoder.flush(now=float(times[-1]) if len(times) else 0.0)
+
+
 def compare(args, lm, live_lm) -> None:
-    """One row per design choice: network x decoder, each streamed alone."""
+    """One row per design choice: network x decoder (see the module docstring)."""
     sr = lm.features.sample_rate
     songs, audios, minutes = load_songs(args, sr)
+    posts = {m.label: [frame_posteriors(m, log_mel(a, m.features)) for a in audios] for m in (lm, live_lm)}
 
-    def early(model, confirm, correct):
-        return lambda: Engine(model, sr, args.hop, decoder=EarlyNoteDecoder(
-            model.decoding, model.features.frame_seconds, confirm, correct))
+    def early(model, confirm, correct, bends=True):
+        return model, lambda: EarlyNoteDecoder(model.decoding, model.features.frame_seconds, confirm, correct, bends)
 
-    rows = [(f"{lm.label}: peak + min_note_frames (files)", lambda: Engine(lm, sr, args.hop)),
-            (f"{lm.label}: early, confirm 1, correct 2", early(lm, 1, 2)),
-            (f"{live_lm.label}: peak + min_note_frames", lambda: Engine(live_lm, sr, args.hop))]
-    rows += [(f"{live_lm.label}: early, confirm {c}, " + (f"correct {r}" if r < NEVER else "no correction"),
-              early(live_lm, c, r)) for c, r in ((1, 1), (1, 2), (1, 3), (1, NEVER), (2, 2), (3, 2))]
+    rows = [(f"{lm.label}: peak + min_note_frames (files)", (lm, lambda: NoteDecoder(lm.decoding))),
+            (f"{lm.label}: early, confirm 1", early(lm, 1, CORRECT_FRAMES)),
+            (f"{live_lm.label}: peak + min_note_frames", (live_lm, lambda: NoteDecoder(live_lm.decoding)))]
+    rows += [(f"{live_lm.label}: early, confirm {c}" + ("" if b else ", no bends, retrigger after 2"),
+              early(live_lm, c, CORRECT_FRAMES, b)) for c, b in ((1, True), (2, True), (3, True), (1, False))]
     print(f"set {args.set}: {len(songs)} songs, {minutes:.1f} min; {BLOCK_SECONDS * 1000:.0f} ms blocks, "
-          f"hop {args.hop * 1000:.0f} ms, 1 torch thread; latency of matched NoteOns (ms), live stream "
-          f"COnP F1 mean/song (%), false NoteOns per minute, NoteOns corrected (%)")
-    print(f"| {'network: decoder':<52} | median | p95 | COnP F1 | false/min | corrected |")
-    print(f"|{'-' * 54}|-------:|----:|--------:|----------:|----------:|")
-    for name, make in rows:
+          f"hop {args.hop * 1000:.0f} ms; latency of matched NoteOns (ms), live stream COnP F1 mean/song (%) "
+          f"as heard (number + bend) and as note numbers, false NoteOns per minute, NoteOns corrected (%)")
+    print(f"| {'network: decoder':<44} | median | p95 | COnP F1 | numbers | false/min | corrected |")
+    print(f"|{'-' * 46}|-------:|----:|--------:|--------:|----------:|----------:|")
+    for name, (model, make) in rows:
         tally = Tally()
-        for song, audio in zip(songs, audios):
-            eng = make()
-            events, _ = stream(eng, audio, sr)
-            tally.add(song, events, [], getattr(eng.decoder, "n_corrections", 0))
+        for song, post in zip(songs, posts[model.label]):
+            dec = make()
+            events = simulate(dec, post, commit_times(model, len(post["onset"]), args.hop))
+            tally.add(song, events, [], getattr(dec, "n_corrections", 0))
         lat = np.asarray(tally.latency) * 1000
-        print(f"| {name:<52} | {np.median(lat):6.0f} | {np.percentile(lat, 95):3.0f} | {100 * tally.f1:7.2f} "
-              f"| {tally.false_ons / minutes:9.1f} | "
+        print(f"| {name:<44} | {np.median(lat):6.0f} | {np.percentile(lat, 95):3.0f} | {100 * tally.f1:7.2f} "
+              f"| {100 * tally.f1_numbers:7.2f} | {tally.false_ons / minutes:9.1f} | "
               f"{100 * tally.corrections / max(1, tally.note_ons - tally.corrections):9.1f} |", flush=True)
 
 
@@ -213,6 +253,7 @@ def main(argv=None) -> int:
     ap.add_argument("--hop", type=float, default=LIVE_HOP, help="seconds per model call (default: the live hop)")
     ap.add_argument("--confirm-frames", type=int, default=CONFIRM_FRAMES)
     ap.add_argument("--correct-frames", type=int, default=CORRECT_FRAMES)
+    ap.add_argument("--no-bends", action="store_true", help="the port without --pitch-bends")
     ap.add_argument("--limit", type=int, help="only the first N songs")
     ap.add_argument("--compare", action="store_true", help="the design table instead (docs/low-latency.md)")
     args = ap.parse_args(argv)

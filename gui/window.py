@@ -177,8 +177,9 @@ class MainWindow(QMainWindow):
 
         sb = self.statusBar()
         self.progress = QProgressBar(minimum=0, maximum=1000, value=0, maximumWidth=160, visible=False)
-        self.latency_label = QLabel("latency —", toolTip="Time from a note's start to its NoteOn "
-                                    "(emitted_at - time): last note and mean over the take")
+        self.latency_label = QLabel("latency —", toolTip="Time from a note's start to its NoteOn on the MIDI "
+                                    "port (emitted_at - time, audio time): last note and median over the take")
+        self._port_latency: list[float] = []  # of the take's NoteOns on the MIDI port, seconds
         self.dropped_label = QLabel("dropped 0", toolTip="Microphone blocks lost (input overflows)")
         self.cpu_label = QLabel("CPU —", toolTip="Engine thread's CPU time per second of wall time "
                                 "(100 % = one core busy); files: audio seconds per wall second")
@@ -555,6 +556,7 @@ class MainWindow(QMainWindow):
         self.score_label.setText("")
         live = self._spec is not None and self._spec.live
         self.latency_label.setText("latency —" if live else "latency (live only)")
+        self._port_latency = []
         self.dropped_label.setText("dropped 0")
         self.notes_label.setText("0 notes")
         self.progress.setVisible(self._spec is not None and self._spec.kind == "file")
@@ -576,9 +578,10 @@ class MainWindow(QMainWindow):
         self.roll.refresh()
         if up.progress is not None:
             self.progress.setValue(int(1000 * up.progress))
-        lat = take.latencies
-        if lat.size and self._spec is not None and self._spec.live:  # full-speed files: not meaningful
-            self.latency_label.setText(f"latency {1000 * lat[-1]:.0f} ms (mean {1000 * lat.mean():.0f})")
+        self._port_latency += up.port_latency
+        lat = self._port_latency
+        if lat and self._spec is not None and self._spec.live:  # full-speed files: not meaningful
+            self.latency_label.setText(f"latency {1000 * lat[-1]:.0f} ms (median {1000 * np.median(lat):.0f})")
         self.dropped_label.setText(f"dropped {up.overflows}")
         cpu = f"CPU {100 * up.cpu:.0f} %"
         if self._spec is not None and not self._spec.live:

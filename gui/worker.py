@@ -9,6 +9,10 @@ equal ``svt-live FILE``'s notes):
   ``LIVE_HOP`` (20 ms) model calls, as if the file were sung into a microphone;
 - ``mic``: :class:`svt_live.mic.MicSource` blocks, ``LIVE_HOP`` model calls.
 
+Live sources run live mode's two paths (:class:`svt_live.lowlatency.LowLatencyEngine`):
+the live network's early events go to the MIDI port, the accurate network's
+events build the take (its notes are what file mode gives).
+
 The worker never touches widgets. It emits :class:`Update` batches (events,
 contour frames, stream time, progress, statistics) that Qt queues to the GUI
 thread; a NoteOn is sent as soon as the engine emits it, other updates at
@@ -31,6 +35,7 @@ from svt_live.audio import AudioError, iter_audio
 from svt_live.checkpoint import CheckpointError, LoadedModel, load_model
 from svt_live.engine import FILE_HOP, LIVE_HOP, Engine
 from svt_live.events import NoteOn
+from svt_live.lowlatency import LIVE_MODEL, LowLatencyEngine
 
 UPDATE_INTERVAL = 0.05  # seconds between GUI updates when nothing new was decided
 FILE_BLOCK_SECONDS = 5.0  # full-speed file blocks (as `svt-live FILE`)
@@ -62,7 +67,9 @@ class Update:
     known length, else None; ``cpu``: engine-thread CPU seconds per wall
     second over the last interval (1.0 = one core busy); ``speed``: audio
     seconds per wall second since the start; ``overflows``: input blocks the
-    microphone dropped; ``level_db``: input level (dBFS) or None.
+    microphone dropped; ``level_db``: input level (dBFS) or None;
+    ``port_latency``: for each NoteOn sent to the MIDI port (live sources),
+    seconds from the note's start to its sending (``emitted_at - time``).
     """
 
     events: list = field(default_factory=list)
@@ -73,6 +80,7 @@ class Update:
     speed: float = 0.0
     overflows: int = 0
     level_db: float | None = None
+    port_latency: list = field(default_factory=list)
 
 
 class ModelCache:
@@ -193,9 +201,11 @@ class EngineWorker(QThread):
             blocks, rate = self._open_source(lm.features.sample_rate)
             self.started_source.emit({"sample_rate": rate, "duration": self.duration, "model": lm.label,
                                       "frame_seconds": lm.features.frame_seconds})
-            hop = LIVE_HOP if self.source.live else FILE_HOP
-            engine = Engine(lm, rate, hop, on_frames=self._frames_cb(lm.decoding.voiced_threshold),
-                            overlap=not self.source.live)
+            on_frames = self._frames_cb(lm.decoding.voiced_threshold)
+            if self.source.live:
+                engine = LowLatencyEngine(lm, self.models.get(LIVE_MODEL), rate, LIVE_HOP, on_frames=on_frames)
+            else:
+                engine = Engine(lm, rate, FILE_HOP, on_frames=on_frames, overlap=True)
             self._t_start = time.monotonic()
             self._cpu_mark = (self._t_start, time.thread_time())  # this thread's CPU clock
             for block in blocks:
@@ -276,8 +286,14 @@ class EngineWorker(QThread):
         return on_frames
 
     def _emit_events(self, events: list, engine, force: bool = False) -> None:
+        """Queue ``events`` (a :class:`LowLatencyEngine`'s are its live events: to the port; the take
+        gets its accurate events) and emit the pending update when due."""
         p = self._pending
-        p.events.extend(events)
+        if isinstance(engine, LowLatencyEngine):
+            p.port_latency += [e.emitted_at - e.time for e in events if isinstance(e, NoteOn)]
+            p.events.extend(engine.take_accurate_events())
+        else:
+            p.events.extend(events)
         if self._midi is not None:
             for ev in events:
                 try:
@@ -290,7 +306,7 @@ class EngineWorker(QThread):
         if engine is not None:
             p.stream_time = engine.stream_time
         now = time.monotonic()
-        urgent = any(isinstance(e, NoteOn) for e in events)
+        urgent = any(isinstance(e, NoteOn) for e in events + p.events)
         if not (force or urgent or now - self._last_emit >= UPDATE_INTERVAL):
             return
         t0, c0 = self._cpu_mark

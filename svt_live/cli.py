@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--save-audio", metavar="WAV", help="microphone: also save the take as a 16-bit WAV")
     mdl = p.add_argument_group("model")
     mdl.add_argument("--model", help="bundled model name or checkpoint path (default: the shipped default)")
+    mdl.add_argument("--live-model", metavar="NAME|PATH",
+                     help="live mode: the network whose early NoteOns go to the MIDI port (default "
+                          "singing_crnn_live; the files always hold --model's notes)")
     mdl.add_argument("--device", default="auto", help="auto (CUDA when present, else CPU), cpu or cuda")
     mdl.add_argument("--hop", type=float, help="seconds of audio per model call "
                                                "(default 0.02 live, 2.0 for files; notes do not change)")
@@ -425,6 +428,8 @@ def _check(args) -> None:
             raise UsageError(f"--plot-span START END: need 0 <= START < END, got {start:g} {end:g}")
     if args.input == "file" and (args.input_device or args.seconds or args.save_audio):
         raise UsageError("--input-device, --seconds and --save-audio need --input mic")
+    if args.input == "file" and args.live_model:
+        raise UsageError("--live-model needs --input mic")
     if args.input == "file" and args.midi_out and not args.realtime:
         raise UsageError("--midi-out with files needs --realtime (or use --input mic)")
     for flag, most in LIMITS.items():

@@ -6,17 +6,24 @@ network into note events as soon as a frame allows, where
 ``min_note_frames`` voiced frames. Rules (``t`` = frame index, time
 ``t * frame_seconds``; thresholds from :class:`~svt_live.decode.DecodeParams`):
 
-1. **Onset**: frame ``t`` starts a note when ``onset[t]`` rises through
-   ``onset_threshold`` (``onset[t-1]`` was below it): no peak to confirm, no
-   right context. An onset closes the note sounding before it.
+1. **Onset**: frame ``t`` starts a note when ``onset[t] >= onset_threshold``
+   and it is :data:`ONSET_RISE` above the lowest onset posterior since the
+   last onset (a rise through the threshold, or a new rise while it stays
+   above: legato notes): no peak to confirm, no right context. An onset
+   closes the note sounding before it.
 2. **NoteOn**: once ``confirm_frames`` frames of the note are voiced, with a
-   provisional pitch: the nearest MIDI note of the median of its voiced frames.
+   provisional pitch: the nearest MIDI note of the median of its voiced
+   frames. It is stamped :data:`ONSET_LEAD_FRAMES` after the onset frame:
+   the posterior crosses the threshold about a frame before the peak the
+   network puts on the sung onset (``docs/low-latency.md``).
 3. **Correction**: the note's pitch is the median of its voiced frames after
    the first (the accurate decoder's rule), re-read on every voiced frame;
-   when it rounds to another MIDI note on ``correct_frames`` frames in a row,
-   the note is retriggered: NoteOff of the old number and NoteOn of the new
-   one at the same instant. A synth and a recording client both hear the
-   right note from then on and never a hanging one.
+   when it rounds to another MIDI note on ``correct_frames`` frames in a row
+   (with ``bends``: only when it is further than ``bend_range`` from the note
+   number, the wheel carries the rest), the note is retriggered: NoteOff of
+   the old number and NoteOn of the new one at the same instant. A synth and
+   a recording client both hear the right note from then on and never a
+   hanging one.
 4. **NoteOff**: ``offset >= offset_threshold``, ``silence_frames`` unvoiced
    frames in a row, the next onset, or the end of the stream.
 5. **Pitch bends** (``bends=True``): before each NoteOn and on every voiced
@@ -35,12 +42,14 @@ import statistics
 
 import numpy as np
 
-from .bends import MIN_STEP_CENTS
+from .bends import BEND_RANGE_SEMITONES, MIN_STEP_CENTS
 from .decode import POSTERIOR_KEYS, DecodeParams, note_velocity
 from .events import NoteOff, NoteOn, PitchBend
 
 CONFIRM_FRAMES = 1  # voiced frames before the NoteOn (benchmarks/latency.py --compare measures 1-3)
 CORRECT_FRAMES = 2  # frames in a row at another note before a retrigger
+ONSET_RISE = 0.1  # onset posterior rise since its last low that makes a new onset
+ONSET_LEAD_FRAMES = 1  # NoteOn stamp after the frame whose onset crossed the threshold
 
 
 class _Sounding:
@@ -72,6 +81,8 @@ class EarlyNoteDecoder:
         Frames in a row whose settled pitch rounds to another note before a retrigger (>= 1).
     bends : bool
         Also emit :class:`~svt_live.events.PitchBend` events.
+    bend_range : float
+        Semitones the pitch wheel reaches (with ``bends``).
 
     Examples
     --------
@@ -80,17 +91,19 @@ class EarlyNoteDecoder:
     >>> events = dec.push({"onset": on, "offset": [0.0] * 6, "voiced": [0.0, 0.9, 0.9, 0.9, 0.0, 0.0],
     ...                    "pitch": [0.0, 60.2, 60.1, 60.0, 0.0, 0.0]}, now=0.12)
     >>> [(type(e).__name__, e.time, e.pitch) for e in events]
-    [('NoteOn', 0.02, 60), ('NoteOff', 0.08, 60)]
+    [('NoteOn', 0.04, 60), ('NoteOff', 0.08, 60)]
     """
 
     def __init__(self, params: DecodeParams = DecodeParams(), frame_seconds: float = 0.02,
-                 confirm_frames: int = CONFIRM_FRAMES, correct_frames: int = CORRECT_FRAMES, bends: bool = False):
+                 confirm_frames: int = CONFIRM_FRAMES, correct_frames: int = CORRECT_FRAMES, bends: bool = False,
+                 bend_range: float = BEND_RANGE_SEMITONES):
         if int(confirm_frames) < 1 or int(correct_frames) < 1:
             raise ValueError(f"confirm_frames and correct_frames must be >= 1, got {confirm_frames}, {correct_frames}")
         self.p, self.fs = params, frame_seconds
         self.confirm, self.correct, self.bends = int(confirm_frames), int(correct_frames), bends
+        self.tolerance = bend_range if bends else 0.5  # semitones the sounding pitch may be off its number
         self._t = 0
-        self._prev_onset = 0.0
+        self._low = 0.0  # lowest onset posterior since the last onset
         self._note: _Sounding | None = None
         self._notes: list[tuple[float, float, float]] = []
         self.n_note_ons = 0
@@ -119,8 +132,8 @@ class EarlyNoteDecoder:
     def _decide(self, onset, offset, voiced, pitch, now: float, events: list) -> None:
         p, t = self.p, self._t
         self._t += 1
-        rising = onset >= p.onset_threshold > self._prev_onset
-        self._prev_onset = onset
+        rising = onset >= p.onset_threshold and onset - self._low >= ONSET_RISE
+        self._low = onset if rising else min(self._low, onset)
         if rising:
             self._close(t, now, events)
             self._note = _Sounding(t, onset)
@@ -139,14 +152,14 @@ class EarlyNoteDecoder:
         note.pitches.append(pitch)
         if note.midi is None:
             if len(note.pitches) >= self.confirm:
-                self._note_on(note, note.start, int(round(statistics.median(note.pitches))), now, events)
+                self._note_on(note, note.start + ONSET_LEAD_FRAMES, int(round(statistics.median(note.pitches))),
+                              now, events)
             return
-        settled = int(round(statistics.median(note.pitches[1:])))
-        note.wrong = note.wrong + 1 if settled != note.midi else 0
+        settled = statistics.median(note.pitches[1:])
+        note.wrong = note.wrong + 1 if abs(settled - note.midi) > self.tolerance else 0
         if note.wrong >= self.correct:
-            self._note_off(note, t, now, events)
             self.n_corrections += 1
-            self._note_on(note, t, settled, now, events)
+            self._note_on(note, self._note_off(note, t, now, events), int(round(settled)), now, events)
         elif self.bends:
             self._bend(note, t, pitch, now, events)
 
@@ -165,10 +178,13 @@ class EarlyNoteDecoder:
             note.bend = cents
             events.append(PitchBend(t * self.fs, cents / 100.0, now))
 
-    def _note_off(self, note: _Sounding, t: int, now: float, events: list) -> None:
-        on, off = note.sent_at * self.fs, max(t, note.sent_at + 1) * self.fs
+    def _note_off(self, note: _Sounding, t: int, now: float, events: list) -> int:
+        """NoteOff of the sounding number at frame ``t`` (at least a frame after its NoteOn); returns its frame."""
+        end = max(t, note.sent_at + 1)
+        on, off = note.sent_at * self.fs, end * self.fs
         self._notes.append((on, off, float(note.midi)))
         events.append(NoteOff(off, note.midi, on, float(note.midi), now))
+        return end
 
     def _close(self, t: int, now: float, events: list) -> None:
         note, self._note = self._note, None

@@ -1,10 +1,14 @@
-"""``svt-live --input mic``: microphone -> :class:`~svt_live.engine.Engine` -> notes, MIDI, files.
+"""``svt-live --input mic``: microphone -> :class:`~svt_live.lowlatency.LowLatencyEngine` -> MIDI, files.
 
-Notes are printed as they are announced (``NoteOn``: note time in stream
-seconds, name, velocity, latency = stream time at emission minus note
-time). Ctrl-C (SIGINT) or SIGTERM, the end of ``--seconds`` or a dying
-input stream all end the take the same way: the engine closes open notes,
-the MIDI port gets its note-offs and all-notes-off and is closed, and every
+Two networks hear the take (:mod:`svt_live.lowlatency`): the live network's
+early NoteOns (and, with ``--pitch-bends``, the sung contour as pitch-wheel
+messages, bend range set by RPN) go to the MIDI port and are printed as
+they are sent (note time in stream seconds, name, velocity, latency =
+stream time at emission minus note time); the accurate network's notes
+are the take's files, the notes file mode gives on the recording.
+Ctrl-C (SIGINT) or SIGTERM, the end of ``--seconds`` or a dying input
+stream all end the take the same way: the engines close open notes, the
+MIDI port gets its note-offs and all-notes-off and is closed, and every
 requested output is written (atomically). Exit status: 0 after a stop
 request or ``--seconds``, 1 when the microphone failed or an output could
 not be written.
@@ -22,8 +26,9 @@ import numpy as np
 
 from .annotations import write_csv, write_json
 from .cli import wrote
-from .engine import LIVE_HOP, Engine
+from .engine import LIVE_HOP
 from .events import NoteOn
+from .lowlatency import LowLatencyEngine, load_live_model
 from .mic import MicError, MicSource
 from .midi import MidiOut, MidiPortError, write_midi_file
 from .notes import note_name
@@ -61,9 +66,9 @@ class WavRecorder:
 
 
 class Take:
-    """One live take: runs the engine, prints and forwards its events."""
+    """One live take: runs the engine, prints and forwards its live events."""
 
-    def __init__(self, engine: Engine, midi: MidiOut | None, quiet: bool):
+    def __init__(self, engine: LowLatencyEngine, midi: MidiOut | None, quiet: bool):
         self.engine, self.midi, self.quiet = engine, midi, quiet
 
     def handle(self, events: list) -> None:
@@ -89,15 +94,18 @@ class Take:
         return self.engine.velocities.tolist()
 
 
-def _open_midi(port: str | None) -> MidiOut | None:
+def _open_midi(port: str | None, bends: bool) -> MidiOut | None:
     if port is None:
         return None
     try:
         midi = MidiOut(port)
+        if bends:
+            midi.set_bend_range()
     except MidiPortError as exc:
         _say(f"MIDI out unavailable: {exc}; transcribing without MIDI")
         return None
-    _say(f"MIDI out: {midi.port_name!r} ({midi.api})")
+    _say(f"MIDI out: {midi.port_name!r} ({midi.api})" + (f", pitch bends +-{midi.bend_range} semitones"
+                                                         if bends else ""))
     return midi
 
 
@@ -142,6 +150,7 @@ def run_live(args, lm, on_event=None, on_start=None, on_finish=None) -> int:
     Hooks (the sight-singing check uses them): ``on_event(event)`` for every note event,
     ``on_start()`` once the microphone runs, ``on_finish(notes) -> [error lines]`` after the take.
     """
+    live_lm = load_live_model(args.live_model, next(lm.model.parameters()).device)
     with StopRequest() as stop:
         try:
             mic = MicSource(args.input_device)
@@ -149,12 +158,15 @@ def run_live(args, lm, on_event=None, on_start=None, on_finish=None) -> int:
             _say(f"error: {exc}")
             return 1
         hop = args.hop or LIVE_HOP
-        take = Take(Engine(lm, mic.sample_rate, hop, on_event), _open_midi(args.midi_out), args.quiet)
+        bends = args.pitch_bends
+        engine = LowLatencyEngine(lm, live_lm, mic.sample_rate, hop, bends, on_event)
+        take = Take(engine, _open_midi(args.midi_out, bends), args.quiet)
         recorder = WavRecorder(args.save_audio, mic.sample_rate, mic.channels) if args.save_audio else None
         failure = None
         try:
             with mic:
                 _say(f"listening to {mic.device_name!r} at {mic.sample_rate} Hz, model {lm.label}, "
+                     f"live network {engine.live.lm.label}, "
                      f"hop {1000 * hop:.0f} ms; Ctrl-C stops")
                 if on_start is not None:
                     on_start()

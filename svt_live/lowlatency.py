@@ -47,6 +47,8 @@ class LowLatencyEngine:
         Audio gathered before each model call (both engines).
     bends : bool
         Emit :class:`~svt_live.events.PitchBend` events with the notes.
+    on_event : callable, optional
+        Called with each accurate event (the take's notes as they close).
     on_frames : callable, optional
         The accurate engine's frame callback (the GUI's pitch contour).
     confirm_frames, correct_frames : int
@@ -54,12 +56,13 @@ class LowLatencyEngine:
     """
 
     def __init__(self, lm: LoadedModel, live_lm: LoadedModel, sample_rate: int | None = None,
-                 hop_seconds: float = LIVE_HOP, bends: bool = False, on_frames: Callable | None = None,
+                 hop_seconds: float = LIVE_HOP, bends: bool = False, on_event: Callable | None = None,
+                 on_frames: Callable | None = None,
                  confirm_frames: int = CONFIRM_FRAMES, correct_frames: int = CORRECT_FRAMES):
         early = EarlyNoteDecoder(live_lm.decoding, live_lm.features.frame_seconds, confirm_frames,
                                  correct_frames, bends)
         self.live = Engine(live_lm, sample_rate, hop_seconds, decoder=early)
-        self.accurate = Engine(lm, sample_rate, hop_seconds, on_frames=on_frames)
+        self.accurate = Engine(lm, sample_rate, hop_seconds, on_event, on_frames)
         self.accurate_events: list = []  # the accurate path's events (NoteOn / NoteOff), for the GUI
 
     @property
@@ -75,6 +78,11 @@ class LowLatencyEngine:
     def notes(self) -> np.ndarray:
         """The accurate notes ``[n, 3]`` (onset s, offset s, MIDI) closed so far: the take's files."""
         return self.accurate.notes
+
+    @property
+    def velocities(self) -> np.ndarray:
+        """Velocity of each of :attr:`notes` ``[n]``."""
+        return self.accurate.velocities
 
     @property
     def live_notes(self) -> np.ndarray:

@@ -8,6 +8,7 @@ with pitch bends (:mod:`svt_live.bends`).
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import sys
 import time
@@ -17,8 +18,9 @@ import mido
 import numpy as np
 
 from .annotations import atomic_write
-from .bends import BEND_RANGE_SEMITONES, bend_range_controls, bend_value, contour_bends
-from .events import NoteOff, NoteOn
+from .bends import (BEND_RANGE_SEMITONES, bend_range_bytes, bend_range_controls, bend_value, contour_bends,
+                    pitchwheel_bytes)
+from .events import NoteOff, NoteOn, PitchBend
 from .grid import DEFAULT_BPM, DEFAULT_METER, check_bpm, quantize_notes
 from .jack import ServerWatch
 from .tuning import round_to_tuning
@@ -133,6 +135,7 @@ ALL_NOTES_OFF = 123  # controller number
 API_BY_NAME = {"alsa": "API_LINUX_ALSA", "jack": "API_UNIX_JACK", "coremidi": "API_MACOSX_CORE",
                "winmm": "API_WINDOWS_MM"}
 API_ENV = "SVT_MIDI_API"  # e.g. "jack" or "alsa,jack": which MIDI systems to try, in order
+BEND_RANGE_REFRESH_SECONDS = 1.0  # a NoteOn this long after the last bend-range RPN sends it again
 PORT_CHECK_SECONDS = 0.5  # how often sending checks that the port still exists
 
 
@@ -273,6 +276,9 @@ class MidiOut:
                  channel: int = 0):
         self.channel = int(channel) & 0x0F
         self._sounding: set[int] = set()
+        self.bend_range = BEND_RANGE_SEMITONES
+        self._range_sent_at: float | None = None  # when the bend range last went out; None: not managed
+        self._bent = False  # a pitch bend was sent: the wheel is re-centred on close
         self._out = self._watch = None
         clients, failed = _clients(api)
         if not clients:
@@ -311,9 +317,25 @@ class MidiOut:
         except (rtmidi.RtMidiError, ValueError) as exc:
             raise MidiPortError(f"MIDI port {self.port_name!r} failed: {exc}") from None
 
+    def set_bend_range(self, semitones: float = BEND_RANGE_SEMITONES) -> None:
+        """Scale :class:`~svt_live.events.PitchBend` events to ``semitones`` and set that range (RPN 0)
+        on the channel before the next NoteOn, and again before any NoteOn
+        ``BEND_RANGE_REFRESH_SECONDS`` later: a synth connected mid-take gets it with its first note."""
+        bend_range_bytes(semitones)  # refuses a range RPN cannot hold, now rather than at the first note
+        self.bend_range, self._range_sent_at = semitones, -math.inf
+
     def send(self, event) -> None:
-        """Send a :class:`~svt_live.events.NoteOn` or :class:`~svt_live.events.NoteOff` now."""
-        if isinstance(event, NoteOn):
+        """Send a :class:`~svt_live.events.NoteOn`, :class:`~svt_live.events.NoteOff` or
+        :class:`~svt_live.events.PitchBend` now."""
+        if isinstance(event, PitchBend):
+            self.send_bytes(pitchwheel_bytes(bend_value(event.semitones, self.bend_range), self.channel))
+            self._bent = True
+        elif isinstance(event, NoteOn):
+            now = time.monotonic()
+            if self._range_sent_at is not None and now - self._range_sent_at >= BEND_RANGE_REFRESH_SECONDS:
+                for message in bend_range_bytes(self.bend_range, self.channel):
+                    self.send_bytes(message)
+                self._range_sent_at = now
             self.send_bytes([NOTE_ON | self.channel, event.pitch & 0x7F, max(1, min(127, event.velocity))])
             self._sounding.add(event.pitch)
         elif isinstance(event, NoteOff):
@@ -330,6 +352,8 @@ class MidiOut:
             for pitch in sorted(self._sounding):
                 self.send_bytes([NOTE_OFF | self.channel, pitch, 0])
             self.send_bytes([CONTROL_CHANGE | self.channel, ALL_NOTES_OFF, 0])
+            if self._bent:
+                self.send_bytes(pitchwheel_bytes(0, self.channel))
         except MidiPortError:
             pass  # the port is gone: nothing left to silence
         finally:

@@ -380,7 +380,8 @@ def test_realtime_file_session_stop_and_save_midi(qtbot, make_window, tmp_path, 
 
 def test_realtime_session_sends_midi_through_jack(qtbot, make_window, monkeypatch, jack_server, random_model,
                                                   short_clip):
-    """MIDI out 'virtual': a JACK port 'svt-live' appears while recording and carries the take's notes."""
+    """MIDI out 'virtual': a JACK port 'svt-live' appears while recording and carries live mode's early
+    events (the bundled live network's), while the take holds the accurate notes."""
     import gui.window
     rtmidi = pytest.importorskip("rtmidi")
     monkeypatch.setenv("SVT_MIDI_API", "jack")
@@ -407,8 +408,18 @@ def test_realtime_session_sends_midi_through_jack(qtbot, make_window, monkeypatc
     listener.close_port()
     listener.delete()
     assert not [t for k, t in win.messages if k in ("error", "warning")], win.messages
-    want = [m for n in win.take.notes for m in ([0x90, n.pitch, n.velocity], [0x80, n.pitch, 0])] + [[0xB0, 123, 0]]
-    assert len(got) > 4 and got == want[-len(got):]  # all sent after the listener connected, in order
+    from svt_live.audio import load_audio
+    from svt_live.checkpoint import load_model
+    from svt_live.lowlatency import LowLatencyEngine, load_live_model
+
+    eng = LowLatencyEngine(load_model(random_model), load_live_model(), 16000)  # the same stream, offline
+    audio = load_audio(short_clip)
+    events = [e for i in range(0, len(audio), 320) for e in eng.push(audio[i:i + 320])] + eng.finish()
+    want = [[0x90, e.pitch, e.velocity] if isinstance(e, NoteOn) else [0x80, e.pitch, 0] for e in events]
+    assert len(got) > 4 and got[-1] == [0xB0, 123, 0]
+    it = iter(want)  # in order (a JACK cycle that overruns on a loaded machine can drop one message)
+    assert all(m in it for m in got[:-1]) and len(got) - 1 >= 0.8 * len(want[want.index(got[0]):])
+    np.testing.assert_allclose(win.take.notes_array(), eng.notes)  # the take: the accurate notes
 
 
 MIC_SESSION = r"""

@@ -15,6 +15,7 @@ import pytest
 
 from svt_live.annotations import load_midi_notes, load_notes
 from svt_live.audio import load_audio
+from svt_live.bends import bend_range_controls
 from svt_live.cli import main
 from svt_live.evaluate import score
 from svt_live.mic import MicError, MicSource, list_devices, list_input_devices
@@ -137,8 +138,8 @@ def test_devices_and_bad_device():
 def test_mic_end_to_end_equals_file_mode(live, pulse_server, note_model, clip16, tmp_path):
     """What the microphone hears gives the notes file mode gives for the same clip."""
     clip_path, clip = clip16
-    run = live(["--input-device", "pulse", "--model", note_model, "--seconds", 7.0, "--hop", 0.04,
-                   "--json", tmp_path / "mic.json", "--save-audio", tmp_path / "take.wav"], pulse_server)
+    run = live(["--input-device", "pulse", "--model", note_model, "--live-model", note_model, "--seconds", 7.0,
+                "--hop", 0.04, "--json", tmp_path / "mic.json", "--save-audio", tmp_path / "take.wav"], pulse_server)
     run.wait_for(listening)
     player = play(pulse_server, clip_path)
     assert run.finish() == 0, run.err
@@ -146,7 +147,7 @@ def test_mic_end_to_end_equals_file_mode(live, pulse_server, note_model, clip16,
     summary = re.fullmatch(r"svt-live: done: (\d+) notes in 7\.0 s, (\d+) input overflows", run.err[-1])
     assert summary, run.err
     mic = load_notes(tmp_path / "mic.json", song_id="live")
-    assert len(mic) >= 5 and len(run.out) == len(mic)  # one printed line per note
+    assert len(mic) >= 5 and len(run.out) >= 5  # printed: the live network's NoteOns
 
     recorded = read_wav(tmp_path / "take.wav")
     assert abs(len(recorded) - 7.0 * 16000) <= 1
@@ -166,14 +167,15 @@ def test_ctrl_c_closes_notes_midi_and_saves_everything(live, pulse_server, jack_
     rtmidi = pytest.importorskip("rtmidi")
     env = dict(pulse_server, JACK_DEFAULT_SERVER=jack_server["JACK_DEFAULT_SERVER"], SVT_MIDI_API="jack")
     out = {k: tmp_path / f"a.{k}" for k in ("json", "csv", "mid")}
-    run = live(["--input-device", "pulse", "--model", note_model, "--midi-out", "svt-live-ctrl-c",
-                   "--json", out["json"], "--csv", out["csv"], "--midi-file", out["mid"]], env)
+    run = live(["--input-device", "pulse", "--model", note_model, "--live-model", note_model,
+                "--midi-out", "svt-live-ctrl-c", "--pitch-bends",
+                "--json", out["json"], "--csv", out["csv"], "--midi-file", out["mid"]], env)
     run.wait_for(listening)
     assert any("MIDI out: 'svt-live-ctrl-c' (jack)" in line for line in run.err), run.err
     listener = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name="listener")
     listener.open_port(next(i for i, p in enumerate(listener.get_ports()) if "svt-live-ctrl-c" in p))
     player = play(pulse_server, clip16[0])
-    run.wait_for(lambda r: len(r.out) >= 3)  # a few notes in, mid-song
+    run.wait_for(lambda r: len(r.out) >= 6)  # a few notes in, mid-song (live NoteOns come first)
     run.proc.send_signal(signal.SIGINT)
     assert run.finish() == 0, run.err
     player.terminate()
@@ -183,7 +185,7 @@ def test_ctrl_c_closes_notes_midi_and_saves_everything(live, pulse_server, jack_
     from_json = load_notes(out["json"], song_id="live")
     from_csv = load_notes(out["csv"])
     from_mid = load_midi_notes(out["mid"])
-    assert len(from_json) >= 3 and len(run.out) == len(from_json)
+    assert len(from_json) >= 2
     np.testing.assert_array_equal(from_csv, from_json)
     np.testing.assert_allclose(from_mid[:, :2], from_json[:, :2], atol=1e-3)
     np.testing.assert_array_equal(from_mid[:, 2], np.round(from_json[:, 2]))
@@ -196,18 +198,23 @@ def test_ctrl_c_closes_notes_midi_and_saves_everything(live, pulse_server, jack_
         got.append(msg[0])
     listener.close_port()
     listener.delete()
-    assert got[-1] == [0xB0, 123, 0], "all notes off on exit"
+    first_on = next(i for i, m in enumerate(got) if m[0] == 0x90)
+    assert [m for m in got[:first_on] if m[0] == 0xB0] == [[0xB0, c, v] for c, v in bend_range_controls()], \
+        "the bend range (RPN 0) before the first note"
+    assert got[-2:] == [[0xB0, 123, 0], [0xE0, 0, 64]], "all notes off and the wheel centred on exit"
     sounding = set()
-    for status, pitch, _ in got[:-1]:
-        (sounding.add if status == 0x90 else sounding.discard)(pitch)
+    for status, pitch, _ in got[:-2]:
+        if status in (0x80, 0x90):
+            (sounding.add if status == 0x90 else sounding.discard)(pitch)
     assert not sounding, "every note on has its note off"
-    assert sum(m[0] == 0x90 for m in got) == len(from_json)
+    assert sum(m[0] == 0x90 for m in got) == len(run.out), "one printed line per NoteOn sent"
+    assert sum(m[0] == 0xE0 for m in got) > sum(m[0] == 0x90 for m in got), "the sung contour as pitch bends"
 
 
 def test_sigterm_and_unavailable_midi(live, pulse_server, note_model, tmp_path):
     """SIGTERM before any audio still writes (empty) outputs; a MIDI port that cannot open is reported."""
     env = dict(pulse_server, SVT_MIDI_API="jack", JACK_DEFAULT_SERVER="svt-no-such-server")
-    run = live(["--input-device", "pulse", "--model", note_model, "--midi-out",
+    run = live(["--input-device", "pulse", "--model", note_model, "--live-model", note_model, "--midi-out",
                    "--json", tmp_path / "t.json", "--csv", tmp_path / "t.csv", "--midi-file", tmp_path / "t.mid"],
                   env)
     run.wait_for(listening)
@@ -222,7 +229,8 @@ def test_sigterm_and_unavailable_midi(live, pulse_server, note_model, tmp_path):
 
 def test_dying_audio_server_saves_and_fails(live, private_pulse, note_model, clip16, tmp_path):
     proc, env = private_pulse
-    run = live(["--input-device", "pulse", "--model", note_model, "--json", tmp_path / "d.json"], env)
+    run = live(["--input-device", "pulse", "--model", note_model, "--live-model", note_model,
+                "--json", tmp_path / "d.json"], env)
     run.wait_for(listening)
     player = play(env, clip16[0])
     run.wait_for(lambda r: len(r.out) >= 2)
@@ -231,4 +239,4 @@ def test_dying_audio_server_saves_and_fails(live, private_pulse, note_model, cli
     player.wait(10)
     assert any(line.startswith("svt-live: error: audio input 'pulse' stopped") for line in run.err), run.err
     notes = load_notes(tmp_path / "d.json", song_id="live")
-    assert len(notes) == len(run.out) >= 2
+    assert len(notes) >= 1 and len(run.out) >= 2
