@@ -168,7 +168,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--mir1k", default="~/svt-data/mir1k", help="the MIR-1K extract (Wavfile/, PitchLabel/)")
     ap.add_argument("--conditions", default=",".join(store.MIR1K_CONDITIONS),
-                    help=f"comma-separated, from {', '.join(store.MIR1K_CONDITIONS)}")
+                    help=f"comma-separated, from {', '.join(store.MIR1K_CONDITIONS)} (--conditions=-5dB: with '=')")
     ap.add_argument("--peers", default=",".join(FRAME_RUNNERS), help=f"comma-separated, from {', '.join(FRAME_RUNNERS)}")
     ap.add_argument("--force", action="store_true", help="recompute cached tracks")
     args = ap.parse_args(argv)
