@@ -116,11 +116,33 @@ def format_table(rows: list, title: str) -> str:
     return "\n".join(lines)
 
 
+def table_rows(clips: dict, refs: dict, models: list, peers_out: str | Path) -> list:
+    """``[(system, condition, summarize result), ...]``: each loaded model and each peer with a
+    cached track for every clip, per condition. ``clips``: :func:`condition_clips`' answer;
+    ``refs``: ``{clip_id: reference track}``. A peer lacking tracks is left out, with a line."""
+    rows = []
+    for condition, songs in clips.items():
+        for lm in models:
+            audio = (load_stems(s.audio, lm.features.sample_rate, s.stems) for s in songs)
+            scores = {s.id: score_track(refs[s.id], model_track(lm, a)) for s, a in zip(songs, audio)}
+            rows.append((lm.label, condition, summarize(scores)))
+        for key, name in store.FRAME_PEERS.items():
+            tracks = store.load_tracks(key, store.mir1k_set(condition), peers_out) or {}
+            missing = [c for c in refs if c not in tracks]
+            if missing:
+                print(f"[frame_pitch] {name} on {condition}: no cached track for {len(missing)}/{len(refs)} clips "
+                      f"(run benchmarks.peers.frame_tracks); left out", file=sys.stderr)
+                continue
+            rows.append((name, condition, summarize({c: score_track(refs[c], tracks[c]) for c in refs})))
+    return rows
+
+
 def main(argv=None) -> int:
     from svt_live.checkpoint import DEFAULT_MODEL, load_model
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--models", default=DEFAULT_MODEL, help="bundled names or checkpoint paths, comma-separated ('': the peers only)")
+    ap.add_argument("--models", default=DEFAULT_MODEL,
+                    help="bundled names or checkpoint paths, comma-separated ('': the peers only)")
     ap.add_argument("--mir1k", default="~/svt-data/mir1k", help="the MIR-1K extract (Wavfile/, PitchLabel/)")
     ap.add_argument("--peers-out", default=str(store.OUT_DIR), help="where the peers' cached tracks are")
     args = ap.parse_args(argv)
@@ -130,25 +152,12 @@ def main(argv=None) -> int:
     try:
         clips = condition_clips(args.mir1k)
         models = [load_model(m) for m in args.models.split(",") if m]
-    except (FileNotFoundError, ValueError) as exc:
+        refs = {c.id: reference_track(Path(args.mir1k).expanduser() / "PitchLabel" / f"{c.id}.pv")
+                for c in clips["voice"]}
+        rows = table_rows(clips, refs, models, args.peers_out)
+    except (FileNotFoundError, ValueError) as exc:  # unreadable clips and checkpoints: ValueErrors too
         print(f"frame_pitch: {exc}", file=sys.stderr)
         return 1
-    refs = {c.id: reference_track(Path(args.mir1k).expanduser() / "PitchLabel" / f"{c.id}.pv")
-            for c in clips["voice"]}
-    rows = []
-    for condition, songs in clips.items():
-        for lm in models:
-            audio = (load_stems(s.audio, lm.features.sample_rate, s.stems) for s in songs)
-            scores = {s.id: score_track(refs[s.id], model_track(lm, a)) for s, a in zip(songs, audio)}
-            rows.append((lm.label, condition, summarize(scores)))
-        for key, name in store.FRAME_PEERS.items():
-            tracks = store.load_tracks(key, store.mir1k_set(condition), args.peers_out) or {}
-            missing = [c for c in refs if c not in tracks]
-            if missing:
-                print(f"[frame_pitch] {name} on {condition}: no cached track for {len(missing)}/{len(refs)} clips "
-                      f"(run benchmarks.peers.frame_tracks); left out", file=sys.stderr)
-                continue
-            rows.append((name, condition, summarize({c: score_track(refs[c], tracks[c]) for c in refs})))
     singers = ", ".join(SPLITS["test"])
     print(format_table(rows, f"MIR-1K test singers ({singers}; {len(refs)} clips): frame pitch, "
                              f"mean per clip, % (singer columns: RPA)"))

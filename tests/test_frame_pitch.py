@@ -77,10 +77,17 @@ def test_benchmark_prints_the_models_and_cached_peers_rows(tree, tmp_path, capsy
     assert "3 clips" in printed.out
 
 
-def test_missing_extract_is_one_line_and_exit_1(tmp_path, capsys):
-    assert frame_pitch.main(["--mir1k", str(tmp_path / "nowhere")]) == 1
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("frame_pitch: ") and "\n" not in err
+def test_bad_input_is_one_line_and_exit_1(tree, tmp_path, capsys):
+    def one_line_error(argv):
+        assert frame_pitch.main(argv) == 1
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("frame_pitch: ") and "\n" not in err
+        return err
+
+    assert "test singers" in one_line_error(["--mir1k", str(tmp_path / "nowhere")])
+    assert "nosuch" in one_line_error(["--mir1k", str(tree), "--models", "nosuch"])
+    (tree / "Wavfile" / "stool_1_01.wav").write_bytes(b"not audio")
+    assert "stool_1_01.wav" in one_line_error(["--mir1k", str(tree), "--models", "base_cnn_mini"])
 
 
 @pytest.mark.parametrize("name", ["benchmarks.frame_pitch", "benchmarks.peers.frame_tracks",
