@@ -27,7 +27,8 @@ network's notes are what the take's files hold. Printed:
   transcription of the same audio (they must: the files of a take).
 
 ``--compare`` prints the design table of ``docs/low-latency.md`` instead:
-each row one choice of network and decoder. To fit the time, each song's
+each row one choice of network and decoder (an accurate decoder's notes
+are heard with their fractional pitch, as its files hold them). To fit the time, each song's
 posteriors are computed once per network and the decoder gets frame ``t``
 at the stream time the engine commits it with 10 ms blocks and the 20 ms
 hop (the frame's right edge, ``t`` + ``lookahead`` frames plus half a
@@ -123,8 +124,12 @@ class Tally:
         self.latency, self.delay, self.compute, self.pairs, self.numbers = [], [], [], {}, {}
         self.false_ons = self.note_ons = self.corrections = 0
 
-    def add(self, song, events: list, compute: list[float], corrections: int = 0) -> None:
+    def add(self, song, events: list, compute: list[float], corrections: int = 0, pitches=None) -> None:
+        """One song's events; ``pitches`` ``[n]``: the sent notes' pitches as heard, when they are not
+        in the events (an accurate decoder's fractional pitches, which its files hold)."""
         notes, emitted = sent_notes(events)
+        if pitches is not None:
+            notes[:, 2] = pitches
         self.numbers[song.id] = (song.notes, np.c_[notes[:, :2], np.round(notes[:, 2])])
         hits = matched(song.notes, notes)
         self.latency += [emitted[j] - song.notes[i, 0] for i, j in hits]
@@ -173,7 +178,7 @@ def report(args, lm, live_lm) -> None:
                                correct_frames=args.correct_frames)
         events, compute = stream(eng, audio, sr)
         live.add(song, events, compute, eng.live.decoder.n_corrections)
-        files.add(song, eng.take_accurate_events(), [])
+        files.add(song, eng.take_accurate_events(), [], pitches=eng.notes[:, 2])
         offline = transcribe_audio(audio, lm)[0]
         same += eng.notes.shape == offline.shape and np.allclose(eng.notes, offline)
         print(f"\r{k}/{len(songs)} songs", end="", file=sys.stderr, flush=True)
@@ -237,7 +242,8 @@ def compare(args, lm, live_lm) -> None:
         for song, post in zip(songs, posts[model.label]):
             dec = make()
             events = simulate(dec, post, commit_times(model, len(post["onset"]), args.hop))
-            tally.add(song, events, [], getattr(dec, "n_corrections", 0))
+            exact = dec.notes[:, 2] if isinstance(dec, NoteDecoder) else None
+            tally.add(song, events, [], getattr(dec, "n_corrections", 0), exact)
         lat = np.asarray(tally.latency) * 1000
         print(f"| {name:<44} | {np.median(lat):6.0f} | {np.percentile(lat, 95):3.0f} | {100 * tally.f1:7.2f} "
               f"| {100 * tally.f1_numbers:7.2f} | {tally.false_ons / minutes:9.1f} | "

@@ -18,9 +18,10 @@ network into note events as soon as a frame allows, where
    network puts on the sung onset (``docs/low-latency.md``).
 3. **Correction**: the note's pitch is the median of its voiced frames after
    the first (the accurate decoder's rule), re-read on every voiced frame;
-   when it rounds to another MIDI note on ``correct_frames`` frames in a row
-   (with ``bends``: only when it is further than ``bend_range`` from the note
-   number, the wheel carries the rest), the note is retriggered: NoteOff of
+   when it is more than :data:`RETRIGGER_SEMITONES` from the note number on
+   ``correct_frames`` frames in a row (a wrong note, not a pitch between two;
+   with ``bends``: more than ``bend_range``, the wheel carries the rest), the
+   note is retriggered: NoteOff of
    the old number and NoteOn of the new one at the same instant. A synth and
    a recording client both hear the right note from then on and never a
    hanging one.
@@ -50,6 +51,7 @@ CONFIRM_FRAMES = 1  # voiced frames before the NoteOn (benchmarks/latency.py --c
 CORRECT_FRAMES = 2  # frames in a row at another note before a retrigger
 ONSET_RISE = 0.1  # onset posterior rise since its last low that makes a new onset
 ONSET_LEAD_FRAMES = 1  # NoteOn stamp after the frame whose onset crossed the threshold
+RETRIGGER_SEMITONES = 0.7  # without bends, a settled pitch this far off the number retriggers
 
 
 class _Sounding:
@@ -101,7 +103,7 @@ class EarlyNoteDecoder:
             raise ValueError(f"confirm_frames and correct_frames must be >= 1, got {confirm_frames}, {correct_frames}")
         self.p, self.fs = params, frame_seconds
         self.confirm, self.correct, self.bends = int(confirm_frames), int(correct_frames), bends
-        self.tolerance = bend_range if bends else 0.5  # semitones the sounding pitch may be off its number
+        self.tolerance = bend_range if bends else RETRIGGER_SEMITONES  # how far the pitch may be off its number
         self._t = 0
         self._low = 0.0  # lowest onset posterior since the last onset
         self._note: _Sounding | None = None
