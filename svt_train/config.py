@@ -8,6 +8,9 @@ Conventions
   file that names it. The base's settings come first and the file's own keys replace them whole (a
   table or a list given here replaces the base's, it is not merged). A base may have a base of its
   own; a chain that comes back to a file it has passed is refused.
+- ``data_root`` (where the data specs' relative paths start) given as a relative path is taken
+  from the folder of the file that sets it, so a config works from any working folder; ``~`` is
+  expanded. Left unset, it is ``../shared/data`` from the working folder.
 - Values are checked once the chain is merged, so a base may leave out what its users give.
 - Every refusal is a one-line ``ValueError`` (``FileNotFoundError`` for a missing file) that names
   the file at fault.
@@ -195,6 +198,8 @@ def read_settings(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict:
     unknown = set(d) - set(TrainConfig.__dataclass_fields__) - {"base"}
     if unknown:
         raise ValueError(f"{path}: unknown settings {sorted(unknown)}")
+    if isinstance(d.get("data_root"), str) and d["data_root"]:
+        d["data_root"] = str(path.parent / Path(d["data_root"]).expanduser())  # kept as is when absolute
     if "base" not in d:
         return d
     base = d.pop("base")

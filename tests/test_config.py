@@ -97,3 +97,24 @@ def test_fit_trains_from_a_config_that_names_a_base(tmp_path):
     stage = write(tmp_path / "stages" / "one.toml", f'base = "../{base.name}"\nepochs = 1\n')
     best = fit(stage, tmp_path / "run", cache_dir=tmp_path / "cache", device="cpu")
     assert best.exists() and len(json.loads((tmp_path / "run" / "history.json").read_text())) == 1
+
+
+def test_relative_data_root_is_taken_from_the_file_that_sets_it(tmp_path, monkeypatch):
+    (tmp_path / "sub").mkdir()
+    write(tmp_path / "common.toml", 'data_root = "data"\n' + DATA)
+    write(tmp_path / "sub" / "own.toml", 'base = "../common.toml"\n')
+    write(tmp_path / "sub" / "mine.toml", 'data_root = "../elsewhere"\n' + DATA)
+    monkeypatch.chdir("/")
+    assert Path(TrainConfig.load(tmp_path / "sub" / "own.toml").data_root).resolve() == tmp_path / "data"
+    assert Path(TrainConfig.load(tmp_path / "sub" / "mine.toml").data_root).resolve() == tmp_path / "elsewhere"
+    write(tmp_path / "abs.toml", f'data_root = "{tmp_path.as_posix()}/x"\n' + DATA)
+    assert TrainConfig.load(tmp_path / "abs.toml").data_root == f"{tmp_path.as_posix()}/x"
+
+
+def test_shipped_configs_find_the_shared_data_from_any_folder(monkeypatch):
+    monkeypatch.chdir("/")
+    for name in ("singing_crnn_sung", "singing_crnn_live", "base_cnn_mini"):
+        cfg = TrainConfig.load(CONFIGS / f"{name}.toml")
+        assert Path(cfg.data_root).resolve() == (CONFIGS.parents[1] / "shared" / "data").resolve()
+    assert Path(TrainConfig.load(CONFIGS / "stages" / "singing_crnn_f0.toml").data_root).resolve() == (
+        CONFIGS.parents[1] / "shared" / "data").resolve()
