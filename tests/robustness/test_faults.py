@@ -14,7 +14,7 @@ import pytest
 
 import synth
 from svt_live.annotations import atomic_write, load_midi_notes, load_notes, write_json
-from test_live import clip16, listening, live, play  # noqa: F401  (clip16 and live are fixtures)
+from test_live import clip16, file_mode_notes, listening, live, play  # noqa: F401  (clip16 and live are fixtures)
 
 from conftest import CLIP
 
@@ -60,8 +60,8 @@ def test_input_overflow_is_counted_and_the_stream_goes_on(pulse_server, tmp_path
 def test_midi_port_vanishes_mid_take(live, pulse_server, private_jack, note_model, clip16, tmp_path, robust):
     jackd, jack_env = private_jack
     env = dict(pulse_server, JACK_DEFAULT_SERVER=jack_env["JACK_DEFAULT_SERVER"], SVT_MIDI_API="jack")
-    run = live(["--input-device", "pulse", "--model", note_model, "--midi-out", "vanishing",
-                "--json", tmp_path / "take.json"], env)
+    run = live(["--input-device", "pulse", "--model", note_model, "--live-model", note_model, "--midi-out",
+                "vanishing", "--json", tmp_path / "take.json", "--save-audio", tmp_path / "rec.wav"], env)
     run.wait_for(listening)
     assert any("MIDI out: 'vanishing' (jack)" in line for line in run.err), run.err
     player = play(pulse_server, clip16[0])
@@ -75,11 +75,12 @@ def test_midi_port_vanishes_mid_take(live, pulse_server, private_jack, note_mode
     rc = run.finish()
     player.wait(10)
     report = [line for line in run.err if "went away" in line]
-    robust(f"exit {rc}; `{report[0]}`; more notes after it; JSON holds every note printed")
+    robust(f"exit {rc}; `{report[0]}`; more notes after it; JSON holds the take's notes (file mode's on it)")
     assert rc == 0, run.err  # not an abort from PortAudio's JACK host API at exit
     assert report == ["svt-live: MIDI port 'vanishing' went away (jack); transcription goes on without MIDI"]
     assert run.err[-1].startswith("svt-live: stopped (Ctrl-C):")
-    assert len(load_notes(tmp_path / "take.json", song_id="live")) == len(run.out)
+    np.testing.assert_allclose(load_notes(tmp_path / "take.json", song_id="live").reshape(-1, 3),
+                               file_mode_notes(tmp_path / "rec.wav", note_model).reshape(-1, 3), atol=1e-4)
 
 
 @pytest.mark.robustness("faults", "exit 130 with one line; outputs already written are complete; the old "
