@@ -18,7 +18,6 @@ import numpy as np
 from svt_live.annotations import load_json_notes, load_notes, load_ssvd_txt, load_vocadito_csv
 from svt_live.notes import NoteError
 
-from .f0 import f0_pitched
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3", ".m4a", ".ogg", ".opus", ".aac")
 NOTE_EXTENSIONS = (".json", ".txt", ".csv", ".mid", ".midi")
@@ -164,7 +163,11 @@ def load_groups(spec: dict, data_root: str | Path = ".") -> list[tuple[Song, lis
     f0 = spec.get("pitch_from_f0", False)
     if not isinstance(f0, bool):
         raise ValueError(f"pitch_from_f0 must be true or false, got {f0!r}")
-    return [(f0_pitched(s) if f0 else s, []) for s in songs]
+    if f0:
+        from .f0 import f0_pitched  # torch: imported only here, so the peers' venv can read the sets
+
+        songs = [f0_pitched(s) for s in songs]
+    return [(s, []) for s in songs]
 
 
 NAMED_SETS = {
