@@ -32,7 +32,7 @@ def with_decoding(model: str | None, path: str | Path, **decoding) -> Path:
     with decoding settings overridden, e.g. ``onset_threshold=0.05``."""
     import torch
 
-    from svt_live.annotations import atomic_write
+    from svt_live.outputs import atomic_write
     from svt_live.checkpoint import read_checkpoint, resolve
 
     ck = read_checkpoint(resolve(model))

@@ -55,7 +55,7 @@ class TakeAudio:
 
     def save(self, path: str | Path) -> None:
         """Copy the finished recording to ``path`` (replaced atomically)."""
-        from svt_live.annotations import atomic_write
+        from svt_live.outputs import atomic_write
 
         if self._recorder is not None:
             raise ValueError("the take is still recording")

@@ -79,7 +79,8 @@ def write_csv_table(path: str | Path, songs: dict) -> None:
     """
     import csv
 
-    from .annotations import atomic_write, notes_to_rows
+    from .annotations import notes_to_rows
+    from .outputs import atomic_write
 
     def write(tmp):
         with open(tmp, "w", newline="") as f:

@@ -101,7 +101,7 @@ def save_checkpoint(path: str | Path, model: torch.nn.Module, model_kwargs: dict
                     decoding: DecodeParams, meta: dict | None = None) -> None:
     """Write a self-describing checkpoint (atomically: temp file, then rename). Weights that are not
     all finite (a diverged training run) are refused with a ``ValueError``: such a model finds no notes."""
-    from .annotations import atomic_write
+    from .outputs import atomic_write
 
     name = next(k for k, v in MODELS.items() if isinstance(model, v))
     bad = nonfinite(model.state_dict())

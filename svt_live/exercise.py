@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .annotations import atomic_write
+from .outputs import atomic_write
 from .events import NoteOff
 from .score import Score, read_score
 from .sightsing import CheckResult, check, format_result, mark

@@ -17,7 +17,7 @@ from pathlib import Path
 import mido
 import numpy as np
 
-from .annotations import atomic_write
+from .outputs import atomic_write
 from .bends import (BEND_RANGE_SEMITONES, bend_range_bytes, bend_range_controls, bend_value, contour_bends,
                     pitchwheel_bytes)
 from .events import NoteOff, NoteOn, PitchBend

@@ -16,7 +16,7 @@ import numpy as np
 
 from .grid import DEFAULT_BPM, DEFAULT_METER, check_bpm, quantize_notes
 from .key import Key
-from .annotations import atomic_write
+from .outputs import atomic_write
 from .tuning import round_to_tuning
 
 SCORE_DIVISION = 16  # the grid of a score when none is asked for

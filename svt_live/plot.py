@@ -60,7 +60,7 @@ def plot_transcription(path, notes: np.ndarray, reference: np.ndarray | None = N
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .annotations import atomic_write
+    from .outputs import atomic_write
 
     allnotes = [a for a in (notes, reference) if a is not None]
     if span is None:

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from svt_live.annotations import atomic_write
+from svt_live.outputs import atomic_write
 from svt_live.features import FeatureConfig, log_mel
 
 BAND_VERSION = 1  # bump when band_audio changes: it is part of the cache key

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 import synth
-from svt_live.annotations import atomic_write, load_midi_notes, load_notes, write_json
+from svt_live.annotations import load_midi_notes, load_notes, write_json
+from svt_live.outputs import atomic_write
 from test_live import clip16, file_mode_notes, listening, live, play  # noqa: F401  (clip16 and live are fixtures)
 
 from conftest import CLIP
