@@ -41,6 +41,7 @@ import numpy as np
 
 from benchmarks.peers import peer_store as store
 from benchmarks.peers.frame_tracks import condition_clips
+from svt_live import tuning
 from svt_train.mir1k import PV_FIRST_S, PV_FRAME_S, SPLITS, load_stems
 
 MEASURES = ("RPA", "RCA", "VR", "VFA")
@@ -61,7 +62,7 @@ def midi_to_hz(midi: np.ndarray) -> np.ndarray:
     [440.0, 0.0, 220.0]
     """
     midi = np.asarray(midi, dtype=np.float64)
-    return np.where(midi > 0, 440.0 * 2.0 ** ((midi - 69.0) / 12.0), 0.0)
+    return np.where(midi > 0, tuning.midi_to_hz(midi), 0.0)
 
 
 def score_track(ref: np.ndarray, est: np.ndarray) -> dict:

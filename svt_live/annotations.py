@@ -26,6 +26,7 @@ import numpy as np
 
 from .notes import NoteError, validate_notes
 from .outputs import atomic_write
+from .tuning import hz_to_midi
 
 
 def _read_text(path: Path) -> str:
@@ -100,9 +101,7 @@ def load_vocadito_csv(path: str | Path) -> np.ndarray:
     if any(len(r) != 3 for r in rows):
         raise NoteError(f"{path}: each line must be onset, frequency_hz, duration")
     arr = np.asarray(rows, dtype=np.float64).reshape(-1, 3)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        midi = 69.0 + 12.0 * np.log2(arr[:, 1] / 440.0)
-    notes = np.stack([arr[:, 0], arr[:, 0] + arr[:, 2], midi], axis=1)
+    notes = np.stack([arr[:, 0], arr[:, 0] + arr[:, 2], hz_to_midi(arr[:, 1])], axis=1)
     return validate_notes(notes, source=str(path))[0]
 
 

@@ -20,11 +20,9 @@ import warnings
 import numpy as np
 from mir_eval import transcription
 
+from .tuning import midi_to_hz
+
 MEASURES = ("COnPOff", "COnP", "COn")
-
-
-def _hz(midi: np.ndarray) -> np.ndarray:
-    return 440.0 * 2.0 ** ((np.asarray(midi, dtype=np.float64) - 69.0) / 12.0)
 
 
 def match_counts(ref: np.ndarray, est: np.ndarray, onset_tolerance: float = 0.05) -> dict:
@@ -37,7 +35,7 @@ def match_counts(ref: np.ndarray, est: np.ndarray, onset_tolerance: float = 0.05
     out = {"n_ref": len(ref), "n_est": len(est)}
     if len(ref) == 0 or len(est) == 0:
         return out | {m: 0 for m in MEASURES}
-    ri, rp, ei, ep = ref[:, :2], _hz(ref[:, 2]), est[:, :2], _hz(est[:, 2])
+    ri, rp, ei, ep = ref[:, :2], midi_to_hz(ref[:, 2]), est[:, :2], midi_to_hz(est[:, 2])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         out["COn"] = len(transcription.match_note_onsets(ri, ei, onset_tolerance=onset_tolerance))

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from .features import FeatureConfig, audio_frames
+from .tuning import midi_to_hz
 
 F0_NFFT, F0_TOP_HZ, F0_STEP = 4096, 4000.0, 0.05  # zero-padded FFT, highest harmonic, search step (semitones)
 
@@ -28,7 +29,7 @@ def harmonic_f0(audio: np.ndarray, near: np.ndarray, cfg: FeatureConfig = Featur
     steps = np.arange(-1.0, 1.0 + 1e-9, F0_STEP)
     out = np.zeros(n, np.float32)
     for t in np.nonzero(near[:len(mag)] > 0)[0]:
-        hz = 440.0 * 2 ** ((near[t] + steps - 69) / 12)
+        hz = midi_to_hz(near[t] + steps)
         k = np.arange(1, max(1, int(F0_TOP_HZ / hz.max())) + 1)
         pos = np.outer(hz, k) * F0_NFFT / cfg.sample_rate  # fractional FFT bins [candidates, harmonics]
         lo = np.floor(pos).astype(int)

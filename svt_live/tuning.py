@@ -16,6 +16,29 @@ import numpy as np
 A4_HZ = 440.0
 
 
+def midi_to_hz(midi) -> np.ndarray:
+    """Frequency in Hz of fractional MIDI numbers (69.0 = A4 = 440 Hz).
+
+    Examples
+    --------
+    >>> midi_to_hz([69.0, 57.0]).tolist()
+    [440.0, 220.0]
+    """
+    return A4_HZ * 2.0 ** ((np.asarray(midi, dtype=np.float64) - 69.0) / 12.0)
+
+
+def hz_to_midi(hz) -> np.ndarray:
+    """Fractional MIDI numbers of frequencies in Hz; 0 Hz gives ``-inf``, a negative one ``nan``.
+
+    Examples
+    --------
+    >>> hz_to_midi([440.0, 261.6256]).round(3).tolist()
+    [69.0, 60.0]
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return 69.0 + 12.0 * np.log2(np.asarray(hz, dtype=np.float64) / A4_HZ)
+
+
 def estimate_tuning_cents(notes) -> float:
     """The singer's global tuning from fractional note pitches, in cents.
 

@@ -28,8 +28,9 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from svt_live.outputs import atomic_write
 from svt_live.features import FeatureConfig, log_mel
+from svt_live.outputs import atomic_write
+from svt_live.tuning import midi_to_hz
 
 BAND_VERSION = 1  # bump when band_audio changes: it is part of the cache key
 SCALES = {"major": (0, 2, 4, 5, 7, 9, 11), "minor": (0, 2, 3, 5, 7, 8, 10)}
@@ -49,10 +50,6 @@ def _tone(f0: float, n: int, sr: int, rng: np.random.Generator, tilt: float, dec
     x = (amp[:, None] * env * partials).sum(0)
     x *= np.minimum(1.0, t / max(attack_s, 1e-3)) * np.minimum(1.0, (n - np.arange(n)) / (0.02 * sr))
     return x
-
-
-def _midi_hz(m: float) -> float:
-    return 440.0 * 2 ** ((m - 69) / 12)
 
 
 def _fit(m: int, lo: int, hi: int) -> int:
@@ -107,19 +104,19 @@ def band_audio(rng: np.random.Generator, seconds: float, sample_rate: int = 1600
         notes = chord(i)
         if use["pad"]:
             for p in notes:
-                parts["pad"][start:start + m] += _tone(_midi_hz(_fit(p, 48, 72)), m, sr, rng, tilt["pad"] + 0.5,
+                parts["pad"][start:start + m] += _tone(float(midi_to_hz(_fit(p, 48, 72))), m, sr, rng, tilt["pad"] + 0.5,
                                                        np.inf, rng.uniform(0.05, 0.3))
         if use["keys"]:
             step = beat // 2 if arpeggio else beat
             for j, s in enumerate(range(start, start + m, step)):
                 ring = min(chord_len, n - s)
                 for p in ([notes[j % len(notes)]] if arpeggio else notes):
-                    parts["keys"][s:s + ring] += _tone(_midi_hz(_fit(p, 45, 76)), ring, sr, rng, tilt["keys"],
+                    parts["keys"][s:s + ring] += _tone(float(midi_to_hz(_fit(p, 45, 76))), ring, sr, rng, tilt["keys"],
                                                        decay, 0.005)
         if use["bass"]:
             for s in range(start, start + m, beat):
                 ring = min(beat, n - s)
-                parts["bass"][s:s + ring] += _tone(_midi_hz(_fit(notes[0], 28, 47)), ring, sr, rng,
+                parts["bass"][s:s + ring] += _tone(float(midi_to_hz(_fit(notes[0], 28, 47))), ring, sr, rng,
                                                    tilt["bass"] + 0.5, 0.5, 0.01)
     if use["lead"]:
         s = 0
@@ -127,7 +124,7 @@ def band_audio(rng: np.random.Generator, seconds: float, sample_rate: int = 1600
             length = min(beat // 2 * int(rng.integers(1, 5)), n - s)
             if rng.random() < 0.8:
                 p = _fit(key + scale[int(rng.integers(7))], 55, 84)
-                parts["lead"][s:s + length] += _tone(_midi_hz(p), length, sr, rng, tilt["lead"], np.inf, 0.02)
+                parts["lead"][s:s + length] += _tone(float(midi_to_hz(p)), length, sr, rng, tilt["lead"], np.inf, 0.02)
             s += length
     if use["drums"]:
         parts["drums"] = _drums(n, sr, beat, rng)
