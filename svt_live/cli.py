@@ -74,7 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     mdl.add_argument("--live-model", metavar="NAME|PATH",
                      help="live mode: the network whose early NoteOns go to the MIDI port (default "
                           "singing_crnn_live; the files always hold --model's notes)")
-    mdl.add_argument("--device", default="auto", help="auto (CUDA when present, else CPU), cpu or cuda")
+    mdl.add_argument("--device", default="auto",
+                     help="auto (CUDA when present, then MPS, else CPU), cpu, cuda, cuda:N or mps")
     mdl.add_argument("--hop", type=float, help="seconds of audio per model call "
                                                "(default 0.02 live, 2.0 for files; notes do not change)")
     mdl.add_argument("--min-note-frames", type=int, metavar="N",
@@ -471,20 +472,13 @@ def _expected_errors() -> tuple:
 
 
 def _torch_device(name: str):
-    """``--device``: auto, cpu, cuda or cuda:N -> a usable torch device, else :class:`UsageError`."""
-    import torch
+    """``--device`` -> a usable torch device (:func:`svt_live.device.pick_device`), else :class:`UsageError`."""
+    from .device import pick_device
 
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
-        device = torch.device(name)
-    except RuntimeError:
-        device = None
-    if device is None or device.type not in ("cpu", "cuda"):
-        raise UsageError(f"--device {name!r}: use auto, cpu, cuda or cuda:N")
-    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
-        raise UsageError(f"--device {name}: {torch.cuda.device_count()} CUDA device(s) available")
-    return device
+        return pick_device(name)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:

@@ -38,7 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--out", required=True, help="output folder")
     f.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
     f.add_argument("--epochs", type=int, help="override the config's epoch count")
-    f.add_argument("--device", default="auto", help="auto (cuda > mps > cpu), cpu, cuda, cuda:1 ...")
+    f.add_argument("--device", default="auto",
+                   help="auto (CUDA when present, then MPS, else CPU), cpu, cuda, cuda:N or mps")
     f.add_argument("--threads", type=int, help="torch CPU threads")
     f.add_argument("--cache", help="feature cache folder (default ~/.cache/svt-live or $SVT_CACHE)")
     f.add_argument("--data-root", metavar="DIR", help="where the config's data paths start (default: its "

@@ -5,11 +5,11 @@ from tqdm import tqdm
 
 from svt_live.annotations import write_json
 from svt_live.checkpoint import load_model
+from svt_live.device import pick_device
 from svt_live.evaluate import format_table, score_songs
 from svt_live.offline import transcribe_file
 
 from .datasets import named_set
-from .fit import pick_device
 
 
 def run_eval(model: str, sets: list[str], data_root: str, json_out: str | None, plot: str | None,

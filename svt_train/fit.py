@@ -36,6 +36,7 @@ from tqdm import tqdm
 
 from svt_live.checkpoint import LoadedModel, save_checkpoint
 from svt_live.decode import DecodeParams
+from svt_live.device import pick_device
 from svt_live.features import FeatureConfig, MelExtractor
 from svt_live.inference import frame_posteriors
 from svt_live.models import build_model
@@ -125,17 +126,6 @@ def resume_state(path: Path, model, opt, sched, swa) -> tuple[int, float, list, 
     except (KeyError, TypeError, ValueError, AttributeError, RuntimeError) as exc:
         raise ValueError(f"{path}: cannot resume from it: its training state does not fit this config "
                          f"({' '.join(str(exc).split())[:200]})") from None
-
-
-def pick_device(name: str = "auto") -> torch.device:
-    """``auto`` -> cuda, then mps, then cpu."""
-    if name != "auto":
-        return torch.device(name)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
 
 
 def _seed(seed: int) -> None:
