@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QFrame, QHBox
                                QProgressBar, QPushButton, QScrollBar, QSizePolicy, QToolButton, QVBoxLayout,
                                QWidget)
 
-from svt_live.annotations import load_json_notes, load_notes
+from svt_live.annotations import load_json_notes, load_notes, pick_song
 from svt_live.audio import AudioError
 from svt_live.checkpoint import DEFAULT_MODEL, bundled_descriptions
 from svt_live.evaluate import MEASURES
@@ -714,18 +714,12 @@ class MainWindow(QMainWindow):
 
     def _pick_song(self, path: Path, song_id: str | None):
         songs = load_json_notes(path)
-        if song_id is not None:
-            if str(song_id) not in songs:
-                raise NoteError(f"{path}: no song with id {song_id!r}")
-            return songs[str(song_id)], str(song_id)
-        if len(songs) == 1:
-            return next(iter(songs.items()))[::-1]
-        audio = Path(self.audio_path) if self.audio_path else None
-        for key in ((audio.parent.name, audio.stem) if audio else ()):
-            if key in songs:
-                return songs[key], key
-        key = self.dialogs.song_id(sorted(songs, key=lambda k: (len(k), k)),
-                                   audio.parent.name if audio else None)
+        key = pick_song(songs, song_id, self.audio_path or None)
+        if key is None and song_id is not None:
+            raise NoteError(f"{path}: no song with id {song_id!r}")
+        if key is None:
+            key = self.dialogs.song_id(sorted(songs, key=lambda k: (len(k), k)),
+                                       Path(self.audio_path).parent.name if self.audio_path else None)
         return (songs[key], key) if key in songs else (None, None)
 
     def _update_score(self) -> None:

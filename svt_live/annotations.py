@@ -59,6 +59,44 @@ def load_json_notes(path: str | Path) -> dict[str, np.ndarray]:
     return {str(k): validate_notes(v, source=f"{path}[{k}]")[0] for k, v in data.items()}
 
 
+def pick_song(songs: dict, song_id: str | None = None, audio: str | Path | None = None) -> str | None:
+    """Which song of a MIR-ST500 JSON is meant: its id, or ``None`` when none fits.
+
+    Parameters
+    ----------
+    songs : dict
+        ``{song_id: notes}`` as :func:`load_json_notes` returns.
+    song_id : str, optional
+        The id asked for: that song, or ``None`` when the file lacks it.
+    audio : str or Path, optional
+        Without ``song_id``, the audio file the notes are for: its folder's
+        name (the MIR-ST500 layout ``<id>/Mixture.mp3``), then its stem, when
+        the file holds that song.
+
+    Returns
+    -------
+    str or None
+        ``song_id``; else the only song of a one-song file; else the audio's
+        song; else ``None``.
+
+    Examples
+    --------
+    >>> songs = {"65": [], "66": []}
+    >>> pick_song(songs, "65"), pick_song(songs, "404"), pick_song(songs)
+    ('65', None, None)
+    >>> pick_song(songs, audio="mir_st500/test/66/Mixture.mp3")
+    '66'
+    """
+    if song_id is not None:
+        return str(song_id) if str(song_id) in songs else None
+    if len(songs) == 1:
+        return next(iter(songs))
+    if audio is not None:
+        audio = Path(audio).resolve()
+        return next((key for key in (audio.parent.name, audio.stem) if key in songs), None)
+    return None
+
+
 def _numbers(parts: list[str]) -> list[float] | None:
     """The fields as floats, or None when any is not a number."""
     try:
@@ -163,13 +201,11 @@ def load_notes(path: str | Path, song_id: str | None = None) -> np.ndarray:
     ext = path.suffix.lower()
     if ext == ".json":
         songs = load_json_notes(path)
-        if song_id is None:
-            if len(songs) != 1:
-                raise NoteError(f"{path}: holds {len(songs)} songs; say which with a song id")
-            return next(iter(songs.values()))
-        if str(song_id) not in songs:
-            raise NoteError(f"{path}: no song with id {song_id!r}")
-        return songs[str(song_id)]
+        key = pick_song(songs, song_id)
+        if key is None:
+            raise NoteError(f"{path}: holds {len(songs)} songs; say which with a song id" if song_id is None
+                            else f"{path}: no song with id {song_id!r}")
+        return songs[key]
     if ext == ".txt":
         return load_ssvd_txt(path)
     if ext == ".csv":

@@ -163,15 +163,12 @@ def reference_for(audio: Path, ref: str, song_id: str | None) -> np.ndarray:
     if Path(ref).is_dir():
         return load_notes(r, song_id=song_id or audio.stem)
     if r.suffix.lower() == ".json":
-        from .annotations import load_json_notes
+        from .annotations import load_json_notes, pick_song
         songs = load_json_notes(r)
-        if len(songs) == 1 and song_id is None:
-            return next(iter(songs.values()))
-        key = song_id or audio.resolve().parent.name
-        if key not in songs:
-            key = audio.stem if audio.stem in songs else key
-        if key not in songs:
-            raise NoteError(f"{r}: no song {key!r} (give --song-id; the default is the audio's folder name)")
+        key = pick_song(songs, song_id, audio)
+        if key is None:
+            raise NoteError(f"{r}: no song {song_id or audio.resolve().parent.name!r} "
+                            "(give --song-id; the default is the audio's folder name)")
         return songs[key]
     return load_notes(r)
 
