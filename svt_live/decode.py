@@ -93,7 +93,7 @@ class NoteDecoder:
 
     def __init__(self, params: DecodeParams = DecodeParams(), frame_seconds: float = 0.02):
         self.p = params
-        self.fs = frame_seconds
+        self.frame_seconds = frame_seconds
         self._frames: list[tuple[float, float, float, float]] = []  # frames t-1, t (awaiting t+1)
         self._t = 0  # index of the next frame to decide
         self._prev_onset = 0.0
@@ -157,7 +157,7 @@ class NoteDecoder:
                 note.announced = True
                 settled = note.pitches[1:] or note.pitches  # the onset frame is often a transient
                 note.midi = int(np.clip(round(statistics.median(settled)), 0, 127))
-                events.append(NoteOn(note.start * self.fs, note.midi, note_velocity(note.strength), now))
+                events.append(NoteOn(note.start * self.frame_seconds, note.midi, note_velocity(note.strength), now))
         elif not is_onset:
             note.silent += 1
             if note.silent >= p.silence_frames:
@@ -167,7 +167,7 @@ class NoteDecoder:
         note, self._note = self._note, None
         if note is None or not note.announced:
             return
-        onset, offset = note.start * self.fs, max(t, note.start + 1) * self.fs
+        onset, offset = note.start * self.frame_seconds, max(t, note.start + 1) * self.frame_seconds
         midi = float(statistics.median_low(note.pitches))
         self._notes.append((onset, offset, midi))
         self._velocities.append(note_velocity(note.strength))

@@ -72,7 +72,7 @@ class PosteriorStream:
     @torch.inference_mode()
     def _recur(self, h: torch.Tensor) -> dict:
         """Recurrent part and heads of one encoded chunk ``[1, n, hidden]`` -> numpy posteriors ``[n]``."""
-        logits, self._state = self.model.decode(h, self._state)
+        logits, self._state = self.model.heads(h, self._state)
         post = self.model.posteriors(logits)
         return {k: post[k][0].float().cpu().numpy() for k in POSTERIOR_KEYS}
 

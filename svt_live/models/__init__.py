@@ -5,7 +5,7 @@ into two stages so the streaming engine can reuse work between hops:
 
 - ``encode(x [B, T, F]) -> h [B, T, C]``: local (convolutional) features;
   output frame ``t`` reads input frames ``t - context .. t + lookahead``.
-- ``decode(h, state) -> (logits, state)``: frame-wise or causal recurrent
+- ``heads(h, state) -> (logits, state)``: frame-wise or causal recurrent
   part; ``state`` carries recurrent memory across calls (``None`` at start).
 
 ``posteriors(logits)`` turns logits into the four frame curves the note

@@ -45,7 +45,7 @@ class BaseCNN_mini(nn.Module):
         h = self.conv3(self.pool(h))  # [B, 64, T, n_mels/4]
         return h.permute(0, 2, 1, 3).flatten(2)
 
-    def decode(self, h: torch.Tensor, state=None):
+    def heads(self, h: torch.Tensor, state=None):
         z = self.ff(h)
         logits = {
             "onset": self.onset_head(z).squeeze(-1),
@@ -57,7 +57,7 @@ class BaseCNN_mini(nn.Module):
 
     def forward(self, x: torch.Tensor) -> dict:
         """Log-mel ``[B, T, n_mels]`` -> dict of logits (see class docstring)."""
-        return self.decode(self.encode(x))[0]
+        return self.heads(self.encode(x))[0]
 
     @staticmethod
     def posteriors(logits: dict) -> dict:

@@ -112,7 +112,7 @@ class SingingCRNN(nn.Module):
         h = self.convs(x.unsqueeze(1).contiguous(memory_format=torch.channels_last))  # [B, C, T, f]
         return F.relu(self.proj(h.permute(0, 2, 1, 3).flatten(2)))
 
-    def decode(self, h: torch.Tensor, state=None):
+    def heads(self, h: torch.Tensor, state=None):
         """``[B, T, hidden]`` and the recurrent state (None at the start) -> (logits, new state)."""
         state = state or (None,) * (1 + len(self.blocks))
         z, first = self.gru(h, state[0])
@@ -129,7 +129,7 @@ class SingingCRNN(nn.Module):
         return logits, tuple(states)
 
     def forward(self, x: torch.Tensor) -> dict:
-        return self.decode(self.encode(x))[0]
+        return self.heads(self.encode(x))[0]
 
     def bin_to_midi(self, b: torch.Tensor) -> torch.Tensor:
         """Pitch bin index (0-based, silence excluded) -> MIDI of its centre."""
