@@ -62,7 +62,7 @@ from svt_live.bends import BEND_RANGE_SEMITONES  # noqa: E402
 from svt_live.events import NoteOn, PitchBend  # noqa: E402
 from svt_live.features import log_mel  # noqa: E402
 from svt_live.inference import frame_posteriors  # noqa: E402
-from svt_live.lowlatency import LowLatencyEngine, load_live_model  # noqa: E402
+from svt_live.lowlatency import ACCURATE_HOPS, LowLatencyEngine, load_live_model  # noqa: E402
 from svt_live.offline import transcribe_audio  # noqa: E402
 from svt_train.datasets import named_set  # noqa: E402
 
@@ -175,7 +175,8 @@ def report(args, lm, live_lm) -> None:
     same = 0
     for k, (song, audio) in enumerate(zip(songs, audios), 1):
         eng = LowLatencyEngine(lm, live_lm, sr, args.hop, not args.no_bends, confirm_frames=args.confirm_frames,
-                               correct_frames=args.correct_frames)
+                               correct_frames=args.correct_frames, accurate_hops=args.accurate_hops,
+                               refine=not args.no_refine)
         events, compute = stream(eng, audio, sr)
         live.add(song, events, compute, eng.live.decoder.n_corrections)
         files.add(song, eng.take_accurate_events(), [], pitches=eng.notes[:, 2])
@@ -187,7 +188,8 @@ def report(args, lm, live_lm) -> None:
     print(f"live model {live_lm.label}, accurate model {lm.label}, set {args.set}: {len(songs)} songs, "
           f"{minutes:.1f} min of audio; hop {args.hop * 1000:.0f} ms, {BLOCK_SECONDS * 1000:.0f} ms blocks, "
           f"1 torch thread; confirm {args.confirm_frames} frame(s), correct after {args.correct_frames}, "
-          f"pitch bends {'off' if args.no_bends else 'on'}")
+          f"pitch bends {'off' if args.no_bends else 'on'}; accurate network every {args.accurate_hops} hop(s), "
+          f"refinement {'off' if args.no_refine else 'on'}")
     print(f"{'':<28}{'count':>7}{'median ms':>10}{'p95 ms':>10}")
     print(stats_row("note latency (matched)", live.latency, TARGETS["note latency"]))
     print(stats_row("engine delay (all NoteOns)", live.delay, None))
@@ -218,30 +220,57 @@ def simulate(decoder, post: dict, times: np.ndarray) -> list:
     return events + decoder.flush(now=float(times[-1]) if len(times) else 0.0)
 
 
+def simulate_refined(decoder, post: dict, times: np.ndarray, refined: dict, refined_times: np.ndarray,
+                     voiced_threshold: float) -> list:
+    """:func:`simulate` with the accurate network's frames ``refined`` handed to
+    :meth:`~svt_live.early.EarlyNoteDecoder.refine` at their commit times ``refined_times``
+    (after the live frames of the same time, as :class:`~svt_live.lowlatency.LowLatencyEngine` does)."""
+    events, r = [], 0
+    for t, now in enumerate(times):
+        events += decoder.push({k: v[t:t + 1] for k, v in post.items()}, now=float(now))
+        if t + 1 < len(times) and times[t + 1] == now:
+            continue  # the engine hands over all live frames of a push first
+        end = int(np.searchsorted(refined_times, now, side="right"))
+        if end > r:
+            events += decoder.refine(r, {k: v[r:end] for k, v in refined.items()}, float(now), voiced_threshold)
+            r = end
+    return events + decoder.flush(now=float(times[-1]) if len(times) else 0.0)
+
+
 def compare(args, lm, live_lm) -> None:
     """One row per design choice: network x decoder (see the module docstring)."""
     sr = lm.features.sample_rate
     songs, audios, minutes = load_songs(args, sr)
     posts = {m.label: [frame_posteriors(m, log_mel(a, m.features)) for a in audios] for m in (lm, live_lm)}
 
-    def early(model, confirm, correct, bends=True):
-        return model, lambda: EarlyNoteDecoder(model.decoding, model.features.frame_seconds, confirm, correct, bends)
+    def early(model, confirm, correct, bends=True, accurate_hops=None):
+        """``accurate_hops``: refined by ``lm``'s frames, committed every that many hops (None: not refined)."""
+        return model, lambda: EarlyNoteDecoder(model.decoding, model.features.frame_seconds, confirm, correct,
+                                               bends), accurate_hops
 
-    rows = [(f"{lm.label}: peak + min_note_frames (files)", (lm, lambda: NoteDecoder(lm.decoding))),
+    rows = [(f"{lm.label}: peak + min_note_frames (files)", (lm, lambda: NoteDecoder(lm.decoding), None)),
             (f"{lm.label}: early, confirm 1", early(lm, 1, CORRECT_FRAMES)),
-            (f"{live_lm.label}: peak + min_note_frames", (live_lm, lambda: NoteDecoder(live_lm.decoding)))]
+            (f"{live_lm.label}: peak + min_note_frames", (live_lm, lambda: NoteDecoder(live_lm.decoding), None))]
     rows += [(f"{live_lm.label}: early, confirm {c}" + ("" if b else ", no bends, retrigger after 2"),
               early(live_lm, c, CORRECT_FRAMES, b)) for c, b in ((1, True), (2, True), (3, True), (1, False))]
+    rows += [(f"{live_lm.label}: early, confirm {c}, refined" + (f" every {h} hops" if h > 1 else "")
+              + ("" if b else ", no bends"), early(live_lm, c, CORRECT_FRAMES, b, h))
+             for c, h, b in ((1, 1, True), (1, 2, True), (2, 1, True), (2, 2, True), (1, 1, False))]
     print(f"set {args.set}: {len(songs)} songs, {minutes:.1f} min; {BLOCK_SECONDS * 1000:.0f} ms blocks, "
           f"hop {args.hop * 1000:.0f} ms; latency of matched NoteOns (ms), live stream COnP F1 mean/song (%) "
           f"as heard (number + bend) and as note numbers, false NoteOns per minute, NoteOns corrected (%)")
     print(f"| {'network: decoder':<44} | median | p95 | COnP F1 | numbers | false/min | corrected |")
     print(f"|{'-' * 46}|-------:|----:|--------:|--------:|----------:|----------:|")
-    for name, (model, make) in rows:
+    for name, (model, make, accurate_hops) in rows:
         tally = Tally()
-        for song, post in zip(songs, posts[model.label]):
-            dec = make()
-            events = simulate(dec, post, commit_times(model, len(post["onset"]), args.hop))
+        for song, post, accurate in zip(songs, posts[model.label], posts[lm.label]):
+            dec, times = make(), commit_times(model, len(post["onset"]), args.hop)
+            if accurate_hops is None:
+                events = simulate(dec, post, times)
+            else:
+                events = simulate_refined(dec, post, times, accurate,
+                                          commit_times(lm, len(accurate["onset"]), args.hop * accurate_hops),
+                                          lm.decoding.voiced_threshold)
             exact = dec.notes[:, 2] if isinstance(dec, NoteDecoder) else None
             tally.add(song, events, [], getattr(dec, "n_corrections", 0), exact)
         lat = np.asarray(tally.latency) * 1000
@@ -260,6 +289,8 @@ def main(argv=None) -> int:
     ap.add_argument("--confirm-frames", type=int, default=CONFIRM_FRAMES)
     ap.add_argument("--correct-frames", type=int, default=CORRECT_FRAMES)
     ap.add_argument("--no-bends", action="store_true", help="the port without --pitch-bends")
+    ap.add_argument("--accurate-hops", type=int, default=ACCURATE_HOPS, help="live hops per accurate-network call")
+    ap.add_argument("--no-refine", action="store_true", help="the accurate network does not correct the port")
     ap.add_argument("--limit", type=int, help="only the first N songs")
     ap.add_argument("--compare", action="store_true", help="the design table instead (docs/low-latency.md)")
     args = ap.parse_args(argv)

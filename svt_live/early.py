@@ -31,6 +31,12 @@ network into note events as soon as a frame allows, where
    frame of a sounding note, a :class:`~svt_live.events.PitchBend` from the
    note number to the frame's pitch, when it moved at least
    :data:`~svt_live.bends.MIN_STEP_CENTS` since the last one sent.
+6. **Refinement** (:meth:`EarlyNoteDecoder.refine`): the frames of a second,
+   more accurate network, which arrive later, take over the sounding note's
+   pitch: from its first voiced refined frame after the onset frame on, the
+   settled pitch of rule 3 is their median and the bends of rule 5 follow
+   their contour (the live frames no longer bend). A wrong number is
+   retriggered by rule 3 at the time of the latest live frame.
 
 Events come out in time order: every event's ``time`` is a frame time no
 earlier than the previous event's. :attr:`EarlyNoteDecoder.notes` holds the
@@ -55,13 +61,14 @@ RETRIGGER_SEMITONES = 0.7  # without bends, a settled pitch this far off the num
 
 
 class _Sounding:
-    __slots__ = ("start", "sent_at", "strength", "pitches", "midi", "silent", "wrong", "bend")
+    __slots__ = ("start", "sent_at", "strength", "pitches", "refined", "midi", "silent", "wrong", "bend")
 
     def __init__(self, start: int, strength: float):
         self.start = start  # onset frame
         self.sent_at = start  # frame of the current NoteOn (later than start after a retrigger)
         self.strength = strength
-        self.pitches: list[float] = []
+        self.pitches: list[float] = []  # live pitches of the voiced frames
+        self.refined: list[float] = []  # refined pitches of the voiced frames after the onset frame
         self.midi: int | None = None  # MIDI number sounding; None before the NoteOn
         self.silent = 0
         self.wrong = 0
@@ -125,6 +132,28 @@ class EarlyNoteDecoder:
             self._decide(*frame, now=now, events=events)
         return events
 
+    def refine(self, first: int, post: dict, now: float = 0.0, voiced_threshold: float | None = None) -> list:
+        """Frames ``first, first + 1, ...`` of a more accurate network (arrays ``[n]`` under ``voiced`` and
+        ``pitch``), which arrive after the live frames of the same index: those of the sounding note
+        correct its pitch (rule 6); return the events, stamped at the latest live frame's time.
+
+        ``voiced_threshold``: that network's voicing threshold (default the live one's).
+        """
+        note, events = self._note, []
+        if note is None:
+            return events
+        threshold = self.p.voiced_threshold if voiced_threshold is None else voiced_threshold
+        voiced = np.asarray(post["voiced"], dtype=np.float64).reshape(-1)
+        pitch = np.asarray(post["pitch"], dtype=np.float64).reshape(-1)
+        frames = first + np.arange(len(voiced))
+        keep = (frames > note.start) & (frames < self._t) & (voiced >= threshold)
+        if not keep.any():
+            return events
+        note.refined += pitch[keep].tolist()
+        if note.midi is not None:
+            self._settle(note, max(self._t - 1, note.sent_at), note.refined[-1], now, events)
+        return events
+
     def flush(self, now: float = 0.0) -> list:
         """End of stream: close the sounding note."""
         events: list = []
@@ -157,7 +186,12 @@ class EarlyNoteDecoder:
                 self._note_on(note, note.start + ONSET_LEAD_FRAMES, int(round(statistics.median(note.pitches))),
                               now, events)
             return
-        settled = statistics.median(note.pitches[1:])
+        if not note.refined:
+            self._settle(note, t, pitch, now, events)
+
+    def _settle(self, note: _Sounding, t: int, pitch: float, now: float, events: list) -> None:
+        """Rules 3 and 5 at frame ``t`` whose pitch is ``pitch``: retrigger a wrong number, or bend."""
+        settled = statistics.median(note.refined or note.pitches[1:])
         note.wrong = note.wrong + 1 if abs(settled - note.midi) > self.tolerance else 0
         if note.wrong >= self.correct:
             self.n_corrections += 1
@@ -170,7 +204,7 @@ class EarlyNoteDecoder:
         note.midi, note.sent_at, note.wrong = int(np.clip(midi, 0, 127)), stamp, 0
         if self.bends:
             note.bend = None
-            self._bend(note, stamp, note.pitches[-1], now, events)
+            self._bend(note, stamp, (note.refined or note.pitches)[-1], now, events)
         events.append(NoteOn(stamp * self.fs, note.midi, note_velocity(note.strength), now))
         self.n_note_ons += 1
 

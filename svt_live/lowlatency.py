@@ -10,9 +10,13 @@ is causal with a 40 ms window, so a frame is complete 20 ms after its
 centre, and :class:`~svt_live.early.EarlyNoteDecoder` announces a note on
 its first voiced frames (``docs/low-latency.md`` has the measured budget).
 The accurate network runs on the same blocks at the same hop; its notes
-are exactly those of file mode on the recorded take. Both engines are
-called every hop, the live one first, so the port never waits for the
-accurate network.
+are exactly those of file mode on the recorded take. The live engine is
+called first, so the port never waits for the accurate network; the
+accurate network's frames, committed about 40 ms after the live ones,
+then refine the sounding note's pitch on the port
+(:meth:`~svt_live.early.EarlyNoteDecoder.refine`: bends toward its pitch, or
+a retrigger). The accurate engine may run every ``accurate_hops`` live
+hops (two frames per call), which costs less per hop on average.
 """
 from __future__ import annotations
 
@@ -25,6 +29,7 @@ from .early import CONFIRM_FRAMES, CORRECT_FRAMES, EarlyNoteDecoder
 from .engine import LIVE_HOP, Engine
 
 LIVE_MODEL = "singing_crnn_live"  # bundled network of the live port
+ACCURATE_HOPS = 1  # live hops per accurate-network call (benchmarks/latency.py measures 1 and 2)
 
 
 def load_live_model(name: str | None = None, device="cpu") -> LoadedModel:
@@ -53,22 +58,31 @@ class LowLatencyEngine:
         The accurate engine's frame callback (the GUI's pitch contour).
     confirm_frames, correct_frames : int
         :class:`~svt_live.early.EarlyNoteDecoder` settings.
+    accurate_hops : int
+        Live hops per call of the accurate engine (>= 1).
+    refine : bool
+        Let the accurate network's frames correct the port's sounding note.
     """
 
     def __init__(self, lm: LoadedModel, live_lm: LoadedModel, sample_rate: int | None = None,
                  hop_seconds: float = LIVE_HOP, bends: bool = False, on_event: Callable | None = None,
                  on_frames: Callable | None = None,
-                 confirm_frames: int = CONFIRM_FRAMES, correct_frames: int = CORRECT_FRAMES):
+                 confirm_frames: int = CONFIRM_FRAMES, correct_frames: int = CORRECT_FRAMES,
+                 accurate_hops: int = ACCURATE_HOPS, refine: bool = True):
+        if int(accurate_hops) < 1:
+            raise ValueError(f"accurate_hops must be >= 1, got {accurate_hops}")
         early = EarlyNoteDecoder(live_lm.decoding, live_lm.features.frame_seconds, confirm_frames,
                                  correct_frames, bends)
         self.live = Engine(live_lm, sample_rate, hop_seconds, decoder=early)
-        self.accurate = Engine(lm, sample_rate, hop_seconds, on_event, on_frames)
+        self.accurate = Engine(lm, sample_rate, hop_seconds * int(accurate_hops), on_event,
+                               self._refine if refine else on_frames)
         self.accurate_events: list = []  # the accurate path's events (NoteOn / NoteOff), for the GUI
+        self._on_frames, self._refined = on_frames, []  # the caller's frame callback; refinement events
 
     @property
     def stream_time(self) -> float:
-        """Seconds of audio consumed so far."""
-        return self.accurate.stream_time
+        """Seconds of audio consumed so far (by the live network, called every hop)."""
+        return self.live.stream_time
 
     @property
     def finished(self) -> bool:
@@ -89,17 +103,28 @@ class LowLatencyEngine:
         """The notes as sent to the port ``[n, 3]`` (NoteOn s, NoteOff s, MIDI number)."""
         return self.live.decoder.notes
 
+    def _refine(self, first: int, post: dict) -> None:
+        """The accurate engine's frame callback: refine the port's note, then the caller's callback."""
+        self._refined += self.live.decoder.refine(first, post, self.accurate.stream_time,
+                                                  self.accurate.lm.decoding.voiced_threshold)
+        if self._on_frames is not None:
+            self._on_frames(first, post)
+
+    def _take_refined(self) -> list:
+        out, self._refined = self._refined, []
+        return out
+
     def push(self, block) -> list:
         """Feed samples ``[n]`` or ``[n, channels]``; return the new live events."""
         events = self.live.push(block)
         self.accurate_events += self.accurate.push(block)
-        return events
+        return events + self._take_refined()
 
     def finish(self) -> list:
         """End of stream: both engines close their notes; returns the last live events."""
         events = self.live.finish()
         self.accurate_events += self.accurate.finish()
-        return events
+        return events + self._take_refined()
 
     def take_accurate_events(self) -> list:
         """The accurate events since the last call (and forget them)."""

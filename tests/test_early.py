@@ -129,7 +129,54 @@ def test_pitch_bends_follow_the_contour_in_time_order():
     assert max(abs(b.semitones) for b in bends) == pytest.approx(0.3, abs=0.02)
 
 
+def decode_refined(post: dict, refined: dict, delay: int, **kwargs) -> tuple[list, EarlyNoteDecoder]:
+    """:func:`decode` with frame ``t`` of ``refined`` handed to :meth:`EarlyNoteDecoder.refine` after
+    live frame ``t + delay`` (the accurate network commits its frames later)."""
+    dec = EarlyNoteDecoder(PARAMS, FS, **kwargs)
+    events, n = [], len(post["onset"])
+    for t in range(n):
+        events += dec.push({k: v[t:t + 1] for k, v in post.items()}, now=(t + 1) * FS)
+        if t >= delay:
+            events += dec.refine(t - delay, {k: v[t - delay:t - delay + 1] for k, v in refined.items()},
+                                 now=(t + 1) * FS)
+    return events + dec.flush(now=n * FS), dec
+
+
+def test_refined_frames_take_over_the_bends_and_the_settled_pitch():
+    live, exact = posteriors([(5, 30, 60.4)], 40), posteriors([(5, 30, 61.3)], 40)  # live 60.4, truth 61.3
+    events, dec = decode_refined(live, exact, delay=3, bends=True)
+    assert [e.pitch for e in events if isinstance(e, NoteOn)] == [60] and dec.n_corrections == 0
+    bends = [e for e in events if isinstance(e, PitchBend)]
+    assert bends[0].semitones == pytest.approx(0.4) and bends[-1].semitones == pytest.approx(1.3)
+    assert bends[-1].time == pytest.approx(9 * FS)  # the refined frame 6 arrives with live frame 9
+    assert all(b.time >= a.time for a, b in zip(events, events[1:]))
+    check_stream([e for e in events if not isinstance(e, PitchBend)])
+
+
+def test_a_refined_pitch_past_the_tolerance_retriggers_and_never_hangs():
+    live, exact = posteriors([(5, 30, 60.2), (34, 45, 64.0)], 50), posteriors([(5, 30, 62.0), (34, 45, 64.0)], 50)
+    events, dec = decode_refined(live, exact, delay=2, correct_frames=2)  # no bends: 0.7 semitone tolerance
+    assert [e.pitch for e in events if isinstance(e, NoteOn)] == [60, 62, 64] and dec.n_corrections == 1
+    check_stream(events)
+    assert dec.notes[:, 2].tolist() == [60.0, 62.0, 64.0]
+    assert dec.notes[0, 1] == pytest.approx(dec.notes[1, 0]) and dec.notes[0, 1] <= 10 * FS
+
+
+def test_refined_frames_outside_the_sounding_note_change_nothing():
+    live = posteriors([(5, 20, 60.0)], 30)
+    exact = posteriors([(5, 20, 63.0)], 30)
+    plain, _ = decode(live, bends=True)
+    late, _ = decode_refined(live, exact, delay=17, bends=True)  # every refined frame arrives after the note
+    assert late == plain
+    dec = EarlyNoteDecoder(PARAMS, FS)
+    assert dec.refine(0, exact) == []  # nothing sounds yet
+
+
 def test_bad_settings_are_refused():
+    from svt_live.lowlatency import LowLatencyEngine
+
+    with pytest.raises(ValueError, match="accurate_hops"):
+        LowLatencyEngine(None, None, accurate_hops=0)
     with pytest.raises(ValueError, match="confirm_frames"):
         EarlyNoteDecoder(PARAMS, FS, confirm_frames=0)
 
@@ -141,21 +188,27 @@ SUNG = [(0.30, 0.80, 60.0), (1.00, 1.45, 64.0), (1.45, 1.90, 67.0), (2.20, 2.80,
 LATENCY_BOUND = 0.090  # s: the p95 target of live mode (docs/low-latency.md)
 
 
-@pytest.fixture(scope="module")
-def live_take():
-    """``sung_tones`` of :data:`SUNG` streamed in 10 ms blocks through live mode's engine."""
+def stream_take(notes, **kwargs) -> tuple:
+    """``sung_tones`` of ``notes`` streamed in 10 ms blocks through live mode's engine (``kwargs``: its
+    settings); returns the audio, the accurate model, the engine and every event."""
     from synth import sung_tones
 
     from svt_live.checkpoint import load_model
     from svt_live.lowlatency import LowLatencyEngine, load_live_model
 
-    audio = sung_tones(SUNG, 4.8, seed=3)
+    audio = sung_tones(notes, 4.8, seed=3)
     lm = load_model()
-    eng = LowLatencyEngine(lm, load_live_model(), 16000)
+    eng = LowLatencyEngine(lm, load_live_model(), 16000, **kwargs)
     events = []
     for i in range(0, len(audio), 160):
         events += eng.push(audio[i:i + 160])
     return audio, lm, eng, events + eng.finish()
+
+
+@pytest.fixture(scope="module")
+def live_take():
+    """:data:`SUNG` through live mode's default settings."""
+    return stream_take(SUNG)
 
 
 def test_sung_tones_get_their_note_on_within_the_bound(live_take):
@@ -176,6 +229,28 @@ def test_live_events_never_go_back_and_never_hang(live_take):
     _, _, _, events = live_take
     check_stream(events)
     assert all(b.emitted_at >= a.emitted_at for a, b in zip(events, events[1:]))
+
+
+@pytest.fixture(scope="module")
+def refined_take():
+    """:data:`SUNG` 40 cents sharp through live mode with pitch bends, the accurate network every other hop."""
+    return stream_take([(on, off, midi + 0.4) for on, off, midi in SUNG], bends=True, accurate_hops=2)
+
+
+def test_a_refined_take_sounds_as_the_files_in_order(refined_take):
+    from benchmarks.latency import sent_notes
+
+    from svt_live.offline import transcribe_audio
+
+    audio, _, eng, events = refined_take
+    check_stream([e for e in events if not isinstance(e, PitchBend)])
+    assert all(b.time >= a.time and b.emitted_at >= a.emitted_at for a, b in zip(events, events[1:]))
+    np.testing.assert_allclose(eng.notes, transcribe_audio(audio, eng.accurate.lm)[0])
+    heard = sent_notes(events)[0]  # number plus the median bend while it sounds
+    assert len(eng.notes) >= len(SUNG) - 1
+    for onset, _, pitch in eng.notes:  # each accurate note sounds on the port at the accurate pitch
+        near = heard[np.abs(heard[:, 0] - onset) <= 0.05 + 1e-9]
+        assert len(near) and abs(near[0, 2] - pitch) <= 0.1, (onset, pitch, near)
 
 
 def test_the_files_of_a_live_take_are_file_mode_notes(live_take):
