@@ -173,8 +173,8 @@ class Engine:
 def transcribe_stream(blocks, lm: LoadedModel, sample_rate: int, hop_seconds: float = FILE_HOP,
                       on_event: Callable | None = None, overlap: bool = True) -> np.ndarray:
     """Run an iterable of sample blocks through a fresh :class:`Engine`; return its notes ``[n, 3]``."""
+    from .driver import Driver
+
     eng = Engine(lm, sample_rate, hop_seconds, on_event, overlap=overlap)
-    for b in blocks:
-        eng.push(b)
-    eng.finish()
+    Driver(eng).run(blocks)
     return eng.notes

@@ -61,14 +61,14 @@ def note_contours(notes: np.ndarray, pitch: np.ndarray, voiced: np.ndarray, fram
 
 
 def transcribe_blocks(blocks, lm: LoadedModel, sample_rate: int, hop_seconds: float, contours: bool = False,
-                      on_block: Callable | None = None, on_event: Callable | None = None,
-                      overlap: bool = True) -> Transcription:
+                      on_block: Callable | None = None, sinks=(), overlap: bool = True) -> Transcription:
     """Run sample blocks ``[n]`` at ``sample_rate`` through a fresh engine; keep what file mode needs.
 
     ``contours``: also keep each note's sung pitch contour (for pitch bends);
     ``on_block``: called after every block (e.g. to honour a stop request);
-    ``on_event``: called with every NoteOn / NoteOff as the engine emits it.
+    ``sinks``: :class:`~svt_live.driver.Driver` sinks, given the events of every block.
     """
+    from .driver import Driver
     from .engine import Engine
 
     frames: dict[str, list] = {"pitch": [], "voiced": []}
@@ -76,12 +76,8 @@ def transcribe_blocks(blocks, lm: LoadedModel, sample_rate: int, hop_seconds: fl
     def keep(first: int, post: dict) -> None:
         for k in frames:
             frames[k].append(post[k])
-    eng = Engine(lm, sample_rate, hop_seconds, on_event, on_frames=keep if contours else None, overlap=overlap)
-    for block in blocks:
-        eng.push(block)
-        if on_block is not None:
-            on_block()
-    eng.finish()
+    eng = Engine(lm, sample_rate, hop_seconds, on_frames=keep if contours else None, overlap=overlap)
+    Driver(eng, list(sinks) + ([lambda events: on_block()] if on_block is not None else [])).run(blocks)
     result = Transcription(eng.notes, eng.velocities)
     if contours:
         pitch, voiced = (np.concatenate(frames[k]) if frames[k] else np.zeros(0) for k in ("pitch", "voiced"))

@@ -15,8 +15,6 @@ from pathlib import Path
 
 from .checkpoint import LoadedModel
 from .engine import LIVE_HOP
-from .events import NoteOn
-from .notes import note_name
 from .offline import Transcription, transcribe_blocks
 
 BLOCK_SECONDS = 0.02
@@ -42,21 +40,19 @@ def play_path(path: str | Path, lm: LoadedModel, port: str | None = None, stop=N
     """Play an audio file through the live engine in real time; events go to MIDI ``port`` (when given)
     and are printed (unless ``quiet``). Returns the transcription as file mode keeps it."""
     from .audio import iter_audio
+    from .driver import MidiSink, print_note_ons
     from .midi import MidiOut
 
-    midi = MidiOut(port) if port else None
-    if midi is not None and not quiet:
-        print(f"svt-live: MIDI out: {midi.port_name!r} ({midi.api})", file=sys.stderr, flush=True)
+    def say(msg: str) -> None:
+        print(f"svt-live: {msg}", file=sys.stderr, flush=True)
 
-    def on_event(ev) -> None:
-        if isinstance(ev, NoteOn) and not quiet:
-            print(f"{ev.time:9.2f} s  {note_name(ev.pitch):>4} ({ev.pitch:3d})  vel {ev.velocity:3d}", flush=True)
-        if midi is not None:
-            midi.send(ev)
+    midi = MidiSink(MidiOut(port) if port else None, say)
+    if midi.midi is not None and not quiet:
+        say(f"MIDI out: {midi.midi.port_name!r} ({midi.midi.api})")
+    sinks = ([] if quiet else [print_note_ons()]) + [midi]
     sr = lm.features.sample_rate
     try:
         return transcribe_blocks(paced(iter_audio(path, sr, block_seconds=BLOCK_SECONDS), sr, stop), lm, sr,
-                                 hop_seconds or LIVE_HOP, contours, on_event=on_event, overlap=False)
+                                 hop_seconds or LIVE_HOP, contours, sinks=sinks, overlap=False)
     finally:
-        if midi is not None:
-            midi.close()
+        midi.close()
