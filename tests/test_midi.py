@@ -126,3 +126,34 @@ def test_api_from_environment(jack_server, monkeypatch):
     monkeypatch.setenv("SVT_MIDI_API", "jack")
     with MidiOut("svt-env-port", virtual=True) as out:
         assert out.api == "jack"
+
+
+def test_midi_sink_warns_once_and_the_take_goes_on(jack_server):
+    """svt_live.driver.MidiSink: a port that fails mid-take gives one warning; later events are dropped."""
+    from svt_live.driver import Driver, MidiSink
+
+    class Echo:  # an engine whose events are given with the blocks
+        def push(self, block):
+            return block
+
+        def finish(self):
+            return [NoteOff(2.0, 64, 0.0, 64.0)]
+
+    synth_in = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name="sink-synth")
+    synth_in.open_virtual_port("Sink In")
+    try:
+        out = MidiOut("sink in", api="jack")
+        time.sleep(0.1)
+        warnings, seen = [], []
+        sink = MidiSink(out, warnings.append)
+        driver = Driver(Echo(), [sink, seen.extend])
+        driver.feed([[NoteOn(0.0, 62, 90)], [NoteOff(0.5, 62, 0.0, 62.0)]])
+        out.close()  # the port goes away under the sink
+        driver.feed([[NoteOn(1.0, 64, 80)], [NoteOn(1.5, 65, 80)]])
+        driver.finish()
+        assert warnings == ["MIDI port is closed; transcription goes on without MIDI"]
+        assert sink.midi is None and len(seen) == 5  # every event still reached the other sinks
+        assert receive(synth_in, 3) == [[0x90, 62, 90], [0x80, 62, 0], [0xB0, 123, 0]]
+    finally:
+        synth_in.close_port()
+        synth_in.delete()
