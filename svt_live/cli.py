@@ -537,8 +537,8 @@ def _main(parser, argv) -> int:
             from .exercise import run_exercise
             return run_exercise(args, lm)
         if live:
-            from .live import run_live
-            return run_live(args, lm)
+            from .live import live_options, run_live
+            return run_live(lm, **live_options(args))
         return run_files(args, lm)
     except UsageError as exc:
         return _usage_error(exc)

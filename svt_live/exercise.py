@@ -118,7 +118,7 @@ def run_exercise(args, lm) -> int:
 
 
 def _run_mic(args, lm, score: Score, tolerance: float) -> int:
-    from .live import run_live
+    from .live import live_options, run_live
     from .metronome import CountIn
 
     count_in = CountIn(score.bpm, score.beats_per_bar, args.count_in or 0, args.midi_out)
@@ -134,4 +134,4 @@ def _run_mic(args, lm, score: Score, tolerance: float) -> int:
                 return [f"cannot write {args.report}: {exc.strerror or exc}"]
         return []
 
-    return run_live(args, lm, on_event=marker.on_event, on_start=count_in.start, on_finish=finish)
+    return run_live(lm, **live_options(args), on_event=marker.on_event, on_start=count_in.start, on_finish=finish)

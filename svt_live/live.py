@@ -26,12 +26,11 @@ import numpy as np
 
 from .annotations import write_csv, write_json
 from .cli import wrote
+from .driver import Driver, MidiSink, print_note_ons
 from .engine import LIVE_HOP
-from .events import NoteOn
 from .lowlatency import LowLatencyEngine, load_live_model
 from .mic import MicError, MicSource
 from .midi import MidiOut, MidiPortError, write_midi_file
-from .notes import note_name
 from .stop import StopRequest
 
 JSON_KEY = "live"  # song id of the take in the --json output
@@ -65,35 +64,6 @@ class WavRecorder:
         os.replace(self._tmp, self.path)
 
 
-class Take:
-    """One live take: runs the engine, prints and forwards its live events."""
-
-    def __init__(self, engine: LowLatencyEngine, midi: MidiOut | None, quiet: bool):
-        self.engine, self.midi, self.quiet = engine, midi, quiet
-
-    def handle(self, events: list) -> None:
-        for ev in events:
-            if isinstance(ev, NoteOn):
-                if not self.quiet:
-                    print(f"{ev.time:9.2f} s  {note_name(ev.pitch):>4} ({ev.pitch:3d})  vel {ev.velocity:3d}"
-                          f"  latency {1000 * (ev.emitted_at - ev.time):4.0f} ms", flush=True)
-            if self.midi is not None:
-                try:
-                    self.midi.send(ev)
-                except MidiPortError as exc:
-                    _say(f"{exc}; transcription goes on without MIDI")
-                    self.close_midi()
-
-    def close_midi(self) -> None:
-        midi, self.midi = self.midi, None
-        if midi is not None:
-            midi.close()
-
-    @property
-    def velocities(self) -> list[int]:
-        return self.engine.velocities.tolist()
-
-
 def _open_midi(port: str | None, bends: bool) -> MidiOut | None:
     if port is None:
         return None
@@ -109,9 +79,8 @@ def _open_midi(port: str | None, bends: bool) -> MidiOut | None:
     return midi
 
 
-def _capture(mic: MicSource, take: Take, stop: StopRequest, seconds: float | None,
-             recorder: WavRecorder | None) -> None:
-    """Feed microphone blocks to the take until a stop request or ``seconds`` of audio."""
+def _mic_blocks(mic: MicSource, stop: StopRequest, seconds: float | None, recorder: WavRecorder | None):
+    """Microphone blocks until a stop request or ``seconds`` of audio; each is recorded first."""
     limit = None if seconds is None else int(round(seconds * mic.sample_rate))
     n = 0
     while not stop and (limit is None or n < limit):
@@ -123,45 +92,62 @@ def _capture(mic: MicSource, take: Take, stop: StopRequest, seconds: float | Non
         n += len(block)
         if recorder is not None:
             recorder.write(block)
-        take.handle(take.engine.push(block))
+        yield block
 
 
-def _save(args, take: Take) -> list[str]:
-    """Write every requested output; returns one-line errors for those that failed."""
-    notes = take.engine.notes
-    jobs = [(args.json, lambda p: write_json(p, {JSON_KEY: notes})),
-            (args.csv, lambda p: write_csv(p, notes)),
-            (args.midi_file, lambda p: write_midi_file(p, notes, take.velocities))]
+def _save(outputs: dict, notes: np.ndarray, velocities: np.ndarray, quiet: bool) -> list[str]:
+    """Write every requested output (``{"json" | "csv" | "midi_file": path or None}``); returns one-line
+    errors for those that failed."""
+    writers = {"json": lambda p: write_json(p, {JSON_KEY: notes}),
+               "csv": lambda p: write_csv(p, notes),
+               "midi_file": lambda p: write_midi_file(p, notes, velocities.tolist())}
     errors = []
-    for path, write in jobs:
+    for kind, write in writers.items():
+        path = outputs.get(kind)
         if path:
             try:
                 write(path)
             except OSError as exc:
                 errors.append(f"cannot write {path}: {exc.strerror or exc}")
             else:
-                wrote(path, args.quiet)
+                wrote(path, quiet)
     return errors
 
 
-def run_live(args, lm, on_event=None, on_start=None, on_finish=None) -> int:
-    """Transcribe the microphone until Ctrl-C/SIGTERM or ``args.seconds``; returns the exit status.
+def live_options(args) -> dict:
+    """The keyword arguments of :func:`run_live` from ``svt-live``'s parsed options."""
+    return {"input_device": args.input_device, "live_model": args.live_model, "hop_seconds": args.hop,
+            "bends": args.pitch_bends, "midi_out": args.midi_out, "seconds": args.seconds,
+            "outputs": {"json": args.json, "csv": args.csv, "midi_file": args.midi_file},
+            "save_audio": args.save_audio, "quiet": args.quiet}
 
+
+def run_live(lm, input_device: int | str | None = None, live_model: str | None = None,
+             hop_seconds: float | None = None, bends: bool = False, midi_out: str | None = None,
+             seconds: float | None = None, outputs: dict | None = None, save_audio: str | None = None,
+             quiet: bool = False, on_event=None, on_start=None, on_finish=None) -> int:
+    """Transcribe the microphone until Ctrl-C/SIGTERM or ``seconds``; returns the exit status.
+
+    ``lm``: the accurate model (the take's files); ``input_device``: index, name or None (the
+    default input); ``live_model``: the port's network (default :data:`~svt_live.lowlatency.LIVE_MODEL`);
+    ``hop_seconds``: audio per model call (default ``LIVE_HOP``); ``bends``: pitch bends on the port;
+    ``midi_out``: MIDI port name or None; ``outputs``: ``{"json" | "csv" | "midi_file": path}``;
+    ``save_audio``: WAV path of the recording; ``quiet``: no printed NoteOns or ``wrote`` lines.
     Hooks (the sight-singing check uses them): ``on_event(event)`` for every note event,
     ``on_start()`` once the microphone runs, ``on_finish(notes) -> [error lines]`` after the take.
     """
-    live_lm = load_live_model(args.live_model, next(lm.model.parameters()).device)
+    live_lm = load_live_model(live_model, next(lm.model.parameters()).device)
     with StopRequest() as stop:
         try:
-            mic = MicSource(args.input_device)
+            mic = MicSource(input_device)
         except MicError as exc:
             _say(f"error: {exc}")
             return 1
-        hop = args.hop or LIVE_HOP
-        bends = args.pitch_bends
+        hop = hop_seconds or LIVE_HOP
         engine = LowLatencyEngine(lm, live_lm, mic.sample_rate, hop, bends, on_event)
-        take = Take(engine, _open_midi(args.midi_out, bends), args.quiet)
-        recorder = WavRecorder(args.save_audio, mic.sample_rate, mic.channels) if args.save_audio else None
+        midi = MidiSink(_open_midi(midi_out, bends), _say)
+        driver = Driver(engine, ([] if quiet else [print_note_ons(latency=True)]) + [midi])
+        recorder = WavRecorder(save_audio, mic.sample_rate, mic.channels) if save_audio else None
         failure = None
         try:
             with mic:
@@ -170,22 +156,23 @@ def run_live(args, lm, on_event=None, on_start=None, on_finish=None) -> int:
                      f"hop {1000 * hop:.0f} ms; Ctrl-C stops")
                 if on_start is not None:
                     on_start()
-                _capture(mic, take, stop, args.seconds, recorder)
+                driver.feed(_mic_blocks(mic, stop, seconds, recorder))
         except MicError as exc:
             failure = str(exc)
-        take.handle(take.engine.finish())
-        take.close_midi()
-        errors = _save(args, take) + (on_finish(take.engine.notes) if on_finish is not None else [])
+        driver.finish()
+        midi.close()
+        errors = _save(outputs or {}, engine.notes, engine.velocities, quiet)
+        errors += on_finish(engine.notes) if on_finish is not None else []
         if recorder is not None:
             try:
                 recorder.close()
             except OSError as exc:
-                errors.append(f"cannot write {args.save_audio}: {exc.strerror or exc}")
+                errors.append(f"cannot write {save_audio}: {exc.strerror or exc}")
             else:
-                wrote(args.save_audio, args.quiet)
+                wrote(save_audio, quiet)
     for msg in ([failure] if failure else []) + errors:
         _say(f"error: {msg}")
     how = {signal.SIGINT: "stopped (Ctrl-C)", signal.SIGTERM: "stopped (SIGTERM)"}.get(stop.signal, "done")
-    _say(f"{how}: {len(take.engine.notes)} notes in {take.engine.stream_time:.1f} s, "
+    _say(f"{how}: {len(engine.notes)} notes in {engine.stream_time:.1f} s, "
          f"{mic.overflows} input overflows")
     return 1 if failure or errors else 0
