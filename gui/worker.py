@@ -33,6 +33,7 @@ from PySide6.QtCore import QThread, Signal
 
 from svt_live.audio import AudioError, iter_audio
 from svt_live.checkpoint import CheckpointError, LoadedModel, load_model
+from svt_live.driver import Driver, MidiSink
 from svt_live.engine import FILE_HOP, LIVE_HOP, Engine
 from svt_live.events import NoteOn
 from svt_live.lowlatency import LIVE_MODEL, LowLatencyEngine
@@ -174,7 +175,7 @@ class EngineWorker(QThread):
         self._stop = threading.Event()
         self.mic = None  # the open MicSource (GUI reads level_db and overflows)
         self.audio = None  # a microphone take's recording (gui.take.TakeAudio), complete once run() ends
-        self._midi = None  # the open MidiOut, None when not sending
+        self._midi = None  # a MidiSink: the open MidiOut, if any, while the take runs
         self._pending = Update()
         self._last_emit = 0.0
         self._cpu_mark = (time.monotonic(), time.thread_time())
@@ -191,13 +192,14 @@ class EngineWorker(QThread):
         import torch
 
         error = None
-        engine = None
+        driver = None
         threads = torch.get_num_threads()
         if self.source.live:  # small model calls every 20 ms: extra threads only add hand-over jitter
             torch.set_num_threads(1)
         try:
             lm = self.models.get(self.model_name)
-            self._midi = self._open_midi() if self.source.live else None
+            self._midi = MidiSink(self._open_midi() if self.source.live else None,
+                                  lambda msg: self.warning.emit(f"MIDI output stopped: {msg}"))
             blocks, rate = self._open_source(lm.features.sample_rate)
             self.started_source.emit({"sample_rate": rate, "duration": self.duration, "model": lm.label,
                                       "frame_seconds": lm.features.frame_seconds})
@@ -208,10 +210,9 @@ class EngineWorker(QThread):
                 engine = Engine(lm, rate, FILE_HOP, on_frames=on_frames, overlap=True)
             self._t_start = time.monotonic()
             self._cpu_mark = (self._t_start, time.thread_time())  # this thread's CPU clock
-            for block in blocks:
-                self._emit_events(engine.push(block), engine)
-                if self._stop.is_set():
-                    break
+            driver = Driver(engine, [self._midi, lambda events: self._emit_events(events, engine, engine.finished)],
+                            self._stop.is_set)
+            driver.feed(blocks)
         except ImportError as exc:
             error = f"microphone input is not available in this installation ({exc.name or exc})"
         except (AudioError, CheckpointError, OSError, RuntimeError, ValueError) as exc:
@@ -224,13 +225,13 @@ class EngineWorker(QThread):
                     self.audio.close()
                 except OSError as exc:
                     error, self.audio = error or f"recording not kept: {exc}", None
-        if engine is not None:
+        if driver is not None:
             try:
-                self._emit_events(engine.finish(), engine, force=True)
+                driver.finish()
             except (RuntimeError, ValueError) as exc:
                 error = error or f"engine: {exc}"
         if self._midi is not None:
-            close_quietly(self._midi.close)
+            self._midi.close()
         torch.set_num_threads(threads)
         if error:
             self.failed.emit(error)
@@ -286,23 +287,14 @@ class EngineWorker(QThread):
         return on_frames
 
     def _emit_events(self, events: list, engine, force: bool = False) -> None:
-        """Queue ``events`` (a :class:`LowLatencyEngine`'s are its live events: to the port; the take
-        gets its accurate events) and emit the pending update when due."""
+        """Queue ``events`` (a :class:`LowLatencyEngine`'s are its live events, sent to the port by the
+        driver's MIDI sink; the take gets its accurate events) and emit the pending update when due."""
         p = self._pending
         if isinstance(engine, LowLatencyEngine):
             p.port_latency += [e.emitted_at - e.time for e in events if isinstance(e, NoteOn)]
             p.events.extend(engine.take_accurate_events())
         else:
             p.events.extend(events)
-        if self._midi is not None:
-            for ev in events:
-                try:
-                    self._midi.send(ev)
-                except Exception as exc:  # noqa: BLE001 - a vanished port must not end the take
-                    self.warning.emit(f"MIDI output stopped: {exc}; recording goes on without MIDI")
-                    close_quietly(self._midi.close)
-                    self._midi = None
-                    break
         if engine is not None:
             p.stream_time = engine.stream_time
         now = time.monotonic()
