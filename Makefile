@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml scripts/setup-system.sh
 
 demo: $(STAMP)
 	$(BIN)/svt-live svt_live/data/vocadito_10.wav --eval svt_live/data/vocadito_10_notesA1.csv
-	$(BIN)/svt-live svt_live/data/vocadito_10.wav --eval svt_live/data/vocadito_10_notesA1.csv -q --model singing_crnn_f0
+	$(BIN)/svt-live svt_live/data/vocadito_10.wav --eval svt_live/data/vocadito_10_notesA2.csv -q
 
 test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q

@@ -9,7 +9,15 @@ Peers' rows come from benchmarks/peers (run `bash benchmarks/peers/run.sh`
 first; their rows are skipped with a note when their predictions are absent).
 Writes one piano-roll PNG per set (first song, reference vs prediction) to docs/.
 
-    python -m benchmarks.accuracy --sets ssvd_dev,mir_test,vocadito
+The headline sets: SSVD dev with each note's pitch re-measured from the sung
+fundamental (``ssvd_dev_f0``: the pitch that was sung is the truth; ``ssvd_dev``,
+SSVD's own sharper annotations, is a secondary row), MIR-ST500 test and
+vocadito #10 against each annotator (``vocadito``: A1, ``vocadito_a2``: A2).
+Last, unless ``--no-frame-pitch``, the frame-pitch table of
+:mod:`benchmarks.frame_pitch` on MIR-1K's held-out singers (skipped with a
+line when MIR-1K is not extracted).
+
+    python -m benchmarks.accuracy [--sets ssvd_dev_f0,ssvd_dev,mir_test,vocadito,vocadito_a2]
 """
 from __future__ import annotations
 
@@ -63,8 +71,9 @@ def evaluate_model(name: str, songs, streaming: bool, plot_to: Path | None) -> d
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sets", default="ssvd_dev,ssvd_dev_f0,mir_test,vocadito")
-    ap.add_argument("--models", default="singing_crnn,singing_crnn_f0,base_cnn_mini")
+    ap.add_argument("--sets", default="ssvd_dev_f0,ssvd_dev,mir_test,vocadito,vocadito_a2")
+    ap.add_argument("--models", default="singing_crnn,base_cnn_mini")
+    ap.add_argument("--no-frame-pitch", action="store_true", help="leave out the MIR-1K frame-pitch table")
     ap.add_argument("--data-root", default=str(ROOT.parent / "shared" / "data"))
     ap.add_argument("--no-streaming", action="store_true", help="offline rows only")
     ap.add_argument("--no-peers", action="store_true")
@@ -94,6 +103,11 @@ def main(argv=None) -> int:
     print(header())
     print("\n".join(lines))
     print("F1 in %: 'mean' = averaged per song (MIR-ST500 papers' convention), 'pooled' = over all notes.")
+    if not args.no_frame_pitch:
+        from benchmarks import frame_pitch
+
+        print()
+        frame_pitch.main(["--models", args.models.split(",")[0]])
     return 0
 
 

@@ -2,10 +2,10 @@
 
 Examples:
     svt-train fit configs/base_cnn_mini.toml --out runs/course
-    svt-train fit configs/singing_crnn_sung.toml --out runs/crnn --resume
+    svt-train fit configs/singing_crnn.toml --out runs/crnn --resume
     torchrun --nproc_per_node=2 -m svt_train.cli fit configs/base_cnn_mini.toml --out runs/ddp
-    svt-train fit configs/singing_crnn_sung.toml --out runs/crnn --data-root ~/data
-    svt-train tune runs/crnn/best.pt configs/singing_crnn_sung.toml --out runs/crnn/tuned.pt
+    svt-train fit configs/singing_crnn.toml --out runs/crnn --data-root ~/data
+    svt-train tune runs/crnn/best.pt configs/singing_crnn.toml --out runs/crnn/tuned.pt
     svt-train eval runs/course/best.pt --set mir_test --json preds.json --plot roll.png
 
 Data paths in a config are taken from its data_root; --data-root DIR

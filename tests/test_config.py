@@ -84,7 +84,7 @@ def test_every_committed_config_validates_and_builds_its_model(path):
 
 def test_shipped_recipes_sit_at_the_top_and_stage_chains_below():
     top = {p.name for p in CONFIGS.glob("*.toml")}
-    assert {"base_cnn_mini.toml", "singing_crnn_sung.toml"} <= top
+    assert {"base_cnn_mini.toml", "singing_crnn.toml", "singing_crnn_live.toml"} <= top
     assert not any(name.startswith("singing_crnn_v") for name in top)
     assert (CONFIGS / "stages" / "singing_crnn_v18.toml").exists()
 
@@ -113,7 +113,7 @@ def test_relative_data_root_is_taken_from_the_file_that_sets_it(tmp_path, monkey
 
 def test_shipped_configs_find_the_shared_data_from_any_folder(monkeypatch):
     monkeypatch.chdir("/")
-    for name in ("singing_crnn_sung", "singing_crnn_live", "base_cnn_mini"):
+    for name in ("singing_crnn", "singing_crnn_live", "base_cnn_mini"):
         cfg = TrainConfig.load(CONFIGS / f"{name}.toml")
         assert Path(cfg.data_root).resolve() == (CONFIGS.parents[1] / "shared" / "data").resolve()
     assert Path(TrainConfig.load(CONFIGS / "stages" / "singing_crnn_f0.toml").data_root).resolve() == (
