@@ -14,8 +14,6 @@ another store (tests use an ini file in a temporary folder).
 from __future__ import annotations
 
 import json
-import math
-import sys
 import time
 from pathlib import Path
 
@@ -35,6 +33,7 @@ from svt_live.notes import NoteError
 
 from .dialogs import Dialogs
 from .pianoroll import MAX_PX_PER_S, MIN_PX_PER_S, PianoRoll
+from .settings import last_folder, remember_folder, stored_list, stored_value
 from .take import Take
 from .worker import EngineWorker, LevelMonitor, ModelCache, SourceSpec, probe_audio
 
@@ -101,7 +100,7 @@ class MainWindow(QMainWindow):
         self.last_score: dict | None = None
         self.worker: EngineWorker | None = None
         self.monitor: LevelMonitor | None = None
-        self.audio_path: str | None = self._value("input/file") or None
+        self.audio_path: str | None = stored_value(self.settings, "input/file") or None
         self._spec: SourceSpec | None = None
         self._next_take: Take | None = None  # a take whose source is still opening
         self._checkpoints: list[str] = []
@@ -227,14 +226,15 @@ class MainWindow(QMainWindow):
     def _restore(self) -> None:
         self.refresh_devices()
         models = bundled_descriptions()
-        self._checkpoints = [p for p in self._setting_list("model/checkpoints") if Path(p).exists()]
+        self._checkpoints = [p for p in stored_list(self.settings, "model/checkpoints") if Path(p).exists()]
         for name, text in models.items():
             self.model_combo.addItem(name, name)
             self.model_combo.setItemData(self.model_combo.count() - 1, text, Qt.ToolTipRole)
         for p in self._checkpoints:
             self.model_combo.addItem(Path(p).name, p)
         self.model_combo.addItem(CHECKPOINT_ITEM, None)
-        want = self._value("model") or (DEFAULT_MODEL if DEFAULT_MODEL in models else (list(models) or [None])[0])
+        want = (stored_value(self.settings, "model")
+                or (DEFAULT_MODEL if DEFAULT_MODEL in models else (list(models) or [None])[0]))
         i = self.model_combo.findData(want)
         self.model_combo.setCurrentIndex(max(0, i))
         self._model_index = self.model_combo.currentIndex()
@@ -243,56 +243,22 @@ class MainWindow(QMainWindow):
         self.midi_combo.addItem("Virtual port “svt-live”", "virtual")
         for name in list_midi_ports():
             self.midi_combo.addItem(name, f"port:{name}")
-        want = self._value("midi/out", "virtual")
+        want = stored_value(self.settings, "midi/out", "virtual")
         i = self.midi_combo.findData(want)
         if i < 0 and str(want).startswith("port:"):  # remembered port is gone: show it, it may come back
             self.midi_combo.addItem(f"{want[5:]} (not found)", want)
             i = self.midi_combo.count() - 1
         self.midi_combo.setCurrentIndex(max(0, i))
 
-        self.realtime_check.setChecked(self._value("input/realtime", False, bool))
-        self.roll.px_per_s = self._value("view/px_per_s", 100.0, float, lambda v: MIN_PX_PER_S <= v <= MAX_PX_PER_S)
-        geometry = self._value("window/geometry", None, QByteArray)
+        self.realtime_check.setChecked(stored_value(self.settings, "input/realtime", False, bool))
+        self.roll.px_per_s = stored_value(self.settings, "view/px_per_s", 100.0, float,
+                                          lambda v: MIN_PX_PER_S <= v <= MAX_PX_PER_S)
+        geometry = stored_value(self.settings, "window/geometry", None, QByteArray)
         if geometry is not None:
             self.restoreGeometry(geometry)
         else:
             self.resize(1100, 680)
         self._show_file()
-
-    def _value(self, key: str, default=None, kind: type = str, valid=lambda value: True):
-        """The stored choice ``key`` when it is a ``kind`` (str, bool, a finite float, QByteArray)
-        that ``valid`` accepts, else ``default``: a corrupt or hand-edited settings value (zoom 0,
-        NaN, nested lists) is ignored with a one-line warning on stderr, never a failed start."""
-        raw = self.settings.value(key, None)
-        if raw is None:
-            return default
-        value = None
-        if kind is bool:
-            value = raw if isinstance(raw, bool) else {"true": True, "false": False}.get(str(raw).lower())
-        elif kind is float and isinstance(raw, (str, int, float)) and not isinstance(raw, bool):
-            try:
-                value = float(raw)
-            except ValueError:
-                pass
-            value = value if value is not None and math.isfinite(value) else None
-        elif isinstance(raw, kind):
-            value = raw
-        if value is None or not valid(value):
-            print(f"svt-gui: warning: ignored the stored setting {key} (not a usable {kind.__name__})",
-                  file=sys.stderr)
-            return default
-        return value
-
-    def _setting_list(self, key: str) -> list[str]:
-        raw = self.settings.value(key, "[]")
-        try:
-            value = json.loads(raw) if isinstance(raw, str) else list(raw)
-        except (ValueError, TypeError, RecursionError):
-            value = None
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            print(f"svt-gui: warning: ignored the stored setting {key} (not a list of paths)", file=sys.stderr)
-            return []
-        return value
 
     def _save_choice(self) -> None:
         if self._restoring:
@@ -325,8 +291,8 @@ class MainWindow(QMainWindow):
                 closing.stop(5.0)
         current = self.input_combo.currentData() if self.input_combo.count() else None
         if current is None:
-            kind = self._value("input/kind")
-            current = f"mic:{self._value('input/device', '')}" if kind == "mic" else kind
+            kind = stored_value(self.settings, "input/kind")
+            current = f"mic:{stored_value(self.settings, 'input/device', '')}" if kind == "mic" else kind
         self.input_combo.blockSignals(True)
         self.input_combo.clear()
         self.input_combo.addItem("Audio file", "file")
@@ -423,7 +389,7 @@ class MainWindow(QMainWindow):
             self._model_index = index
             self._save_choice()
             return
-        path = self.dialogs.open_checkpoint(self._value("dirs/checkpoint", ""))
+        path = self.dialogs.open_checkpoint(last_folder(self.settings, "checkpoint"))
         if path:
             self.set_model(path)
         else:
@@ -439,7 +405,7 @@ class MainWindow(QMainWindow):
                 self.model_combo.setCurrentIndex(self._model_index)
                 return
             self._checkpoints = [str(p)] + [c for c in self._checkpoints if c != str(p)][:7]
-            self.settings.setValue("dirs/checkpoint", str(p.parent))
+            remember_folder(self.settings, "checkpoint", p)
             i = self.model_combo.count() - 1
             self.model_combo.insertItem(i, p.name, str(p))
         self.model_combo.setCurrentIndex(i)
@@ -616,7 +582,7 @@ class MainWindow(QMainWindow):
 
     # ---- files ---------------------------------------------------------------------------
     def ask_open_audio(self) -> bool:
-        path = self.dialogs.open_audio(self._value("dirs/audio", ""))
+        path = self.dialogs.open_audio(last_folder(self.settings, "audio"))
         return self.open_audio_file(path) if path else False
 
     def open_audio_file(self, path: str | Path, start: bool = True) -> bool:
@@ -634,14 +600,14 @@ class MainWindow(QMainWindow):
             return False
         path = str(Path(path).resolve())
         self.audio_path = path
-        self.settings.setValue("dirs/audio", str(Path(path).parent))
+        remember_folder(self.settings, "audio", path)
         self.select_file_input()
         self._show_file()
         self._save_choice()
         return self.start() if start else True
 
     def ask_load_reference(self) -> bool:
-        path = self.dialogs.open_annotation(self._value("dirs/annotation", ""))
+        path = self.dialogs.open_annotation(last_folder(self.settings, "annotation"))
         return self.load_reference(path) if path else False
 
     def load_reference(self, path: str | Path, song_id: str | None = None) -> bool:
@@ -663,7 +629,7 @@ class MainWindow(QMainWindow):
         except (NoteError, OSError) as exc:
             self.show_message(f"Reference not loaded: {exc}", "error")
             return False
-        self.settings.setValue("dirs/annotation", str(path.resolve().parent))
+        remember_folder(self.settings, "annotation", path)
         self.reference = (notes, name, self.audio_path if self.source_kind == "file" else None)
         self.take.set_reference(notes, name)
         self.roll.refresh()
@@ -672,7 +638,7 @@ class MainWindow(QMainWindow):
         return True
 
     def ask_load_exercise(self) -> bool:
-        path = self.dialogs.open_score(self._value("dirs/score", ""))
+        path = self.dialogs.open_score(last_folder(self.settings, "score"))
         return self.load_exercise(path) if path else False
 
     def load_exercise(self, path: str | Path) -> bool:
@@ -689,7 +655,7 @@ class MainWindow(QMainWindow):
             except NoteError as exc:
                 self.show_message(f"Exercise not loaded: {exc}", "error")
                 return False
-        self.settings.setValue("dirs/score", str(Path(path).resolve().parent))
+        remember_folder(self.settings, "score", path)
         self.exercise = score
         self.take.set_exercise(score)
         if self.take.finished or self.take.notes:
@@ -734,7 +700,7 @@ class MainWindow(QMainWindow):
             for m, (p, r, f) in self.last_score.items()))
 
     def ask_save_take(self) -> bool:
-        start = str(Path(self._value("dirs/save", "")) / f"{self.take.name}.mid")
+        start = str(Path(last_folder(self.settings, "save")) / f"{self.take.name}.mid")
         path = self.dialogs.save_take(start)
         return self.save_take(path) if path else False
 
@@ -745,12 +711,12 @@ class MainWindow(QMainWindow):
         except (ValueError, OSError) as exc:
             self.show_message(f"Not saved: {exc}", "error")
             return False
-        self.settings.setValue("dirs/save", str(Path(path).resolve().parent))
+        remember_folder(self.settings, "save", path)
         self.show_message(f"Saved {len(self.take.notes_array())} notes to {path} ({fmt})", "info")
         return True
 
     def ask_export_png(self) -> bool:
-        start = str(Path(self._value("dirs/save", "")) / f"{self.take.name}.png")
+        start = str(Path(last_folder(self.settings, "save")) / f"{self.take.name}.png")
         path = self.dialogs.save_png(start)
         return self.export_png(path) if path else False
 

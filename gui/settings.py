@@ -1,0 +1,61 @@
+"""The window's stored choices (a ``QSettings``): typed reads that survive corrupt values, and dialog folders.
+
+Conventions: keys are ``group/name`` (``input/kind``, ``view/px_per_s``,
+``dirs/audio``...). A stored value that is not what the window expects
+(a hand-edited or corrupt settings file: zoom 0, NaN, nested lists) is
+ignored with a one-line warning on stderr and the default is used, never
+a failed start. Dialog folders are kept under ``dirs/<kind>``.
+"""
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+
+def stored_value(settings, key: str, default=None, kind: type = str, valid=lambda value: True):
+    """The stored choice ``key`` when it is a ``kind`` (str, bool, a finite float, QByteArray)
+    that ``valid`` accepts, else ``default`` (with a warning when something unusable was stored)."""
+    raw = settings.value(key, None)
+    if raw is None:
+        return default
+    value = None
+    if kind is bool:
+        value = raw if isinstance(raw, bool) else {"true": True, "false": False}.get(str(raw).lower())
+    elif kind is float and isinstance(raw, (str, int, float)) and not isinstance(raw, bool):
+        try:
+            value = float(raw)
+        except ValueError:
+            pass
+        value = value if value is not None and math.isfinite(value) else None
+    elif isinstance(raw, kind):
+        value = raw
+    if value is None or not valid(value):
+        print(f"svt-gui: warning: ignored the stored setting {key} (not a usable {kind.__name__})",
+              file=sys.stderr)
+        return default
+    return value
+
+
+def stored_list(settings, key: str) -> list[str]:
+    """The stored list of paths ``key`` (JSON), else ``[]``."""
+    raw = settings.value(key, "[]")
+    try:
+        value = json.loads(raw) if isinstance(raw, str) else list(raw)
+    except (ValueError, TypeError, RecursionError):
+        value = None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        print(f"svt-gui: warning: ignored the stored setting {key} (not a list of paths)", file=sys.stderr)
+        return []
+    return value
+
+
+def last_folder(settings, kind: str) -> str:
+    """The folder a file dialog of ``kind`` (audio, annotation, score, checkpoint, save) last used, or ''."""
+    return stored_value(settings, f"dirs/{kind}", "")
+
+
+def remember_folder(settings, kind: str, path: str | Path) -> None:
+    """Start the next file dialog of ``kind`` in the folder of ``path``."""
+    settings.setValue(f"dirs/{kind}", str(Path(path).resolve().parent))
