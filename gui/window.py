@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +25,6 @@ from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QFrame, QHBox
                                QProgressBar, QPushButton, QScrollBar, QSizePolicy, QToolButton, QVBoxLayout,
                                QWidget)
 
-from svt_live.annotations import load_json_notes, load_notes, pick_song
 from svt_live.audio import AudioError
 from svt_live.checkpoint import DEFAULT_MODEL, bundled_descriptions
 from svt_live.evaluate import MEASURES
@@ -33,6 +33,7 @@ from svt_live.notes import NoteError
 
 from .dialogs import Dialogs
 from .pianoroll import MAX_PX_PER_S, MIN_PX_PER_S, PianoRoll
+from .reference import Reference, read_reference
 from .settings import last_folder, remember_folder, stored_list, stored_value
 from .take import Take
 from .worker import EngineWorker, LevelMonitor, ModelCache, SourceSpec, probe_audio
@@ -95,7 +96,7 @@ class MainWindow(QMainWindow):
         self.use_level_monitor = level_monitor
         self.messages: list[tuple[str, str]] = []  # (kind, text), oldest first
         self.take = Take()
-        self.reference: tuple[np.ndarray, str, str] | None = None  # (notes, display name, audio it belongs to)
+        self.reference: Reference | None = None
         self.exercise = None  # svt_live.score.Score every take is checked against
         self.last_score: dict | None = None
         self.worker: EngineWorker | None = None
@@ -454,8 +455,8 @@ class MainWindow(QMainWindow):
         # the new take replaces the shown one only once its source is open (see _on_source):
         # a bad model or device leaves the previous take on screen
         self._next_take = Take(name=name)
-        if self.reference is not None and (kind != "file" or self.reference[2] == self.audio_path):
-            self._next_take.set_reference(self.reference[0], self.reference[1])
+        if self.reference is not None and self.reference.belongs_to(kind, self.audio_path):
+            self._next_take.set_reference(self.reference.notes, self.reference.name)
         self._next_take.set_exercise(self.exercise)
         self.worker = EngineWorker(spec, self.model_name, self.models, midi_spec, after=closing, parent=self)
         self.worker.update.connect(self._on_update)
@@ -617,24 +618,19 @@ class MainWindow(QMainWindow):
         name or file stem when the file holds it, else the user is asked.
         A bad file leaves the current reference and take as they were.
         """
-        path = Path(path)
         try:
-            if path.suffix.lower() == ".json":
-                notes, key = self._pick_song(path, song_id)
-                if notes is None:
-                    return False
-                name = f"{path.name} [{key}]"
-            else:
-                notes, name = load_notes(path), path.name
+            ref = read_reference(path, song_id, self.audio_path, self.dialogs.song_id)
         except (NoteError, OSError) as exc:
             self.show_message(f"Reference not loaded: {exc}", "error")
             return False
+        if ref is None:
+            return False
         remember_folder(self.settings, "annotation", path)
-        self.reference = (notes, name, self.audio_path if self.source_kind == "file" else None)
-        self.take.set_reference(notes, name)
+        self.reference = replace(ref, audio=self.audio_path if self.source_kind == "file" else None)
+        self.take.set_reference(ref.notes, ref.name)
         self.roll.refresh()
         self._update_score()
-        self.show_message(f"Reference {name}: {len(notes)} notes", "info")
+        self.show_message(f"Reference {ref.name}: {len(ref.notes)} notes", "info")
         return True
 
     def ask_load_exercise(self) -> bool:
@@ -677,16 +673,6 @@ class MainWindow(QMainWindow):
                           f"({100 * s['within_tolerance']:.0f} %), {s['wrong']} wrong, {s['missed']} missed, "
                           f"{s['extra']} extra; mean pitch error {s['mean_abs_cents']} cents, onset spread "
                           f"{s['onset_spread_ms']} ms, tempo ×{s['tempo_ratio']:.2f}", "info")
-
-    def _pick_song(self, path: Path, song_id: str | None):
-        songs = load_json_notes(path)
-        key = pick_song(songs, song_id, self.audio_path or None)
-        if key is None and song_id is not None:
-            raise NoteError(f"{path}: no song with id {song_id!r}")
-        if key is None:
-            key = self.dialogs.song_id(sorted(songs, key=lambda k: (len(k), k)),
-                                       Path(self.audio_path).parent.name if self.audio_path else None)
-        return (songs[key], key) if key in songs else (None, None)
 
     def _update_score(self) -> None:
         self.last_score = self.take.score()
