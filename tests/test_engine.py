@@ -152,3 +152,20 @@ def test_finish_is_final(lm):
     assert eng.finish() == []
     with pytest.raises(RuntimeError):
         eng.push(np.zeros(10, np.float32))
+
+
+def test_driver_stops_between_blocks_and_closes_the_sounding_note(lm, offline16):
+    """svt_live.driver.Driver: a stop request after 3 s of blocks ends the stream there; finish closes the
+    note sounding at the cut, and the sinks got exactly the events the engine returned."""
+    from svt_live.driver import Driver
+
+    x = sung(16000)
+    blocks = [x[i:i + 1600] for i in range(0, len(x), 1600)]
+    read, pushes, seen = [], [], []
+    eng = Engine(lm, 16000, LIVE_HOP)
+    Driver(eng, [seen.extend, pushes.append], stop=lambda: len(pushes) == 30).run(
+        read.append(b) or b for b in blocks)
+    assert len(read) == 31 and len(pushes) == 31  # the 31st block was read, then refused; pushes + finish
+    notes, events = run_engine(lm, blocks[:30], 16000)
+    assert_same_notes(eng.notes, notes)
+    assert seen == events and isinstance(seen[-1], NoteOff) and eng.notes[-1, 1] <= 3.0 + 1e-6
