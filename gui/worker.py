@@ -1,4 +1,5 @@
-"""The engine thread: audio source -> :class:`svt_live.engine.Engine` -> Qt signals.
+"""The engine thread: audio source -> :class:`svt_live.engine.Engine` -> Qt signals, run by
+:class:`svt_live.driver.Driver` (the MIDI port is its :class:`~svt_live.driver.MidiSink`).
 
 Three sources, all through the same engine (so the GUI's notes for a file
 equal ``svt-live FILE``'s notes):

@@ -11,7 +11,9 @@ stream all end the take the same way: the engines close open notes, the
 MIDI port gets its note-offs and all-notes-off and is closed, and every
 requested output is written (atomically). Exit status: 0 after a stop
 request or ``--seconds``, 1 when the microphone failed or an output could
-not be written.
+not be written. The take runs through :class:`~svt_live.driver.Driver`:
+the microphone is its block source, the printed lines and the MIDI port
+(:class:`~svt_live.driver.MidiSink`) its sinks.
 """
 from __future__ import annotations
 
