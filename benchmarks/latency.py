@@ -41,6 +41,7 @@ those of streaming, without the per-hop timing.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from pathlib import Path
@@ -55,7 +56,7 @@ sys.path.insert(0, str(ROOT))
 from svt_live.audio import load_audio  # noqa: E402
 from svt_live.checkpoint import load_model  # noqa: E402
 from svt_live.decode import NoteDecoder  # noqa: E402
-from svt_live.early import CONFIRM_FRAMES, CORRECT_FRAMES, EarlyNoteDecoder  # noqa: E402
+from svt_live.early import CONFIRM_FRAMES, CORRECT_FRAMES, SURE_ONSET, EarlyNoteDecoder  # noqa: E402
 from svt_live.engine import LIVE_HOP  # noqa: E402
 from svt_live.evaluate import score_songs  # noqa: E402
 from svt_live.bends import BEND_RANGE_SEMITONES  # noqa: E402
@@ -176,7 +177,7 @@ def report(args, lm, live_lm) -> None:
     for k, (song, audio) in enumerate(zip(songs, audios), 1):
         eng = LowLatencyEngine(lm, live_lm, sr, args.hop, not args.no_bends, confirm_frames=args.confirm_frames,
                                correct_frames=args.correct_frames, accurate_hops=args.accurate_hops,
-                               refine=not args.no_refine)
+                               refine=not args.no_refine, sure_onset=args.sure_onset)
         events, compute = stream(eng, audio, sr)
         live.add(song, events, compute, eng.live.decoder.n_corrections)
         files.add(song, eng.take_accurate_events(), [], pitches=eng.notes[:, 2])
@@ -187,7 +188,8 @@ def report(args, lm, live_lm) -> None:
     f_live, f_acc = live.f1, files.f1
     print(f"live model {live_lm.label}, accurate model {lm.label}, set {args.set}: {len(songs)} songs, "
           f"{minutes:.1f} min of audio; hop {args.hop * 1000:.0f} ms, {BLOCK_SECONDS * 1000:.0f} ms blocks, "
-          f"1 torch thread; confirm {args.confirm_frames} frame(s), correct after {args.correct_frames}, "
+          f"1 torch thread; confirm {args.confirm_frames} frame(s) unless onset >= {args.sure_onset:g}, "
+          f"correct after {args.correct_frames}, "
           f"pitch bends {'off' if args.no_bends else 'on'}; accurate network every {args.accurate_hops} hop(s), "
           f"refinement {'off' if args.no_refine else 'on'}")
     print(f"{'':<28}{'count':>7}{'median ms':>10}{'p95 ms':>10}")
@@ -243,19 +245,22 @@ def compare(args, lm, live_lm) -> None:
     songs, audios, minutes = load_songs(args, sr)
     posts = {m.label: [frame_posteriors(m, log_mel(a, m.features)) for a in audios] for m in (lm, live_lm)}
 
-    def early(model, confirm, correct, bends=True, accurate_hops=None):
-        """``accurate_hops``: refined by ``lm``'s frames, committed every that many hops (None: not refined)."""
-        return model, lambda: EarlyNoteDecoder(model.decoding, model.features.frame_seconds, confirm, correct,
-                                               bends), accurate_hops
+    def early(model, confirm, bends=True, accurate_hops=None, sure=math.inf):
+        """``accurate_hops``: refined by ``lm``'s frames, committed every that many hops (None: not refined);
+        ``sure``: onset posterior whose NoteOn needs one voiced frame."""
+        return model, lambda: EarlyNoteDecoder(model.decoding, model.features.frame_seconds, confirm,
+                                               CORRECT_FRAMES, bends, sure_onset=sure), accurate_hops
 
     rows = [(f"{lm.label}: peak + min_note_frames (files)", (lm, lambda: NoteDecoder(lm.decoding), None)),
-            (f"{lm.label}: early, confirm 1", early(lm, 1, CORRECT_FRAMES)),
+            (f"{lm.label}: early, confirm 1", early(lm, 1)),
             (f"{live_lm.label}: peak + min_note_frames", (live_lm, lambda: NoteDecoder(live_lm.decoding), None))]
     rows += [(f"{live_lm.label}: early, confirm {c}" + ("" if b else ", no bends, retrigger after 2"),
-              early(live_lm, c, CORRECT_FRAMES, b)) for c, b in ((1, True), (2, True), (3, True), (1, False))]
-    rows += [(f"{live_lm.label}: early, confirm {c}, refined" + (f" every {h} hops" if h > 1 else "")
-              + ("" if b else ", no bends"), early(live_lm, c, CORRECT_FRAMES, b, h))
-             for c, h, b in ((1, 1, True), (1, 2, True), (2, 1, True), (2, 2, True), (1, 1, False))]
+              early(live_lm, c, b)) for c, b in ((1, True), (2, True), (3, True), (1, False))]
+    rows += [(f"{live_lm.label}: early, confirm {c}" + (f" unless onset >= {s:g}" if s <= 1 else "") + ", refined"
+              + (f" every {h} hops" if h > 1 else "") + ("" if b else ", no bends"), early(live_lm, c, b, h, s))
+             for c, s, h, b in ((1, math.inf, 1, True), (1, math.inf, 2, True), (2, math.inf, 1, True),
+                                (2, 0.7, 1, True), (2, 0.8, 1, True), (2, 0.9, 1, True), (2, 0.8, 2, True),
+                                (2, 0.8, 1, False))]
     print(f"set {args.set}: {len(songs)} songs, {minutes:.1f} min; {BLOCK_SECONDS * 1000:.0f} ms blocks, "
           f"hop {args.hop * 1000:.0f} ms; latency of matched NoteOns (ms), live stream COnP F1 mean/song (%) "
           f"as heard (number + bend) and as note numbers, false NoteOns per minute, NoteOns corrected (%)")
@@ -288,6 +293,8 @@ def main(argv=None) -> int:
     ap.add_argument("--hop", type=float, default=LIVE_HOP, help="seconds per model call (default: the live hop)")
     ap.add_argument("--confirm-frames", type=int, default=CONFIRM_FRAMES)
     ap.add_argument("--correct-frames", type=int, default=CORRECT_FRAMES)
+    ap.add_argument("--sure-onset", type=float, default=SURE_ONSET,
+                    help="onset posterior whose NoteOn needs one voiced frame (above 1: never)")
     ap.add_argument("--no-bends", action="store_true", help="the port without --pitch-bends")
     ap.add_argument("--accurate-hops", type=int, default=ACCURATE_HOPS, help="live hops per accurate-network call")
     ap.add_argument("--no-refine", action="store_true", help="the accurate network does not correct the port")

@@ -11,9 +11,10 @@ network into note events as soon as a frame allows, where
    last onset (a rise through the threshold, or a new rise while it stays
    above: legato notes): no peak to confirm, no right context. An onset
    closes the note sounding before it.
-2. **NoteOn**: once ``confirm_frames`` frames of the note are voiced, with a
-   provisional pitch: the nearest MIDI note of the median of its voiced
-   frames. It is stamped :data:`ONSET_LEAD_FRAMES` after the onset frame:
+2. **NoteOn**: once ``confirm_frames`` frames of the note are voiced, or on
+   its first voiced frame when its onset posterior reached ``sure_onset``
+   (a clear onset needs no confirmation), with a provisional pitch: the
+   nearest MIDI note of the median of its voiced frames. It is stamped :data:`ONSET_LEAD_FRAMES` after the onset frame:
    the posterior crosses the threshold about a frame before the peak the
    network puts on the sung onset (``docs/low-latency.md``).
 3. **Correction**: the note's pitch is the median of its voiced frames after
@@ -53,7 +54,8 @@ from .bends import BEND_RANGE_SEMITONES, MIN_STEP_CENTS
 from .decode import POSTERIOR_KEYS, DecodeParams, note_velocity
 from .events import NoteOff, NoteOn, PitchBend
 
-CONFIRM_FRAMES = 1  # voiced frames before the NoteOn (benchmarks/latency.py --compare measures 1-3)
+CONFIRM_FRAMES = 2  # voiced frames before the NoteOn (benchmarks/latency.py --compare measures 1-3)
+SURE_ONSET = 0.8  # onset posterior whose note needs one voiced frame (--compare measures 0.7-0.9)
 CORRECT_FRAMES = 2  # frames in a row at another note before a retrigger
 ONSET_RISE = 0.1  # onset posterior rise since its last low that makes a new onset
 ONSET_LEAD_FRAMES = 1  # NoteOn stamp after the frame whose onset crossed the threshold
@@ -86,6 +88,8 @@ class EarlyNoteDecoder:
         Seconds between frames.
     confirm_frames : int
         Voiced frames of a note before its NoteOn (>= 1).
+    sure_onset : float
+        Onset posterior at which one voiced frame is enough (above 1: never).
     correct_frames : int
         Frames in a row whose settled pitch rounds to another note before a retrigger (>= 1).
     bends : bool
@@ -105,11 +109,12 @@ class EarlyNoteDecoder:
 
     def __init__(self, params: DecodeParams = DecodeParams(), frame_seconds: float = 0.02,
                  confirm_frames: int = CONFIRM_FRAMES, correct_frames: int = CORRECT_FRAMES, bends: bool = False,
-                 bend_range: float = BEND_RANGE_SEMITONES):
+                 bend_range: float = BEND_RANGE_SEMITONES, sure_onset: float = SURE_ONSET):
         if int(confirm_frames) < 1 or int(correct_frames) < 1:
             raise ValueError(f"confirm_frames and correct_frames must be >= 1, got {confirm_frames}, {correct_frames}")
         self.p, self.fs = params, frame_seconds
         self.confirm, self.correct, self.bends = int(confirm_frames), int(correct_frames), bends
+        self.sure = float(sure_onset)
         self.tolerance = bend_range if bends else RETRIGGER_SEMITONES  # how far the pitch may be off its number
         self._t = 0
         self._low = 0.0  # lowest onset posterior since the last onset
@@ -182,7 +187,7 @@ class EarlyNoteDecoder:
         note.silent = 0
         note.pitches.append(pitch)
         if note.midi is None:
-            if len(note.pitches) >= self.confirm:
+            if len(note.pitches) >= self.confirm or note.strength >= self.sure:
                 self._note_on(note, note.start + ONSET_LEAD_FRAMES, int(round(statistics.median(note.pitches))),
                               now, events)
             return

@@ -25,7 +25,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .checkpoint import LoadedModel, load_model
-from .early import CONFIRM_FRAMES, CORRECT_FRAMES, EarlyNoteDecoder
+from .early import CONFIRM_FRAMES, CORRECT_FRAMES, SURE_ONSET, EarlyNoteDecoder
 from .engine import LIVE_HOP, Engine
 
 LIVE_MODEL = "singing_crnn_live"  # bundled network of the live port
@@ -58,6 +58,8 @@ class LowLatencyEngine:
         The accurate engine's frame callback (the GUI's pitch contour).
     confirm_frames, correct_frames : int
         :class:`~svt_live.early.EarlyNoteDecoder` settings.
+    sure_onset : float
+        Onset posterior whose NoteOn needs one voiced frame (:class:`~svt_live.early.EarlyNoteDecoder`).
     accurate_hops : int
         Live hops per call of the accurate engine (>= 1).
     refine : bool
@@ -68,16 +70,18 @@ class LowLatencyEngine:
                  hop_seconds: float = LIVE_HOP, bends: bool = False, on_event: Callable | None = None,
                  on_frames: Callable | None = None,
                  confirm_frames: int = CONFIRM_FRAMES, correct_frames: int = CORRECT_FRAMES,
-                 accurate_hops: int = ACCURATE_HOPS, refine: bool = True):
+                 accurate_hops: int = ACCURATE_HOPS, refine: bool = True, sure_onset: float = SURE_ONSET):
         if int(accurate_hops) < 1:
             raise ValueError(f"accurate_hops must be >= 1, got {accurate_hops}")
         early = EarlyNoteDecoder(live_lm.decoding, live_lm.features.frame_seconds, confirm_frames,
-                                 correct_frames, bends)
+                                 correct_frames, bends, sure_onset=sure_onset)
         self.live = Engine(live_lm, sample_rate, hop_seconds, decoder=early)
         self.accurate = Engine(lm, sample_rate, hop_seconds * int(accurate_hops), on_event,
                                self._refine if refine else on_frames)
         self.accurate_events: list = []  # the accurate path's events (NoteOn / NoteOff), for the GUI
         self._on_frames, self._refined = on_frames, []  # the caller's frame callback; refinement events
+        self._chunk = max(1, int(round(hop_seconds * self.live.input_rate)))  # input samples per live hop
+        self._fed = 0  # input samples pushed so far
 
     @property
     def stream_time(self) -> float:
@@ -115,10 +119,23 @@ class LowLatencyEngine:
         return out
 
     def push(self, block) -> list:
-        """Feed samples ``[n]`` or ``[n, channels]``; return the new live events."""
-        events = self.live.push(block)
-        self.accurate_events += self.accurate.push(block)
-        return events + self._take_refined()
+        """Feed samples ``[n]`` or ``[n, channels]``; return the new live events.
+
+        The block is cut at every hop boundary of the stream and each piece goes to the live engine,
+        then the accurate one, so the refinements fall between the same live frames whatever the
+        block size."""
+        block = np.asarray(block)
+        if block.ndim not in (1, 2):
+            return self.live.push(block)  # refused there with the same message as file mode's
+        events, start = [], 0
+        while start < len(block):
+            end = min(len(block), start + self._chunk - self._fed % self._chunk)
+            events += self.live.push(block[start:end])
+            self.accurate_events += self.accurate.push(block[start:end])
+            events += self._take_refined()
+            self._fed += end - start
+            start = end
+        return events
 
     def finish(self) -> list:
         """End of stream: both engines close their notes; returns the last live events."""

@@ -61,9 +61,13 @@ def test_note_on_on_the_first_voiced_frame_stamped_at_the_onset():
 
 
 def test_confirm_frames_delay_the_note_on_but_not_its_time():
-    events, _ = decode(posteriors([(5, 30, 62.2)], 40), confirm_frames=3)
-    on = events[0]
+    post = posteriors([(5, 30, 62.2)], 40)
+    post["onset"][5] = 0.6  # above the threshold (0.5), below the sure onset
+    on = decode(post, confirm_frames=3, sure_onset=0.8)[0][0]
     assert on.time == pytest.approx((5 + ONSET_LEAD_FRAMES) * FS) and on.emitted_at == pytest.approx(8 * FS)
+    post["onset"][5] = 0.85  # a sure onset: its first voiced frame is enough
+    on = decode(post, confirm_frames=3, sure_onset=0.8)[0][0]
+    assert on.time == pytest.approx((5 + ONSET_LEAD_FRAMES) * FS) and on.emitted_at == pytest.approx(6 * FS)
 
 
 def test_a_wrong_provisional_pitch_is_retriggered_and_never_hangs():
@@ -217,7 +221,7 @@ def test_sung_tones_get_their_note_on_within_the_bound(live_take):
     for onset, _, midi in SUNG:
         first = [e for e in ons if abs(e.time - onset) <= 0.05 + 1e-9]  # mir_eval's onset tolerance
         assert first, f"no NoteOn near {onset} s: {ons}"
-        assert first[0].emitted_at - onset <= LATENCY_BOUND, first[0]
+        assert first[0].emitted_at - onset <= LATENCY_BOUND + 1e-9, first[0]
     sent = eng.live_notes  # the right number sounds for at least half of each note, whatever the first guess
     for onset, offset, midi in SUNG:
         inside = sent[(sent[:, 0] < offset) & (sent[:, 1] > onset)]
@@ -245,12 +249,26 @@ def test_a_refined_take_sounds_as_the_files_in_order(refined_take):
     audio, _, eng, events = refined_take
     check_stream([e for e in events if not isinstance(e, PitchBend)])
     assert all(b.time >= a.time and b.emitted_at >= a.emitted_at for a, b in zip(events, events[1:]))
-    np.testing.assert_allclose(eng.notes, transcribe_audio(audio, eng.accurate.lm)[0])
+    # two frames per accurate call: the same notes up to float rounding of the batched frames
+    np.testing.assert_allclose(eng.notes, transcribe_audio(audio, eng.accurate.lm)[0], atol=1e-4)
     heard = sent_notes(events)[0]  # number plus the median bend while it sounds
     assert len(eng.notes) >= len(SUNG) - 1
     for onset, _, pitch in eng.notes:  # each accurate note sounds on the port at the accurate pitch
         near = heard[np.abs(heard[:, 0] - onset) <= 0.05 + 1e-9]
         assert len(near) and abs(near[0, 2] - pitch) <= 0.1, (onset, pitch, near)
+
+
+def test_the_port_gets_the_same_events_whatever_the_block_size(refined_take):
+    from svt_live.lowlatency import LowLatencyEngine, load_live_model
+
+    audio, lm, eng, events = refined_take
+    again = LowLatencyEngine(lm, load_live_model(), 16000, bends=True, accurate_hops=2)
+    stereo = np.c_[audio, audio]
+    mixed = [e for i in range(0, len(audio), 1234) for e in again.push(stereo[i:i + 1234])] + again.finish()
+    assert [(type(e), e.time, getattr(e, "pitch", None), getattr(e, "semitones", None)) for e in mixed] == \
+        [(type(e), e.time, getattr(e, "pitch", None), getattr(e, "semitones", None)) for e in events]
+    with pytest.raises(ValueError, match="blocks must be"):
+        LowLatencyEngine(lm, load_live_model(), 16000).push(np.zeros((2, 2, 2)))
 
 
 def test_the_files_of_a_live_take_are_file_mode_notes(live_take):
