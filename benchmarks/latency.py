@@ -63,7 +63,7 @@ from svt_live.bends import BEND_RANGE_SEMITONES  # noqa: E402
 from svt_live.events import NoteOn, PitchBend  # noqa: E402
 from svt_live.features import log_mel  # noqa: E402
 from svt_live.inference import frame_posteriors  # noqa: E402
-from svt_live.lowlatency import ACCURATE_HOPS, LowLatencyEngine, load_live_model  # noqa: E402
+from svt_live.lowlatency import ACCURATE_HOPS, REFINE, LowLatencyEngine, load_live_model  # noqa: E402
 from svt_live.offline import transcribe_audio  # noqa: E402
 from svt_train.datasets import named_set  # noqa: E402
 
@@ -177,7 +177,7 @@ def report(args, lm, live_lm) -> None:
     for k, (song, audio) in enumerate(zip(songs, audios), 1):
         eng = LowLatencyEngine(lm, live_lm, sr, args.hop, not args.no_bends, confirm_frames=args.confirm_frames,
                                correct_frames=args.correct_frames, accurate_hops=args.accurate_hops,
-                               refine=not args.no_refine, sure_onset=args.sure_onset)
+                               refine=args.refine, sure_onset=args.sure_onset)
         events, compute = stream(eng, audio, sr)
         live.add(song, events, compute, eng.live.decoder.n_corrections)
         files.add(song, eng.take_accurate_events(), [], pitches=eng.notes[:, 2])
@@ -191,7 +191,7 @@ def report(args, lm, live_lm) -> None:
           f"1 torch thread; confirm {args.confirm_frames} frame(s) unless onset >= {args.sure_onset:g}, "
           f"correct after {args.correct_frames}, "
           f"pitch bends {'off' if args.no_bends else 'on'}; accurate network every {args.accurate_hops} hop(s), "
-          f"refinement {'off' if args.no_refine else 'on'}")
+          f"refinement {'on' if args.refine else 'off'}")
     print(f"{'':<28}{'count':>7}{'median ms':>10}{'p95 ms':>10}")
     print(stats_row("note latency (matched)", live.latency, TARGETS["note latency"]))
     print(stats_row("engine delay (all NoteOns)", live.delay, None))
@@ -256,11 +256,12 @@ def compare(args, lm, live_lm) -> None:
             (f"{live_lm.label}: peak + min_note_frames", (live_lm, lambda: NoteDecoder(live_lm.decoding), None))]
     rows += [(f"{live_lm.label}: early, confirm {c}" + ("" if b else ", no bends, retrigger after 2"),
               early(live_lm, c, b)) for c, b in ((1, True), (2, True), (3, True), (1, False))]
-    rows += [(f"{live_lm.label}: early, confirm {c}" + (f" unless onset >= {s:g}" if s <= 1 else "") + ", refined"
-              + (f" every {h} hops" if h > 1 else "") + ("" if b else ", no bends"), early(live_lm, c, b, h, s))
-             for c, s, h, b in ((1, math.inf, 1, True), (1, math.inf, 2, True), (2, math.inf, 1, True),
-                                (2, 0.7, 1, True), (2, 0.8, 1, True), (2, 0.9, 1, True), (2, 0.8, 2, True),
-                                (2, 0.8, 1, False))]
+    rows += [(f"{live_lm.label}: early, confirm {c}" + (f" unless onset >= {s:g}" if s <= 1 else "")
+              + ("" if h is None else ", refined") + (f" every {h} hops" if h and h > 1 else "")
+              + ("" if b else ", no bends"), early(live_lm, c, b, h, s))
+             for c, s, h, b in ((2, 0.7, None, True), (2, 0.8, None, True), (2, 0.9, None, True),
+                                (2, 0.8, None, False), (1, math.inf, 1, True), (1, math.inf, 2, True),
+                                (2, math.inf, 1, True), (2, 0.8, 1, True), (2, 0.8, 2, True))]
     print(f"set {args.set}: {len(songs)} songs, {minutes:.1f} min; {BLOCK_SECONDS * 1000:.0f} ms blocks, "
           f"hop {args.hop * 1000:.0f} ms; latency of matched NoteOns (ms), live stream COnP F1 mean/song (%) "
           f"as heard (number + bend) and as note numbers, false NoteOns per minute, NoteOns corrected (%)")
@@ -297,7 +298,8 @@ def main(argv=None) -> int:
                     help="onset posterior whose NoteOn needs one voiced frame (above 1: never)")
     ap.add_argument("--no-bends", action="store_true", help="the port without --pitch-bends")
     ap.add_argument("--accurate-hops", type=int, default=ACCURATE_HOPS, help="live hops per accurate-network call")
-    ap.add_argument("--no-refine", action="store_true", help="the accurate network does not correct the port")
+    ap.add_argument("--refine", action=argparse.BooleanOptionalAction, default=REFINE,
+                    help="the accurate network corrects the port's pitch")
     ap.add_argument("--limit", type=int, help="only the first N songs")
     ap.add_argument("--compare", action="store_true", help="the design table instead (docs/low-latency.md)")
     args = ap.parse_args(argv)

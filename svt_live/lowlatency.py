@@ -11,12 +11,13 @@ centre, and :class:`~svt_live.early.EarlyNoteDecoder` announces a note on
 its first voiced frames (``docs/low-latency.md`` has the measured budget).
 The accurate network runs on the same blocks at the same hop; its notes
 are exactly those of file mode on the recorded take. The live engine is
-called first, so the port never waits for the accurate network; the
-accurate network's frames, committed about 40 ms after the live ones,
-then refine the sounding note's pitch on the port
+called first, so the port never waits for the accurate network. With
+``refine``, the accurate network's frames, committed about 40 ms after the
+live ones, then correct the sounding note's pitch on the port
 (:meth:`~svt_live.early.EarlyNoteDecoder.refine`: bends toward its pitch, or
-a retrigger). The accurate engine may run every ``accurate_hops`` live
-hops (two frames per call), which costs less per hop on average.
+a retrigger); off by default (:data:`REFINE`: with the default model it
+scores lower, ``docs/low-latency.md``). The accurate engine may run every
+``accurate_hops`` live hops (two frames per call).
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from .engine import LIVE_HOP, Engine
 
 LIVE_MODEL = "singing_crnn_live"  # bundled network of the live port
 ACCURATE_HOPS = 1  # live hops per accurate-network call (benchmarks/latency.py measures 1 and 2)
+REFINE = False  # the accurate network corrects the port (benchmarks/latency.py --compare measures both)
 
 
 def load_live_model(name: str | None = None, device="cpu") -> LoadedModel:
@@ -70,7 +72,7 @@ class LowLatencyEngine:
                  hop_seconds: float = LIVE_HOP, bends: bool = False, on_event: Callable | None = None,
                  on_frames: Callable | None = None,
                  confirm_frames: int = CONFIRM_FRAMES, correct_frames: int = CORRECT_FRAMES,
-                 accurate_hops: int = ACCURATE_HOPS, refine: bool = True, sure_onset: float = SURE_ONSET):
+                 accurate_hops: int = ACCURATE_HOPS, refine: bool = REFINE, sure_onset: float = SURE_ONSET):
         if int(accurate_hops) < 1:
             raise ValueError(f"accurate_hops must be >= 1, got {accurate_hops}")
         early = EarlyNoteDecoder(live_lm.decoding, live_lm.features.frame_seconds, confirm_frames,

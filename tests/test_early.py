@@ -237,8 +237,9 @@ def test_live_events_never_go_back_and_never_hang(live_take):
 
 @pytest.fixture(scope="module")
 def refined_take():
-    """:data:`SUNG` 40 cents sharp through live mode with pitch bends, the accurate network every other hop."""
-    return stream_take([(on, off, midi + 0.4) for on, off, midi in SUNG], bends=True, accurate_hops=2)
+    """:data:`SUNG` 40 cents sharp through live mode with pitch bends, refined by the accurate network
+    called every other hop."""
+    return stream_take([(on, off, midi + 0.4) for on, off, midi in SUNG], bends=True, accurate_hops=2, refine=True)
 
 
 def test_a_refined_take_sounds_as_the_files_in_order(refined_take):
@@ -262,7 +263,7 @@ def test_the_port_gets_the_same_events_whatever_the_block_size(refined_take):
     from svt_live.lowlatency import LowLatencyEngine, load_live_model
 
     audio, lm, eng, events = refined_take
-    again = LowLatencyEngine(lm, load_live_model(), 16000, bends=True, accurate_hops=2)
+    again = LowLatencyEngine(lm, load_live_model(), 16000, bends=True, accurate_hops=2, refine=True)
     stereo = np.c_[audio, audio]
     mixed = [e for i in range(0, len(audio), 1234) for e in again.push(stereo[i:i + 1234])] + again.finish()
     assert [(type(e), e.time, getattr(e, "pitch", None), getattr(e, "semitones", None)) for e in mixed] == \
