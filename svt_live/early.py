@@ -112,7 +112,7 @@ class EarlyNoteDecoder:
                  bend_range: float = BEND_RANGE_SEMITONES, sure_onset: float = SURE_ONSET):
         if int(confirm_frames) < 1 or int(correct_frames) < 1:
             raise ValueError(f"confirm_frames and correct_frames must be >= 1, got {confirm_frames}, {correct_frames}")
-        self.p, self.fs = params, frame_seconds
+        self.p, self.frame_seconds = params, frame_seconds
         self.confirm, self.correct, self.bends = int(confirm_frames), int(correct_frames), bends
         self.sure = float(sure_onset)
         self.tolerance = bend_range if bends else RETRIGGER_SEMITONES  # how far the pitch may be off its number
@@ -210,19 +210,19 @@ class EarlyNoteDecoder:
         if self.bends:
             note.bend = None
             self._bend(note, stamp, (note.refined or note.pitches)[-1], now, events)
-        events.append(NoteOn(stamp * self.fs, note.midi, note_velocity(note.strength), now))
+        events.append(NoteOn(stamp * self.frame_seconds, note.midi, note_velocity(note.strength), now))
         self.n_note_ons += 1
 
     def _bend(self, note: _Sounding, t: int, pitch: float, now: float, events: list) -> None:
         cents = (pitch - note.midi) * 100.0
         if note.bend is None or abs(cents - note.bend) >= MIN_STEP_CENTS:
             note.bend = cents
-            events.append(PitchBend(t * self.fs, cents / 100.0, now))
+            events.append(PitchBend(t * self.frame_seconds, cents / 100.0, now))
 
     def _note_off(self, note: _Sounding, t: int, now: float, events: list) -> int:
         """NoteOff of the sounding number at frame ``t`` (at least a frame after its NoteOn); returns its frame."""
         end = max(t, note.sent_at + 1)
-        on, off = note.sent_at * self.fs, end * self.fs
+        on, off = note.sent_at * self.frame_seconds, end * self.frame_seconds
         self._notes.append((on, off, float(note.midi)))
         events.append(NoteOff(off, note.midi, on, float(note.midi), now))
         return end
