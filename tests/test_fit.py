@@ -291,7 +291,7 @@ def test_data_root_option_and_a_missing_data_folder(trained, tmp_path, capsys):
     moved.write_text(config.read_text().replace(f'data_root = "{root.as_posix()}"', 'data_root = "nowhere"'))
     assert main(["fit", str(moved), "--out", str(tmp_path / "run"), "--epochs", "1"]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "data folder nowhere/train does not exist" in err and "--data-root" in err
+    assert err.count("\n") == 1 and f"data folder {tmp_path / 'nowhere' / 'train'} does not exist" in err and "--data-root" in err
     assert main(["tune", str(best), str(moved), "--out", str(tmp_path / "t.pt"), "--data-root", str(root),
                  "--cache", str(root / "cache")]) == 0
     assert load_model(tmp_path / "t.pt").name == "base_cnn_mini"
