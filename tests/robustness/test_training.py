@@ -5,6 +5,7 @@ import errno
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -143,8 +144,8 @@ def test_full_cache_leaves_no_partial_files(tiny, tmp_path, monkeypatch, capsys,
 
     def half_then_full(path, **arrays):  # writes half the entry, then the disk is full
         savez(path, **arrays)
-        data = open(path, "rb").read()
-        open(path, "wb").write(data[:len(data) // 2])
+        data = Path(path).read_bytes()
+        Path(path).write_bytes(data[:len(data) // 2])
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
     monkeypatch.setattr(np, "savez", half_then_full)
