@@ -9,7 +9,6 @@ from pathlib import Path
 import mido
 import numpy as np
 import pytest
-import torch
 
 from svt_live.batch import expand_inputs
 from svt_live.cli import main
@@ -18,12 +17,6 @@ from svt_live.stop import StopRequest
 
 CLIP = Path(__file__).resolve().parents[1] / "svt_live" / "data" / "vocadito_10.wav"
 
-
-@pytest.fixture(autouse=True)
-def keep_torch_threads():
-    n = torch.get_num_threads()
-    yield
-    torch.set_num_threads(n)
 
 
 @pytest.fixture(scope="module")

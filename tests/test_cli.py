@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 import synth
 from svt_live.annotations import load_midi_notes, load_notes, write_json
@@ -18,13 +17,6 @@ from svt_live.offline import transcribe_file
 DATA = Path(__file__).resolve().parents[1] / "svt_live" / "data"
 REF = [[0.2, 0.6, 60.0], [0.7, 1.1, 64.0], [1.2, 1.8, 67.0], [1.9, 2.3, 62.0]]
 
-
-@pytest.fixture(autouse=True)
-def keep_torch_threads():
-    """File mode sets torch's thread count for its run; later tests in this process keep theirs."""
-    n = torch.get_num_threads()
-    yield
-    torch.set_num_threads(n)
 
 
 @pytest.fixture(scope="module")
