@@ -37,7 +37,7 @@ hop (the frame's right edge, ``t`` + ``lookahead`` frames plus half a
 window, rounded up to the hop): the events and their ``emitted_at`` are
 those of streaming, without the per-hop timing.
 
-    python benchmarks/latency.py [--model NAME|PATH] [--live-model NAME|PATH] [--set ssvd_dev]
+    python -m benchmarks.latency [--model NAME|PATH] [--live-model NAME|PATH] [--set ssvd_dev]
                                  [--limit N] [--compare]
 """
 from __future__ import annotations
@@ -53,21 +53,21 @@ import torch
 from mir_eval import transcription
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from svt_live.audio import load_audio  # noqa: E402
-from svt_live.checkpoint import load_model  # noqa: E402
-from svt_live.decode import NoteDecoder  # noqa: E402
-from svt_live.early import CONFIRM_FRAMES, CORRECT_FRAMES, SURE_ONSET, EarlyNoteDecoder  # noqa: E402
-from svt_live.engine import LIVE_HOP  # noqa: E402
-from svt_live.evaluate import score_songs  # noqa: E402
-from svt_live.bends import BEND_RANGE_SEMITONES  # noqa: E402
-from svt_live.events import NoteOn, PitchBend  # noqa: E402
-from svt_live.features import log_mel  # noqa: E402
-from svt_live.inference import frame_posteriors  # noqa: E402
-from svt_live.lowlatency import ACCURATE_HOPS, REFINE, LowLatencyEngine, load_live_model  # noqa: E402
-from svt_live.offline import transcribe_audio  # noqa: E402
-from svt_train.datasets import named_set  # noqa: E402
+from svt_live.audio import load_audio
+from svt_live.checkpoint import load_model
+from svt_live.decode import NoteDecoder
+from svt_live.early import CONFIRM_FRAMES, CORRECT_FRAMES, SURE_ONSET, EarlyNoteDecoder
+from svt_live.engine import LIVE_HOP
+from svt_live.evaluate import score_songs
+from svt_live.bends import BEND_RANGE_SEMITONES
+from svt_live.events import NoteOn, PitchBend
+from svt_live.features import log_mel
+from svt_live.tuning import midi_to_hz
+from svt_live.inference import frame_posteriors
+from svt_live.lowlatency import ACCURATE_HOPS, REFINE, LowLatencyEngine, load_live_model
+from svt_live.offline import transcribe_audio
+from svt_train.datasets import named_set
 
 BLOCK_SECONDS = 0.01
 TARGETS = {"note latency": (0.050, 0.090), "compute per hop": (None, 0.005)}  # (median, p95) seconds
@@ -91,15 +91,11 @@ def stream(engine, audio: np.ndarray, sr: int) -> tuple[list, list[float], list[
     return events + engine.finish(), compute, cpu
 
 
-def _hz(midi):
-    return 440.0 * 2.0 ** ((np.asarray(midi, dtype=np.float64) - 69.0) / 12.0)
-
-
 def matched(ref: np.ndarray, notes: np.ndarray) -> list[tuple[int, int]]:
     """mir_eval's COnP matching (onset 50 ms, pitch 50 cents): ``(ref index, note index)`` pairs."""
     if not len(ref) or not len(notes):
         return []
-    return transcription.match_notes(ref[:, :2], _hz(ref[:, 2]), notes[:, :2], _hz(notes[:, 2]),
+    return transcription.match_notes(ref[:, :2], midi_to_hz(ref[:, 2]), notes[:, :2], midi_to_hz(notes[:, 2]),
                                      onset_tolerance=0.05, pitch_tolerance=50.0, offset_ratio=None)
 
 
