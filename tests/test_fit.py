@@ -65,7 +65,7 @@ def test_resume_continues_from_last(trained, capsys):
     history = json.loads((out / "history.json").read_text())
     assert [h["epoch"] for h in history] == [1, 2, 3]
     import torch
-    assert torch.load(out / "last.pt", weights_only=False)["epoch"] == 3
+    assert torch.load(out / "last.pt", weights_only=True)["epoch"] == 3
 
 
 def test_resume_reads_the_last_pt_that_earlier_versions_wrote(trained, tmp_path, capsys):
@@ -118,10 +118,10 @@ def test_swa_averages_every_epoch_from_swa_from_and_resumes_the_average(trained,
     fit(cfg, root / "run_swa", cache_dir=root / "cache", device="cpu")
     text = capsys.readouterr().out
     assert "weights averaged over epochs 1-2: valid COnP F1" in text
-    assert int(torch.load(root / "run_swa" / "last.pt", weights_only=False)["swa"]["n_averaged"]) == 2
+    assert int(torch.load(root / "run_swa" / "last.pt", weights_only=True)["swa"]["n_averaged"]) == 2
     fit(cfg, root / "run_swa", resume=True, epochs=3, cache_dir=root / "cache", device="cpu")
     assert "weights averaged over epochs 1-3" in capsys.readouterr().out
-    assert int(torch.load(root / "run_swa" / "last.pt", weights_only=False)["swa"]["n_averaged"]) == 3
+    assert int(torch.load(root / "run_swa" / "last.pt", weights_only=True)["swa"]["n_averaged"]) == 3
     assert load_model(root / "run_swa" / "best.pt").name == "base_cnn_mini"
 
 
