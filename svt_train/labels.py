@@ -21,13 +21,21 @@ from svt_live.models.base_cnn_mini import LOWEST_MIDI
 LABEL_KEYS = ("onset", "offset", "octave", "pitch_class", "pitch")
 
 
+def pitch_classes(pitch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Frame pitch ``[T]`` (MIDI, 0 = silence) -> ``(octave [T], pitch_class [T])`` of the rounded
+    pitch, as in the module docstring (int64)."""
+    pitch = np.asarray(pitch, dtype=np.float64)
+    m = np.round(pitch).astype(np.int64)
+    voiced = pitch > 0
+    inside = voiced & (m >= LOWEST_MIDI) & (m <= LOWEST_MIDI + 47)
+    return np.where(inside, (m - LOWEST_MIDI) // 12 + 1, 0), np.where(voiced, m % 12 + 1, 0)
+
+
 def notes_to_frames(notes: np.ndarray, n_frames: int, frame_seconds: float = 0.02) -> dict:
     """Notes ``[n, 3]`` -> frame labels, each ``[n_frames]`` (see module docstring)."""
     onset = np.zeros(n_frames, np.float32)
     offset = np.zeros(n_frames, np.float32)
-    octave = np.zeros(n_frames, np.int64)
-    pitch_class = np.zeros(n_frames, np.int64)
-    pitch = np.zeros(n_frames, np.float32)
+    pitch = np.zeros(n_frames, np.float64)
     for on, off, midi in np.asarray(notes, dtype=np.float64).reshape(-1, 3):
         a = int(round(on / frame_seconds))
         b = max(int(round(off / frame_seconds)), a + 1)
@@ -36,11 +44,10 @@ def notes_to_frames(notes: np.ndarray, n_frames: int, frame_seconds: float = 0.0
         onset[a] = 1
         if b < n_frames:
             offset[b] = 1
-        m = int(round(midi))
         pitch[a:b] = midi
-        pitch_class[a:b] = m % 12 + 1
-        octave[a:b] = (m - LOWEST_MIDI) // 12 + 1 if LOWEST_MIDI <= m <= LOWEST_MIDI + 47 else 0
-    return {"onset": onset, "offset": offset, "octave": octave, "pitch_class": pitch_class, "pitch": pitch}
+    octave, pitch_class = pitch_classes(pitch)
+    return {"onset": onset, "offset": offset, "octave": octave, "pitch_class": pitch_class,
+            "pitch": pitch.astype(np.float32)}
 
 
 def frames_to_notes(labels: dict, frame_seconds: float = 0.02) -> np.ndarray:

@@ -60,7 +60,7 @@ def contour_labels(contour: np.ndarray, n_frames: int, frame_seconds: float = 0.
     ``pitch [T]`` is the contour's nearest row in time (0 beyond half a row's spacing of any row);
     ``onset`` and ``offset`` are -1 (unknown); ``octave`` and ``pitch_class`` follow the pitch.
     """
-    from svt_live.models.base_cnn_mini import LOWEST_MIDI
+    from .labels import pitch_classes
 
     times, midi = contour[:, 0], contour[:, 1]
     t = np.arange(n_frames) * frame_seconds
@@ -69,12 +69,9 @@ def contour_labels(contour: np.ndarray, n_frames: int, frame_seconds: float = 0.
     if len(times) > 1:
         idx = np.where(np.abs(times[idx - 1] - t) <= np.abs(times[idx] - t), idx - 1, idx)
     pitch = np.where(np.abs(times[idx] - t) <= spacing / 2 + 1e-9, midi[idx], 0.0).astype(np.float32)
-    m = np.round(pitch).astype(np.int64)
-    voiced = pitch > 0
-    inside = voiced & (m >= LOWEST_MIDI) & (m <= LOWEST_MIDI + 47)
+    octave, pitch_class = pitch_classes(pitch)
     return {"onset": np.full(n_frames, -1, np.float32), "offset": np.full(n_frames, -1, np.float32),
-            "octave": np.where(inside, (m - LOWEST_MIDI) // 12 + 1, 0), "pitch_class": np.where(voiced, m % 12 + 1, 0),
-            "pitch": pitch}
+            "octave": octave, "pitch_class": pitch_class, "pitch": pitch}
 
 
 def load_stems(path: str | Path, sample_rate: int, stems: tuple[float, float]) -> np.ndarray:
