@@ -132,6 +132,8 @@ def write_midi_file(path: str | Path, notes: np.ndarray, velocities=None, **opti
 
 NOTE_ON, NOTE_OFF, CONTROL_CHANGE = 0x90, 0x80, 0xB0
 ALL_NOTES_OFF = 123  # controller number
+JACK_DRAIN_S = 0.1  # seconds a JACK port stays open after its last message: a few process cycles
+
 API_BY_NAME = {"alsa": "API_LINUX_ALSA", "jack": "API_UNIX_JACK", "coremidi": "API_MACOSX_CORE",
                "winmm": "API_WINDOWS_MM"}
 API_ENV = "SVT_MIDI_API"  # e.g. "jack" or "alsa,jack": which MIDI systems to try, in order
@@ -358,6 +360,8 @@ class MidiOut:
             pass  # the port is gone: nothing left to silence
         finally:
             self._sounding.clear()
+            if self.api == "jack" and not (self._watch is not None and self._watch.down):
+                time.sleep(JACK_DRAIN_S)  # JACK delivers in its process cycle: closing at once drops the tail
             self._out.close_port()
             self._out.delete()
             self._out = None
