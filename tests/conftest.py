@@ -52,6 +52,8 @@ def rng():
 import os  # noqa: E402
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
+
+import servers  # noqa: E402
 import time  # noqa: E402
 
 CLIP = ROOT / "svt_live" / "data" / "vocadito_10.wav"
@@ -98,15 +100,7 @@ def _wait_until(check, timeout: float) -> bool:
     return False
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    """End a server this test session started, by its pid."""
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+
 
 
 @pytest.fixture(scope="session")
@@ -121,11 +115,11 @@ def jack_server(tmp_path_factory):
     name = f"svt-test-{os.getpid()}"
     log = tmp_path_factory.mktemp("jack") / "jackd.log"
     with open(log, "w") as out:
-        proc = subprocess.Popen(["jackd", "--no-realtime", "-n", name, "-d", "dummy", "-r", "16000", "-p", "256"],
-                                stdout=out, stderr=subprocess.STDOUT)
+        proc = servers.start(["jackd", "--no-realtime", "-n", name, "-d", "dummy", "-r", "16000", "-p", "256"],
+                             stdout=out, stderr=subprocess.STDOUT)
     waited = subprocess.run(["jack_wait", "-s", name, "-w", "-t", "10"], capture_output=True)
     if waited.returncode != 0 or proc.poll() is not None:
-        _stop(proc)
+        servers.stop(proc)
         pytest.skip(f"jackd could not start: {log.read_text()[-300:]!r}")
     saved = os.environ.get("JACK_DEFAULT_SERVER")
     os.environ["JACK_DEFAULT_SERVER"] = name
@@ -134,7 +128,7 @@ def jack_server(tmp_path_factory):
         os.environ.pop("JACK_DEFAULT_SERVER", None)
     else:
         os.environ["JACK_DEFAULT_SERVER"] = saved
-    _stop(proc)
+    servers.stop(proc)
 
 
 def start_pulse(runtime: Path) -> tuple[subprocess.Popen, dict]:
@@ -148,16 +142,16 @@ def start_pulse(runtime: Path) -> tuple[subprocess.Popen, dict]:
         pytest.skip("pulseaudio not installed (scripts/setup-system.sh installs pulseaudio, pulseaudio-utils)")
     runtime.mkdir(mode=0o700, parents=True, exist_ok=True)
     env = dict(os.environ, XDG_RUNTIME_DIR=str(runtime), PULSE_SERVER=f"unix:{runtime}/pulse/native")
-    proc = subprocess.Popen(["pulseaudio", "-n", "--daemonize=no", "--exit-idle-time=-1",
-                             f"--log-target=file:{runtime}/pulse.log", "-L", "module-native-protocol-unix",
-                             "-L", "module-null-sink sink_name=vsink rate=16000 channels=1"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = servers.start(["pulseaudio", "-n", "--daemonize=no", "--exit-idle-time=-1",
+                          f"--log-target=file:{runtime}/pulse.log", "-L", "module-native-protocol-unix",
+                          "-L", "module-null-sink sink_name=vsink rate=16000 channels=1"],
+                         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def up() -> bool:
         return subprocess.run(["pactl", "info"], env=env, capture_output=True).returncode == 0
 
     if not _wait_until(up, 15) or proc.poll() is not None:
-        _stop(proc)
+        servers.stop(proc)
         log = runtime / "pulse.log"
         pytest.skip(f"pulseaudio could not start: {log.read_text()[-300:] if log.exists() else 'no log'!r}")
     for cmd in (["set-default-sink", "vsink"], ["set-default-source", "vsink.monitor"]):
@@ -170,7 +164,7 @@ def pulse_server(tmp_path_factory):
     """Session PulseAudio null-sink server (see :func:`start_pulse`); yields the client environment."""
     proc, env = start_pulse(tmp_path_factory.mktemp("pulse"))
     yield env
-    _stop(proc)
+    servers.stop(proc)
 
 
 @pytest.fixture
@@ -178,7 +172,7 @@ def private_pulse(tmp_path):
     """A PulseAudio server for one test (which may stop it): yields ``(process, client environment)``."""
     proc, env = start_pulse(tmp_path / "pulse")
     yield proc, env
-    _stop(proc)
+    servers.stop(proc)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -196,11 +190,11 @@ def private_jack(tmp_path):
         pytest.skip("jackd not installed (scripts/setup-system.sh installs jackd2)")
     name = f"svt-private-{os.getpid()}-{time.monotonic_ns()}"
     with open(tmp_path / "jackd.log", "w") as log:
-        proc = subprocess.Popen(["jackd", "--no-realtime", "-n", name, "-d", "dummy", "-r", "16000", "-p", "256"],
-                                stdout=log, stderr=subprocess.STDOUT)
+        proc = servers.start(["jackd", "--no-realtime", "-n", name, "-d", "dummy", "-r", "16000", "-p", "256"],
+                             stdout=log, stderr=subprocess.STDOUT)
     if subprocess.run(["jack_wait", "-s", name, "-w", "-t", "10"], capture_output=True).returncode or \
             proc.poll() is not None:
-        _stop(proc)
+        servers.stop(proc)
         pytest.skip(f"jackd could not start: {(tmp_path / 'jackd.log').read_text()[-300:]!r}")
     yield proc, dict(os.environ, JACK_DEFAULT_SERVER=name)
-    _stop(proc)
+    servers.stop(proc)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from compare import assert_same_notes
 
 from svt_live.decode import DecodeParams
 from svt_live.early import ONSET_LEAD_FRAMES, EarlyNoteDecoder
@@ -251,7 +252,7 @@ def test_a_refined_take_sounds_as_the_files_in_order(refined_take):
     check_stream([e for e in events if not isinstance(e, PitchBend)])
     assert all(b.time >= a.time and b.emitted_at >= a.emitted_at for a, b in zip(events, events[1:]))
     # two frames per accurate call: the same notes up to float rounding of the batched frames
-    np.testing.assert_allclose(eng.notes, transcribe_audio(audio, eng.accurate.lm)[0], atol=1e-4)
+    assert_same_notes(eng.notes, transcribe_audio(audio, eng.accurate.lm)[0])
     heard = sent_notes(events)[0]  # number plus the median bend while it sounds
     assert len(eng.notes) >= len(SUNG) - 1
     for onset, _, pitch in eng.notes:  # each accurate note sounds on the port at the accurate pitch
@@ -276,5 +277,5 @@ def test_the_files_of_a_live_take_are_file_mode_notes(live_take):
     from svt_live.offline import transcribe_audio
 
     audio, lm, eng, _ = live_take
-    np.testing.assert_allclose(eng.notes, transcribe_audio(audio, lm)[0])
+    assert_same_notes(eng.notes, transcribe_audio(audio, lm)[0])
     assert len(eng.velocities) == len(eng.notes)

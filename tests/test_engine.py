@@ -1,6 +1,7 @@
 """svt_live.engine: streamed notes equal offline notes, whatever the blocks, rate, channels or hop."""
 import numpy as np
 import pytest
+from compare import assert_same_notes
 
 import synth
 from svt_live.checkpoint import load_model
@@ -34,12 +35,6 @@ def run_engine(lm, blocks, sr: int, hop: float = LIVE_HOP, overlap: bool = False
         events += eng.push(b)
     events += eng.finish()
     return eng.notes, events
-
-
-def assert_same_notes(a: np.ndarray, b: np.ndarray) -> None:
-    assert a.shape == b.shape, (a, b)
-    np.testing.assert_array_equal(a[:, :2], b[:, :2])
-    np.testing.assert_allclose(a[:, 2], b[:, 2], atol=1e-4)
 
 
 @pytest.fixture(scope="module")

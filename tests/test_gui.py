@@ -25,6 +25,8 @@ from gui.pianoroll import COLORS, KEY_WIDTH  # noqa: E402
 from gui.take import Take  # noqa: E402
 from gui.window import MainWindow  # noqa: E402
 from gui.worker import ModelCache  # noqa: E402
+from compare import JSON_TOL, assert_same_notes  # noqa: E402
+import servers  # noqa: E402
 from svt_live import cli  # noqa: E402
 from svt_live.annotations import load_notes  # noqa: E402
 from svt_live.evaluate import score  # noqa: E402
@@ -280,8 +282,7 @@ def test_file_mode_notes_equal_cli_and_score(qtbot, make_window, tmp_path, rando
     timer.stop()
     notes = win.take.notes_array()
     expected = cli_notes(tmp_path, CLIP, model)
-    assert rounded(notes).shape == expected.shape
-    assert np.allclose(rounded(notes), expected, atol=1e-6)
+    assert_same_notes(rounded(notes), expected, **JSON_TOL)
     if which == "random":
         assert len(notes) > 20  # the comparison means something
         assert len(win.roll.take.notes) == len(notes)  # the roll draws this take
@@ -421,7 +422,7 @@ def test_realtime_session_sends_midi_through_jack(qtbot, make_window, monkeypatc
     assert len(got) > 4 and got[-1] == [0xB0, 123, 0]
     it = iter(want)  # in order (a JACK cycle that overruns on a loaded machine can drop one message)
     assert all(m in it for m in got[:-1]) and len(got) - 1 >= 0.8 * len(want[want.index(got[0]):])
-    np.testing.assert_allclose(win.take.notes_array(), eng.notes)  # the take: the accurate notes
+    assert_same_notes(win.take.notes_array(), eng.notes)  # the take: the accurate notes
 
 
 MIC_SESSION = r"""
@@ -723,8 +724,8 @@ def test_svt_gui_starts_on_an_x11_display(random_model, tmp_path):
     if not (xvfb and xwininfo):
         pytest.skip("Xvfb or xwininfo absent (scripts/setup-system.sh installs them)")
     r, w = os.pipe()
-    server = subprocess.Popen([xvfb, "-displayfd", str(w), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-                              pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = servers.start([xvfb, "-displayfd", str(w), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                           pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     os.close(w)
     gui = None
     try:
@@ -755,10 +756,10 @@ def test_svt_gui_starts_on_an_x11_display(random_model, tmp_path):
         assert gui.returncode == 130 and "Traceback" not in err, err
     finally:
         os.close(r)
-        for proc in (gui, server):
-            if proc is not None and proc.poll() is None:
-                proc.kill()
-                proc.wait(10)
+        if gui is not None and gui.poll() is None:
+            gui.kill()
+            gui.wait(10)
+        servers.stop(server)
 
 
 def test_a_file_take_ends_with_the_whole_take_in_view(qtbot, make_window, random_model, tmp_path):

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from compare import JSON_TOL, assert_same_notes
 
 from svt_live.annotations import load_midi_notes, load_notes
 from svt_live.audio import load_audio
@@ -159,7 +160,7 @@ def test_mic_end_to_end_equals_file_mode(live, pulse_server, note_model, clip16,
         assert score(expected, mic)["COnP"][2] >= 0.9
     # and exactly the notes of file mode on the very samples recorded
     same = file_mode_notes(tmp_path / "take.wav", note_model)
-    np.testing.assert_allclose(mic, same, atol=1e-4)
+    assert_same_notes(mic, same, **JSON_TOL)
 
 
 def test_ctrl_c_closes_notes_midi_and_saves_everything(live, pulse_server, jack_server, note_model, clip16,
@@ -241,5 +242,4 @@ def test_dying_audio_server_saves_and_fails(live, private_pulse, note_model, cli
     player.wait(10)
     assert any(line.startswith("svt-live: error: audio input 'pulse' stopped") for line in run.err), run.err
     notes = load_notes(tmp_path / "d.json", song_id="live")  # the take up to the failure, as file mode hears it
-    np.testing.assert_allclose(notes.reshape(-1, 3), file_mode_notes(tmp_path / "rec.wav", note_model).reshape(-1, 3),
-                               atol=1e-4)
+    assert_same_notes(notes, file_mode_notes(tmp_path / "rec.wav", note_model), **JSON_TOL)

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import synth
+from compare import JSON_TOL, assert_same_notes
 from svt_live.annotations import load_midi_notes, load_notes, write_json
 from svt_live.outputs import atomic_write
 from test_live import clip16, file_mode_notes, listening, live, play  # noqa: F401  (clip16 and live are fixtures)
@@ -80,8 +81,8 @@ def test_midi_port_vanishes_mid_take(live, pulse_server, private_jack, note_mode
     assert rc == 0, run.err  # not an abort from PortAudio's JACK host API at exit
     assert report == ["svt-live: MIDI port 'vanishing' went away (jack); transcription goes on without MIDI"]
     assert run.err[-1].startswith("svt-live: stopped (Ctrl-C):")
-    np.testing.assert_allclose(load_notes(tmp_path / "take.json", song_id="live").reshape(-1, 3),
-                               file_mode_notes(tmp_path / "rec.wav", note_model).reshape(-1, 3), atol=1e-4)
+    assert_same_notes(load_notes(tmp_path / "take.json", song_id="live"),
+                      file_mode_notes(tmp_path / "rec.wav", note_model), **JSON_TOL)
 
 
 @pytest.mark.robustness("faults", "exit 130 with one line; outputs already written are complete; the old "

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The test suite (make test): pytest with every server the tests start (jackd, PulseAudio, Xvfb)
+# stopped when it ends, however it ends (a failed test, a crashed interpreter, Ctrl-C).
+#   PYTHON=.venv/bin/python bash scripts/run-tests.sh [pytest arguments]
+set -u
+cd "$(dirname "$0")/.."
+python=${PYTHON:-.venv/bin/python}
+own_registry=0
+if [ -z "${SVT_TEST_SERVERS:-}" ]; then
+  SVT_TEST_SERVERS=$(mktemp "${TMPDIR:-/tmp}/svt-test-servers.XXXXXX")
+  own_registry=1
+fi
+export SVT_TEST_SERVERS
+cleanup() {
+  bash scripts/stop-test-servers.sh "$SVT_TEST_SERVERS"
+  [ "$own_registry" -eq 0 ] || rm -f "$SVT_TEST_SERVERS"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+QT_QPA_PLATFORM=offscreen "$python" -X faulthandler -m pytest -q "$@"

@@ -1,0 +1,75 @@
+"""Servers the tests start (jackd, PulseAudio, Xvfb), stopped whatever happens to the test.
+
+Each server runs in its own process group (its pid is the group's id) and is
+started so that the kernel sends it SIGTERM when the interpreter that started
+it dies (``PR_SET_PDEATHSIG``): a segfault in a test leaves no server behind.
+Its group is also written to the file named by ``$SVT_TEST_SERVERS`` (set by
+``scripts/run-tests.sh``, which ``make test`` and ``.ci/run`` use), whose exit
+trap stops every group still listed there (``scripts/stop-test-servers.sh``).
+Fixtures stop their server with :func:`stop` in their finalizer, which also
+takes it off the list.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+REGISTRY_ENV = "SVT_TEST_SERVERS"
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
+def _registry() -> Path | None:
+    path = os.environ.get(REGISTRY_ENV)
+    return Path(path) if path else None
+
+
+def _register(proc: subprocess.Popen, argv0: str) -> None:
+    reg = _registry()
+    if reg is not None:
+        with open(reg, "a") as f:  # "<process group> <command name>", one server a line
+            f.write(f"{proc.pid} {Path(argv0).name[:15]}\n")
+
+
+def _unregister(proc: subprocess.Popen) -> None:
+    reg = _registry()
+    if reg is None or not reg.exists():
+        return
+    lines = [line for line in reg.read_text().splitlines() if line.split(" ", 1)[0] != str(proc.pid)]
+    reg.write_text("".join(line + "\n" for line in lines))
+
+
+def start(argv: list[str], **popen_kwargs) -> subprocess.Popen:
+    """Start a server process in its own process group that dies with this interpreter."""
+    proc = subprocess.Popen(argv, start_new_session=True, preexec_fn=_die_with_parent, **popen_kwargs)
+    _register(proc, argv[0])
+    return proc
+
+
+def stop(proc: subprocess.Popen | None, timeout_s: float = 10.0) -> None:
+    """Stop a server started by :func:`start` and everything in its process group (idempotent)."""
+    if proc is None:
+        return
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break  # the whole group is gone
+        try:
+            proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            continue
+        try:  # the leader is gone; stragglers in its group get the same signal once more
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break
+    if proc.poll() is None:
+        proc.wait()
+    _unregister(proc)
