@@ -14,18 +14,26 @@ A checkpoint is a ``torch.save`` dict (loadable with ``weights_only=True``)::
 
 Bundled models live in ``svt_live/weights/<name>.pt`` and load by name.
 
-A checkpoint file is untrusted input: it is read with the weights-only
-unpickler (no code runs), and every model, feature and decoding setting is
-checked against the ranges in :data:`MODEL_LIMITS`, :class:`FeatureConfig`
-and :data:`DECODING_LIMITS` before anything is built; the network is then
-built on the ``meta`` device (no memory) and its weight shapes compared with
-the file's, so the real one is never bigger than the file's weights.
+A checkpoint file is untrusted input (:func:`load_untrusted`): it must be a
+regular file and the zip archive ``torch.save`` writes, whose records declare
+at most :data:`MAX_INFLATION` times the file's size (checked before anything is
+inflated); it is read with the weights-only unpickler (no code runs), and every
+tensor in it must be a plain contiguous CPU tensor holding its own bytes (no
+stride-0 or overlapping views, no two tensors sharing data), so the tensors hold
+no more than the file does. Every model, feature and decoding setting is then
+checked against the ranges in :data:`MODEL_LIMITS`, :class:`FeatureConfig` and
+:data:`DECODING_LIMITS` before anything is built; the network is built on the
+``meta`` device (no memory) and its weight shapes compared with the file's, so
+the real one is never bigger than the file's weights.
 """
 from __future__ import annotations
 
 import inspect
 import math
 import numbers
+import os
+import stat
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +47,9 @@ CHECKPOINT_FORMAT = "svt-live-checkpoint"
 CHECKPOINT_VERSION = 1
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 DEFAULT_MODEL = "singing_crnn"
+# torch.save stores its zip records uncompressed: what they declare is below the file's size; a
+# recompressed archive may inflate a little, a zip bomb a thousandfold
+MAX_INFLATION = 4
 
 
 DECODING_LIMITS = {"onset_threshold": (0.0, 2.0), "offset_threshold": (0.0, 2.0), "voiced_threshold": (0.0, 2.0),
@@ -116,7 +127,7 @@ def save_checkpoint(path: str | Path, model: torch.nn.Module, model_kwargs: dict
         "features": features.to_dict(),
         "decoding": decoding.to_dict(),
         "lookahead_frames": int(model.lookahead),
-        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "state_dict": {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
         "meta": meta or {},
     }
     atomic_write(path, lambda tmp: torch.save(payload, tmp))
@@ -133,13 +144,86 @@ def _reason(exc: BaseException) -> str:
     return " ".join(str(exc).split()).split(". ")[0][:240] or exc.__class__.__name__  # EOFError: no message
 
 
+def _check_archive(path: Path) -> None:
+    """Refuse, before anything is inflated, what is not a regular file holding a zip archive whose
+    records declare at most :data:`MAX_INFLATION` times the file's size."""
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise CheckpointError(exc.strerror or exc.__class__.__name__) from None
+    if not stat.S_ISREG(st.st_mode):
+        raise CheckpointError("not a regular file")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            declared = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
+        raise CheckpointError("not the zip archive torch.save writes") from None
+    if declared > MAX_INFLATION * st.st_size:
+        raise CheckpointError(f"its zip records would inflate to {declared} bytes from a {st.st_size}-byte "
+                              f"file (more than {MAX_INFLATION} times its size)")
+
+
+def _tensors(obj):
+    """``(where, tensor)`` of every tensor inside nested dicts, lists and tuples (iteratively: a file
+    may nest deeper than Python recurses)."""
+    todo = [("", obj)]
+    while todo:
+        where, item = todo.pop()
+        if isinstance(item, torch.Tensor):
+            yield where or "the file", item
+        elif isinstance(item, dict):
+            todo.extend((f"{where}.{k}" if where else str(k), v) for k, v in item.items())
+        elif isinstance(item, (list, tuple)):
+            todo.extend((f"{where}[{i}]", v) for i, v in enumerate(item))
+
+
+def check_tensor_storage(obj) -> None:
+    """Refuse tensors that hold more than the file stored: every tensor in ``obj`` must be a plain
+    (strided) CPU tensor laid out contiguously in its own storage, no two sharing one. A stride-0
+    or overlapping view, or many tensors over one storage, would make a small file a huge model.
+    Raises :class:`CheckpointError` naming the first tensor at fault."""
+    storages, claimed = {}, 0
+    for where, t in _tensors(obj):
+        if t.layout != torch.strided or t.device.type != "cpu":
+            raise CheckpointError(f"tensor {where} is not a plain CPU tensor ({t.layout}, {t.device.type})")
+        if not t.is_contiguous():
+            raise CheckpointError(f"tensor {where} is a view that repeats or skips its data "
+                                  f"(shape {tuple(t.shape)}, strides {t.stride()})")
+        storage = t.untyped_storage()
+        storages[storage.data_ptr()] = storage.nbytes()
+        claimed += t.numel() * t.element_size()
+    stored = sum(storages.values())
+    if claimed > stored:
+        raise CheckpointError(f"its tensors claim {claimed} bytes from {stored} bytes of data (tensors sharing data)")
+
+
+def load_untrusted(path: str | Path, safe_globals: list = ()):
+    """What ``torch.save`` wrote at ``path``, read so that nothing in the file runs or costs more
+    than a bounded multiple of its size: :func:`_check_archive` first, then the weights-only
+    unpickler (``safe_globals``: what else it may rebuild), then :func:`check_tensor_storage`.
+
+    Raises
+    ------
+    CheckpointError
+        The reason, one line, without the path (the caller names the file and what it wanted).
+    """
+    _check_archive(Path(path))
+    try:
+        with torch.serialization.safe_globals(list(safe_globals)):
+            obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001  garbage bytes fail the weights-only unpickler in many ways
+        raise CheckpointError(_reason(exc)) from None
+    check_tensor_storage(obj)
+    return obj
+
+
 def read_checkpoint(path: str | Path) -> dict:
     """Load and validate a checkpoint dict; raises :class:`CheckpointError` with the reason."""
     path = Path(path)
     try:
-        ck = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001  garbage bytes fail the weights-only unpickler in many ways
-        raise CheckpointError(f"{path}: not a readable checkpoint ({_reason(exc)})") from None
+        ck = load_untrusted(path)
+    except CheckpointError as exc:
+        raise CheckpointError(f"{path}: not a readable checkpoint ({exc})") from None
     if not isinstance(ck, dict) or ck.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{path}: not an svt-live checkpoint")
     if ck.get("version") != CHECKPOINT_VERSION:

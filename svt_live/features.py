@@ -20,6 +20,13 @@ import torch
 # (lowest, highest) of each whole-number setting: a checkpoint declaring more is refused, not built
 FEATURE_LIMITS = {"sample_rate": (1000, 384000), "hop": (1, 384000), "win": (1, 65536), "n_fft": (1, 65536),
                   "n_mels": (1, 1024)}
+# what the settings cost together (each within its limits, extremes together would need hundreds of GB):
+# mel values per second of audio (frames per second x n_mels; the default's 12 800, 4 bytes each), spectrum
+# bins per second (frames per second x (n_fft // 2 + 1); the default's 51 250) and filterbank weights
+# ((n_fft // 2 + 1) x n_mels; the default's 262 400)
+FEATURE_BUDGET = {"mel values per second": 2 ** 17, "spectrum bins per second": 2 ** 22,
+                  "filterbank weights": 2 ** 24}
+CHUNK_SAMPLES = 2 ** 23  # samples of frames transformed at once (4096 frames at n_fft 2048)
 
 
 @dataclass(frozen=True)
@@ -50,10 +57,21 @@ class FeatureConfig:
             raise ValueError(f"feature setting n_fft ({self.n_fft}) must be >= win ({self.win})")
         if self.hop > self.sample_rate:
             raise ValueError(f"feature setting hop ({self.hop}) must be at most a second (sample_rate)")
+        for what, value in self.costs().items():
+            if value > FEATURE_BUDGET[what]:
+                raise ValueError(f"feature settings hop {self.hop}, n_fft {self.n_fft}, n_mels {self.n_mels} at "
+                                 f"{self.sample_rate} Hz ask for {value:.0f} {what}, more than "
+                                 f"{FEATURE_BUDGET[what]}")
         if not (isinstance(self.fmin, numbers.Real) and isinstance(self.fmax, numbers.Real)
                 and 0 <= self.fmin < self.fmax <= self.sample_rate / 2):
             raise ValueError(f"feature settings need 0 <= fmin < fmax <= sample_rate / 2, "
                              f"got {self.fmin!r}, {self.fmax!r}")
+
+    def costs(self) -> dict:
+        """What these settings cost, by the names of :data:`FEATURE_BUDGET`."""
+        fps, bins = self.sample_rate / self.hop, self.n_fft // 2 + 1
+        return {"mel values per second": fps * self.n_mels, "spectrum bins per second": fps * bins,
+                "filterbank weights": bins * self.n_mels}
 
     @property
     def frame_seconds(self) -> float:
@@ -128,8 +146,9 @@ class MelExtractor:
         frames = audio_frames(x, self.cfg)
         n_frames = frames.shape[0]
         out = []
-        for start in range(0, n_frames, 4096):  # bounded memory on hour-long input
-            out.append(self.frames_to_mel(frames[start:start + 4096]))
+        step = max(1, min(4096, CHUNK_SAMPLES // self.cfg.n_fft))  # bounded memory on hour-long input
+        for start in range(0, n_frames, step):
+            out.append(self.frames_to_mel(frames[start:start + step]))
         return torch.cat(out) if out else torch.zeros(0, self.cfg.n_mels, device=self.device)
 
 

@@ -23,6 +23,7 @@ import numpy as np
 
 from svt_live.audio import load_audio
 from svt_live.features import FeatureConfig, MelExtractor
+from svt_live.outputs import printable
 
 from .datasets import Song
 from .labels import LABEL_KEYS, notes_to_frames
@@ -79,7 +80,7 @@ def load_cached(song: Song, cfg: FeatureConfig, cache_dir: str | Path = DEFAULT_
         if hit is not None:
             hit.id = song.id
             return hit
-        warnings.warn(f"cache entry for {song.audio} is corrupt; rebuilding it", stacklevel=2)
+        warnings.warn(f"cache entry for {printable(song.audio)} is corrupt; rebuilding it", stacklevel=2)
     extractor = extractor or MelExtractor(cfg)
     rate = round(cfg.sample_rate / song.speed)  # decoded at this rate, read as cfg.sample_rate: tape speed
     audio = load_audio(song.audio, rate) if song.stems is None else load_stems(song.audio, rate, song.stems)

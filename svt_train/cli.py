@@ -3,6 +3,7 @@
 Examples:
     svt-train fit configs/base_cnn_mini.toml --out runs/course
     svt-train fit configs/singing_crnn.toml --out runs/crnn --resume
+    svt-train fit configs/base_cnn_mini.toml --out runs/course --overwrite
     torchrun --nproc_per_node=2 -m svt_train.cli fit configs/base_cnn_mini.toml --out runs/ddp
     svt-train fit configs/singing_crnn.toml --out runs/crnn --data-root ~/data
     svt-train tune runs/crnn/best.pt configs/singing_crnn.toml --out runs/crnn/tuned.pt
@@ -14,6 +15,7 @@ replaces it (a folder holding mir_st500_mini/, ssvd/, vocadito/ ...).
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import warnings
@@ -21,8 +23,32 @@ from pathlib import Path
 
 from svt_live import __version__
 from svt_live.notes import NoteError
+from svt_live.outputs import printable
 
 DATA_ROOT = "../shared/data"  # TrainConfig's default data_root
+MAX_EPOCHS = 100_000  # svt_train.config.RANGES's (not imported here: that imports torch)
+MAX_THREADS = 1024  # more is a typo; more than the machine's cores is capped to them
+
+
+def whole(lo: int, hi: int):
+    """An argparse type: a whole number from ``lo`` to ``hi`` (else a usage error naming the range)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"{value} is not from {lo} to {hi}")
+        return value
+    return parse
+
+
+def cores() -> int:
+    """The CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,10 +63,15 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("config", help="TOML config, e.g. configs/base_cnn_mini.toml")
     f.add_argument("--out", required=True, help="output folder")
     f.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
-    f.add_argument("--epochs", type=int, help="override the config's epoch count")
+    f.add_argument("--overwrite", action="store_true",
+                   help="start afresh in an OUT that holds another run's files (best.pt, last.pt, history.json, "
+                        "curves.png), replacing them; without it (or --resume) such an OUT is refused")
+    f.add_argument("--epochs", type=whole(0, MAX_EPOCHS), metavar="N",
+                   help=f"override the config's epoch count (0 to {MAX_EPOCHS}; 0 only with init_from)")
     f.add_argument("--device", default="auto",
                    help="auto (CUDA when present, then MPS, else CPU), cpu, cuda, cuda:N or mps")
-    f.add_argument("--threads", type=int, help="torch CPU threads")
+    f.add_argument("--threads", type=whole(1, MAX_THREADS), metavar="N",
+                   help="torch CPU threads (1 or more; more than the machine's cores uses the cores)")
     f.add_argument("--cache", help="feature cache folder (default ~/.cache/svt-live or $SVT_CACHE)")
     f.add_argument("--data-root", metavar="DIR", help="where the config's data paths start (default: its "
                                                       f"data_root, else {DATA_ROOT})")
@@ -104,7 +135,7 @@ def tune_target(checkpoint: str, out: str | None) -> Path:
     while backup.exists():
         backup, n = src.with_name(f"{src.name}.bak{n}"), n + 1
     shutil.copyfile(src, backup)
-    print(f"svt-train: kept the original as {backup}", file=sys.stderr)
+    print(f"svt-train: kept the original as {printable(backup)}", file=sys.stderr)
     return src
 
 
@@ -120,11 +151,16 @@ def main(argv=None) -> int:
     warnings.simplefilter("default")
     try:
         if args.command == "fit":
+            if args.threads and args.threads > cores():
+                print(f"svt-train: warning: --threads {args.threads}: this machine gives {cores()} cores; "
+                      f"using {cores()}", file=sys.stderr)
+                args.threads = cores()
             check_data(args.config, args.data_root)
             from .fit import fit
             from .cache import DEFAULT_CACHE
             fit(args.config, args.out, resume=args.resume, epochs=args.epochs, device=args.device,
-                cache_dir=args.cache or DEFAULT_CACHE, threads=args.threads, data_root=args.data_root)
+                cache_dir=args.cache or DEFAULT_CACHE, threads=args.threads, data_root=args.data_root,
+                overwrite=args.overwrite)
         elif args.command == "tune":
             check_data(args.config, args.data_root)
             from .cache import DEFAULT_CACHE
@@ -138,7 +174,7 @@ def main(argv=None) -> int:
         print("svt-train: interrupted", file=sys.stderr)
         return 130
     except _expected_errors() as exc:
-        print(f"svt-train: error: {exc}", file=sys.stderr)
+        print(f"svt-train: error: {printable(exc)}", file=sys.stderr)
         return 2
     return 0
 

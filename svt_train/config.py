@@ -7,7 +7,10 @@ Conventions
 - ``base = "other.toml"`` names a config this one builds on: a path relative to the folder of the
   file that names it. The base's settings come first and the file's own keys replace them whole (a
   table or a list given here replaces the base's, it is not merged). A base may have a base of its
-  own; a chain that comes back to a file it has passed is refused.
+  own, up to :data:`MAX_BASE_DEPTH` files deep; a chain that comes back to a file it has passed is
+  refused.
+- A config (or base) must be a regular file of at most :data:`MAX_CONFIG_BYTES` (not a device, a
+  FIFO or a folder), its values nested at most as deep as the TOML reader recurses.
 - ``data_root`` (where the data specs' relative paths start) given as a relative path is taken
   from the folder of the file that sets it, so a config works from any working folder; ``~`` is
   expanded. Left unset, it is ``../shared/data`` from the working folder.
@@ -19,6 +22,8 @@ from __future__ import annotations
 
 import inspect
 import math
+import os
+import stat
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,6 +101,8 @@ class TrainConfig:
         return cls(**d)
 
 
+MAX_CONFIG_BYTES = 1 << 20  # the configs in configs/ are under 4 KB
+MAX_BASE_DEPTH = 32  # files in a base chain (configs/ uses 3)
 DATA_KINDS = ("mir_st500", "ssvd", "vocadito", "folder", "mir1k")  # what datasets.load_groups reads
 MEASURES = ("COnPOff", "COnP", "COn")  # svt_live.evaluate's, without importing mir_eval here
 # (lowest, highest, whole number) of each numeric setting
@@ -181,20 +188,33 @@ def read_settings(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict:
     FileNotFoundError
         ``path`` or a base does not exist.
     ValueError
-        Not TOML, an unknown setting, a ``base`` that is not a path, or a chain that loops.
+        Not a regular file, bigger than :data:`MAX_CONFIG_BYTES`, not TOML (or nested deeper than the
+        reader recurses), an unknown setting, a ``base`` that is not a path, a chain that loops or
+        one more than :data:`MAX_BASE_DEPTH` files deep.
     """
     path = Path(path)
     here = path.resolve()
     if here in _chain:
         names = " -> ".join(p.name for p in (*_chain, here))
         raise ValueError(f"{path}: the base chain loops ({names})")
+    if len(_chain) >= MAX_BASE_DEPTH:
+        raise ValueError(f"{path}: the base chain is more than {MAX_BASE_DEPTH} files deep")
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO would block, /dev/zero never end
+            raise ValueError(f"{path}: not a regular file (a config is a TOML file)")
         with open(path, "rb") as f:
-            d = tomllib.load(f)
+            data = f.read(MAX_CONFIG_BYTES + 1)
+        if len(data) > MAX_CONFIG_BYTES:
+            raise ValueError(f"{path}: more than {MAX_CONFIG_BYTES} bytes: not a config")
+        d = tomllib.loads(data.decode("utf-8"))
     except OSError as exc:
         raise FileNotFoundError(f"{path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not a valid TOML config (not UTF-8 text at byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"{path}: not a valid TOML config ({exc})") from None
+    except RecursionError:
+        raise ValueError(f"{path}: not a valid TOML config (values nested too deep)") from None
     unknown = set(d) - set(TrainConfig.__dataclass_fields__) - {"base"}
     if unknown:
         raise ValueError(f"{path}: unknown settings {sorted(unknown)}")

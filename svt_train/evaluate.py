@@ -8,6 +8,7 @@ from svt_live.checkpoint import load_model
 from svt_live.device import pick_device
 from svt_live.evaluate import format_table, score_songs
 from svt_live.offline import transcribe_file
+from svt_live.outputs import printable
 
 from .datasets import named_set
 
@@ -30,15 +31,15 @@ def run_eval(model: str, sets: list[str], data_root: str, json_out: str | None, 
         for tol in (0.05, 0.1):
             res = score_songs(pairs, tol)
             results[name][tol] = res
-            print(format_table(res, f"\n{name}: {len(songs)} songs, model {lm.label}, onset tolerance "
-                                    f"{int(tol * 1000)} ms (P / R / F1 %)"))
+            print(printable(format_table(res, f"\n{name}: {len(songs)} songs, model {lm.label}, onset tolerance "
+                                              f"{int(tol * 1000)} ms (P / R / F1 %)"), newlines=True))
     if json_out:
         write_json(json_out, predictions)
-        print(f"\npredictions written to {json_out}")
+        print(f"\npredictions written to {printable(json_out)}")
     if plot and first:
         from svt_live.plot import excerpt_span, plot_transcription
         s, notes, post = first
         plot_transcription(plot, notes, s.notes, post, lm.features.frame_seconds, span=excerpt_span(notes, s.notes),
                            title=f"{s.id} ({lm.label})")
-        print(f"piano roll written to {plot}")
+        print(f"piano roll written to {printable(plot)}")
     return results

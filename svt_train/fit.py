@@ -39,12 +39,13 @@ from svt_live.decode import DecodeParams
 from svt_live.device import pick_device
 from svt_live.features import FeatureConfig, MelExtractor
 from svt_live.inference import frame_posteriors
+from svt_live.outputs import printable
 from svt_live.models import build_model
 
 from .augment import Augment, instrumental_windows
 from .band import band_backgrounds
 from .cache import DEFAULT_CACHE, CachedSong, load_cached
-from .config import TrainConfig
+from .config import RANGES, TrainConfig
 from .curves import plot_history
 from .datasets import load_groups, speed_variant
 from .loader import batches, epoch_plan, fixed_plan
@@ -100,17 +101,86 @@ NUMPY_ARRAYS = [np.ndarray, np.dtype, np._core.multiarray._reconstruct, np._core
                 *(type(np.dtype(t)) for t in (np.bool_, np.int32, np.int64, np.uint32, np.float32, np.float64))]
 
 
-def resume_state(path: Path, model, opt, sched, swa) -> tuple[int, float, list, DecodeParams]:
+def _brief(value) -> str:
+    """``value`` for a one-line message: short, and a huge whole number by its size (``str`` refuses it)."""
+    if isinstance(value, int) and abs(value).bit_length() > 64:
+        return f"a {abs(value).bit_length()}-bit number"
+    return repr(value)[:40]
+
+
+def check_resume_state(st, epochs: int) -> None:
+    """Refuse, before any work, a training state (``last.pt`` as read) that :func:`save_state` did not
+    write for a run of ``epochs`` epochs: a missing part, an epoch that is not a whole number from 1 to
+    ``epochs``, a best score that is not a finite F1 (or -1, none yet), a history that is not one
+    record per epoch done, decoding settings out of range, a schedule at another epoch, a weight
+    average of more epochs than done, or weights or optimiser values that are not finite numbers.
+    Raises a one-line ``ValueError`` (without the path: the caller names the file)."""
+    from numbers import Integral, Real
+
+    from svt_live.checkpoint import check_decoding, nonfinite
+
+    if not isinstance(st, dict):
+        raise ValueError("it is not a dict of training state")
+    missing = [k for k in ("model", "optimizer", "scheduler", "epoch", "best_score", "history", "decoding",
+                           "numpy_rng", "torch_rng") if k not in st]
+    if missing:
+        raise ValueError(f"it lacks {', '.join(missing)}")
+    epoch, best, history = st["epoch"], st["best_score"], st["history"]
+    if not (isinstance(epoch, Integral) and not isinstance(epoch, bool) and 1 <= epoch):
+        raise ValueError(f"its epoch must be a whole number >= 1, got {_brief(epoch)}")
+    if epoch > epochs:
+        hint = f" (give --epochs {epoch} or more)" if epoch <= RANGES["epochs"][1] else ""
+        raise ValueError(f"it is at epoch {_brief(epoch)}, past the run's {epochs} epochs{hint}")
+    if not (isinstance(best, Real) and not isinstance(best, bool) and math.isfinite(best) and -1 <= best <= 1):
+        raise ValueError(f"its best score must be an F1 from 0 to 1 (-1: none yet), got {_brief(best)}")
+    if not (isinstance(history, list) and len(history) == epoch and all(
+            isinstance(h, dict) and h.get("epoch") == i + 1 and isinstance(h.get("train"), dict)
+            and isinstance(h.get("valid"), dict) for i, h in enumerate(history))):
+        raise ValueError(f"its history must hold one record per epoch done ({epoch})")
+    if not isinstance(st["decoding"], dict):
+        raise ValueError("its decoding settings are not a dict")
+    check_decoding(st["decoding"])
+    for part in ("model", "optimizer", "scheduler"):
+        if not isinstance(st[part], dict):
+            raise ValueError(f"its {part} state is not a dict")
+    if st["scheduler"].get("last_epoch") != epoch:
+        raise ValueError(f"its schedule is at epoch {_brief(st['scheduler'].get('last_epoch'))}, not {epoch}")
+    swa = st.get("swa")
+    if swa is not None:
+        n = swa.get("n_averaged") if isinstance(swa, dict) else None
+        if not (isinstance(n, torch.Tensor) and n.numel() == 1 and 0 <= int(n) <= epoch):
+            raise ValueError(f"its weight average must be of 0 to {epoch} epochs")
+    parts = {"model": st["model"], "optimizer": st["optimizer"], "scheduler": st["scheduler"],
+             "swa": swa if isinstance(swa, dict) else {}}
+    todo = list(parts.items())
+    while todo:  # every number in the weights, optimiser and schedule: finite
+        where, item = todo.pop()
+        if isinstance(item, dict):
+            todo.extend((f"{where}.{k}", v) for k, v in item.items())
+        elif isinstance(item, (list, tuple)):
+            todo.extend((f"{where}[{i}]", v) for i, v in enumerate(item))
+        elif (isinstance(item, float) and not math.isfinite(item)) or (
+                isinstance(item, torch.Tensor) and nonfinite({where: item})):
+            raise ValueError(f"its {where} holds NaN or infinite values")
+
+
+def resume_state(path: Path, model, opt, sched, swa, epochs: int) -> tuple[int, float, list, DecodeParams]:
     """Load ``last.pt`` into the model, optimiser, schedule, weight average and random generators
-    (weights only: no code in the file runs); returns ``(epoch, best score, history, decoding)``.
-    A file this cannot use is a one-line ``ValueError``."""
+    (:func:`~svt_live.checkpoint.load_untrusted`: no code in the file runs, its tensors hold no more than
+    the file; then :func:`check_resume_state` for a run of ``epochs`` epochs); returns ``(epoch, best
+    score, history, decoding)``. A file this cannot use is a one-line ``ValueError`` naming it."""
+    from svt_live.checkpoint import CheckpointError, load_untrusted
+
     try:
-        with torch.serialization.safe_globals(NUMPY_ARRAYS):
-            st = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001  the weights-only unpickler refuses code, and garbage, in many ways
-        reason = " ".join(str(exc).split()).split(". ")[0][:200]
-        raise ValueError(f"{path}: cannot resume from it: not a training state svt-train wrote ({reason}); "
-                         f"move it away to start afresh") from None
+        st = load_untrusted(path, NUMPY_ARRAYS)
+    except CheckpointError as exc:
+        raise ValueError(f"{path}: cannot resume from it: not a training state svt-train wrote ({exc}); "
+                         f"to start afresh, give --overwrite instead of --resume") from None
+    try:
+        check_resume_state(st, epochs)
+    except ValueError as exc:
+        raise ValueError(f"{path}: cannot resume from it: {exc}; to start afresh, give --overwrite instead of "
+                         f"--resume") from None
     try:
         model.load_state_dict(st["model"])
         opt.load_state_dict(st["optimizer"])
@@ -123,9 +193,23 @@ def resume_state(path: Path, model, opt, sched, swa) -> tuple[int, float, list, 
         np.random.set_state(rng)
         torch.set_rng_state(st["torch_rng"])
         return int(st["epoch"]), float(st["best_score"]), list(st["history"]), DecodeParams.from_dict(st["decoding"])
-    except (KeyError, TypeError, ValueError, AttributeError, RuntimeError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, RuntimeError, IndexError) as exc:
         raise ValueError(f"{path}: cannot resume from it: its training state does not fit this config "
                          f"({' '.join(str(exc).split())[:200]})") from None
+
+
+RUN_FILES = ("best.pt", "last.pt", "history.json", "curves.png")  # what fit writes in its output folder
+
+
+def check_out_dir(out_dir: str | Path, resume: bool, overwrite: bool) -> None:
+    """Refuse to start a run over the files of another (:data:`RUN_FILES`) in ``out_dir`` unless
+    ``overwrite``; ``resume`` with a ``last.pt`` there continues it instead. One-line ``ValueError``."""
+    out_dir = Path(out_dir)
+    found = [name for name in RUN_FILES if (out_dir / name).exists()]
+    if found and not overwrite and not (resume and "last.pt" in found):
+        hint = "" if resume else "--resume to continue it, "
+        raise ValueError(f"{out_dir}: holds a run already ({', '.join(found)}); give {hint}--overwrite to "
+                         f"start afresh over it, or another --out")
 
 
 def _seed(seed: int) -> None:
@@ -317,7 +401,7 @@ def new_run(cfg: TrainConfig, config_path: str | Path, out_dir: str | Path, dev:
         decoding = init.decoding
         if rank == 0:
             what = inits[0] if len(inits) == 1 else f"the weight average of {', '.join(inits)}"
-            print(f"initialised from {what}" + (f"; new: {', '.join(added)}" if added else ""))
+            print(printable(f"initialised from {what}" + (f"; new: {', '.join(added)}" if added else "")))
     swa = torch.optim.swa_utils.AveragedModel(model) if cfg.swa_from and rank == 0 else None
     return Run(cfg, config_path, out_dir, feat, dev, rank, world, model, loss_fn, opt, sched, swa,
                inits if cfg.init_from else [], decoding)
@@ -441,22 +525,25 @@ def save_initial_weights(run: Run, data: Data) -> None:
 
 def fit(config_path: str | Path, out_dir: str | Path, resume: bool = False, epochs: int | None = None,
         device: str = "auto", cache_dir=DEFAULT_CACHE, threads: int | None = None,
-        data_root: str | Path | None = None) -> Path:
-    """Train per the config; returns the path of ``best.pt``. ``data_root`` replaces the config's."""
+        data_root: str | Path | None = None, overwrite: bool = False) -> Path:
+    """Train per the config; returns the path of ``best.pt``. ``data_root`` replaces the config's.
+    A folder holding another run's files is refused unless ``resume`` (continue from its
+    ``last.pt``) or ``overwrite`` (start afresh over it)."""
     cfg = TrainConfig.load(config_path)
     if epochs is not None:
         cfg = replace(cfg, epochs=epochs)
     if data_root is not None:
         cfg = replace(cfg, data_root=str(data_root))
+    check_out_dir(out_dir, resume, overwrite)
     run = new_run(cfg, config_path, out_dir, *start_processes(device, threads))
     if resume and run.last_path.exists():
         run.start_epoch, run.best_score, run.history, run.decoding = resume_state(
-            run.last_path, run.model, run.opt, run.sched, run.swa)
+            run.last_path, run.model, run.opt, run.sched, run.swa, cfg.epochs)
         if run.main:
-            print(f"resumed from {run.last_path} at epoch {run.start_epoch}")
+            print(f"resumed from {printable(run.last_path)} at epoch {run.start_epoch}")
     run.teachers = load_teachers(cfg.teachers, run.model, run.feat, run.dev)
     if run.teachers and run.main:
-        print(f"teachers: {', '.join(cfg.teachers)} (weight {cfg.teacher_weight})")
+        print(printable(f"teachers: {', '.join(cfg.teachers)} (weight {cfg.teacher_weight})"))
     net = torch.nn.parallel.DistributedDataParallel(run.model) if run.world > 1 else run.model
     data = load_data(run, cache_dir)
     if len(run.inits) > 1 and run.start_epoch == 0:  # averaged weights: batch norm statistics to match them

@@ -5,6 +5,10 @@ Conventions (``../shared/data/mir1k/README.md``; Hsu & Jang, IEEE TASLP 18(2), 2
 - ``Wavfile/<singer>_<song>_<clip>.wav``: 16 kHz stereo, **left = the band, right = the voice alone**.
 - ``PitchLabel/<same>.pv``: one value per line, the voice's pitch in fractional MIDI semitones as
   sung, 0 = unvoiced; line ``i`` is the frame centred at ``0.02 * i + 0.02`` s.
+- Files are checked as read: a ``.pv`` must hold at least one value, each 0 or a sung pitch
+  (:data:`~svt_live.notes.MIDI_MIN` to :data:`~svt_live.notes.MIDI_MAX`); a clip must be stereo at
+  :data:`MIN_RATE` to :data:`MAX_RATE` Hz (a header claiming 1 Hz would resample each stored sample into
+  thousands). Anything else is a one-line error naming the file.
 - There are no note boundaries. A clip becomes a :class:`~svt_train.datasets.Song` whose
   ``contour [n, 2]`` holds ``(time s, MIDI)`` rows (0 = unvoiced) and whose notes are empty; its
   onset and offset labels are marked unknown (-1) so the note-boundary losses skip it, and its
@@ -19,6 +23,7 @@ Conventions (``../shared/data/mir1k/README.md``; Hsu & Jang, IEEE TASLP 18(2), 2
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import replace
 from pathlib import Path
 
@@ -26,6 +31,7 @@ import av
 import numpy as np
 
 from svt_live.audio import AudioError, READ_ERRORS
+from svt_live.notes import MIDI_MAX, MIDI_MIN, NoteError
 
 MALE = ("abjones", "bobon", "bug", "davidson", "fdps", "geniusturtle", "jmzen", "Kenshin", "khair", "leon",
         "stool")
@@ -37,6 +43,7 @@ SPLITS = {
 SPLITS["train"] = tuple(s for s in MALE + FEMALE if s not in SPLITS["test"] + SPLITS["valid"])
 PV_FRAME_S, PV_FIRST_S = 0.02, 0.02  # .pv frame i is centred at PV_FIRST_S + PV_FRAME_S * i
 MAX_GAP_FRAMES = 2  # unvoiced gaps this short inside a voiced stretch (consonants) count as voiced
+MIN_RATE, MAX_RATE = 8000, 192000  # sample rates (Hz) a clip may have (MIR-1K's: 16 kHz)
 
 
 def read_contour(pv_path: str | Path) -> np.ndarray:
@@ -44,9 +51,28 @@ def read_contour(pv_path: str | Path) -> np.ndarray:
 
     Unvoiced gaps of at most :data:`MAX_GAP_FRAMES` between voiced frames take the pitch
     interpolated across them: a note's consonants are part of the note in the note-annotated sets.
+    A file that is empty, not one number a line, or holds a value that is neither 0 nor a sung
+    pitch (NaN, negative, outside MIDI 21-108) is a :class:`~svt_live.notes.NoteError` naming it.
     """
-    midi = np.loadtxt(pv_path, dtype=np.float64, ndmin=1)
-    midi = np.where(np.isfinite(midi) & (midi > 0), midi, 0.0)
+    if not Path(pv_path).is_file():  # a FIFO would block, a device never end
+        raise NoteError(f"{pv_path}: not a regular file")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # numpy's "input contained no data": refused below
+            midi = np.loadtxt(pv_path, dtype=np.float64, ndmin=2)
+    except OSError as exc:
+        raise NoteError(f"{pv_path}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise NoteError(f"{pv_path}: not a MIR-1K pitch file ({' '.join(str(exc).split())[:120]})") from None
+    if midi.size == 0:
+        raise NoteError(f"{pv_path}: no pitch values (a .pv holds one a line)")
+    if midi.shape[1] != 1:
+        raise NoteError(f"{pv_path}: {midi.shape[1]} values a line, a .pv holds one")
+    midi = midi[:, 0]
+    bad = np.nonzero(~((midi == 0) | ((midi >= MIDI_MIN) & (midi <= MIDI_MAX))))[0]
+    if len(bad):
+        raise NoteError(f"{pv_path}: value {midi[bad[0]]!r} (row {bad[0] + 1}) is neither 0 (unvoiced) nor a sung "
+                        f"pitch, MIDI {MIDI_MIN:g} to {MIDI_MAX:g}")
     voiced = np.nonzero(midi > 0)[0]
     for a, b in zip(voiced[:-1], voiced[1:]):
         if 1 < b - a <= MAX_GAP_FRAMES + 1:
@@ -77,13 +103,23 @@ def contour_labels(contour: np.ndarray, n_frames: int, frame_seconds: float = 0.
 def load_stems(path: str | Path, sample_rate: int, stems: tuple[float, float]) -> np.ndarray:
     """Mono float32 ``[N]`` at ``sample_rate`` of a MIR-1K clip: ``stems[0] * voice + stems[1] * band``,
     the band scaled to the voice's mean power when both are heard (see the module docstring)."""
+    if not Path(path).is_file():
+        raise AudioError(f"{path}: not a regular file")
+    shape = None  # (channels, sample rate) when they are not a MIR-1K clip's
     try:
         with av.open(str(path)) as container:
-            resampler = av.AudioResampler(format="flt", layout="stereo", rate=sample_rate)
-            frames = [f for pkt in container.demux(container.streams.audio[0]) for f in pkt.decode()]
-            out = [o.to_ndarray().reshape(-1, 2) for f in frames + [None] for o in resampler.resample(f)]
+            stream = container.streams.audio[0] if container.streams.audio else None
+            if stream is None or stream.channels != 2 or not MIN_RATE <= (stream.sample_rate or 0) <= MAX_RATE:
+                shape = (stream.channels, stream.sample_rate) if stream is not None else (0, 0)
+            else:
+                resampler = av.AudioResampler(format="flt", layout="stereo", rate=sample_rate)
+                frames = [f for pkt in container.demux(stream) for f in pkt.decode()]
+                out = [o.to_ndarray().reshape(-1, 2) for f in frames + [None] for o in resampler.resample(f)]
     except READ_ERRORS as exc:
         raise AudioError(f"{path}: not a readable audio file ({exc.__class__.__name__})") from None
+    if shape is not None:
+        raise AudioError(f"{path}: {shape[0]} channel(s) at {shape[1]} Hz; a MIR-1K clip is stereo (band left, "
+                         f"voice right) at {MIN_RATE} to {MAX_RATE} Hz")
     x = np.concatenate(out) if out else np.zeros((0, 2), np.float32)
     voice, band = x[:, 1], x[:, 0]
     if stems[0] and stems[1]:  # the band brought to the voice's power first: stems set the ratio
