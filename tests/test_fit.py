@@ -295,3 +295,16 @@ def test_data_root_option_and_a_missing_data_folder(trained, tmp_path, capsys):
     assert main(["tune", str(best), str(moved), "--out", str(tmp_path / "t.pt"), "--data-root", str(root),
                  "--cache", str(root / "cache")]) == 0
     assert load_model(tmp_path / "t.pt").name == "base_cnn_mini"
+
+
+def test_overwrite_starts_afresh_over_an_earlier_run(trained, tmp_path):
+    import shutil
+
+    root, config, out, best = trained
+    shutil.copytree(out, tmp_path / "run")
+    argv = ["fit", str(config), "--out", str(tmp_path / "run"), "--epochs", "1", "--cache", str(root / "cache"),
+            "--device", "cpu"]
+    assert main(argv) == 2  # refused: the folder holds a run
+    assert main([*argv, "--overwrite"]) == 0
+    assert [h["epoch"] for h in json.loads((tmp_path / "run" / "history.json").read_text())] == [1]
+    assert torch.load(tmp_path / "run" / "last.pt", weights_only=True)["epoch"] == 1
