@@ -79,9 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     mdl.add_argument("--hop", type=float, help="seconds of audio per model call "
                                                "(default 0.02 live, 2.0 for files; notes do not change)")
     mdl.add_argument("--min-note-frames", type=int, metavar="N",
-                     help="shortest note, in 20 ms frames (default: the model's, tuned on validation songs): "
-                          "each frame fewer sends every live NoteOn 20 ms sooner and lets more short false "
-                          "notes through")
+                     help="shortest note, in 20 ms frames, of the notes files get and a live take's saved "
+                          "files hold (default: the model's, tuned on validation songs): each frame fewer keeps "
+                          "shorter notes and more short false ones; the live MIDI port's NoteOns do not change")
     out = p.add_argument_group("output")
     out.add_argument("--json", nargs="?", const=IN_OUTPUT_DIR, metavar="PATH",
                      help="notes as MIR-ST500 JSON {song: [[onset, offset, midi]]} (song: the file stem, or its "
