@@ -22,6 +22,7 @@ import warnings
 from pathlib import Path
 
 from svt_live import __version__
+from svt_live.cli import UsageError, _Parser as Parser  # usage errors as one line, as svt-live's
 from svt_live.notes import NoteError
 from svt_live.outputs import printable
 
@@ -52,8 +53,7 @@ def cores() -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="svt-train", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = Parser(prog="svt-train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     f = sub.add_parser("fit", help="train a model from a TOML config",
@@ -147,8 +147,25 @@ def _expected_errors() -> tuple:
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
-    warnings.simplefilter("default")
+    """The ``svt-train`` command: returns its exit status (0 ok, 2 bad usage or input, 130 interrupted)."""
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as exc:
+        print(f"svt-train: error: {printable(exc)} (see svt-train --help)", file=sys.stderr)
+        return 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        warnings.showwarning = _show_warning
+        return _run(args)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings (a corrupt cache entry, skipped audio packets) as one line each, escaped."""
+    print(f"svt-train: warning: {printable(message)}", file=sys.stderr)
+
+
+def _run(args) -> int:
+    """:func:`main` once the options are parsed: every expected failure becomes one line and a status."""
     try:
         if args.command == "fit":
             if args.threads and args.threads > cores():
