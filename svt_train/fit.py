@@ -108,11 +108,12 @@ def _brief(value) -> str:
     return repr(value)[:40]
 
 
-def check_resume_state(st, epochs: int) -> None:
+def check_resume_state(st, epochs: int, measure: str = "COnP") -> None:
     """Refuse, before any work, a training state (``last.pt`` as read) that :func:`save_state` did not
-    write for a run of ``epochs`` epochs: a missing part, an epoch that is not a whole number from 1 to
-    ``epochs``, a best score that is not a finite F1 (or -1, none yet), a history that is not one
-    record per epoch done, decoding settings out of range, a schedule at another epoch, a weight
+    write for a run of ``epochs`` epochs selecting by ``measure``: a missing part, an epoch that is not
+    a whole number from 1 to ``epochs``, a best score that is not a finite F1 (or -1, none yet), a
+    history that is not one record per epoch done (each with the losses and F1 the curves draw),
+    decoding settings out of range, a schedule at another epoch, a weight
     average of more epochs than done, or weights or optimiser values that are not finite numbers.
     Raises a one-line ``ValueError`` (without the path: the caller names the file)."""
     from numbers import Integral, Real
@@ -133,10 +134,15 @@ def check_resume_state(st, epochs: int) -> None:
         raise ValueError(f"it is at epoch {_brief(epoch)}, past the run's {epochs} epochs{hint}")
     if not (isinstance(best, Real) and not isinstance(best, bool) and math.isfinite(best) and -1 <= best <= 1):
         raise ValueError(f"its best score must be an F1 from 0 to 1 (-1: none yet), got {_brief(best)}")
+    def number(record, key) -> bool:
+        return isinstance(record, dict) and isinstance(record.get(key), Real) and not isinstance(record[key], bool)
+
     if not (isinstance(history, list) and len(history) == epoch and all(
-            isinstance(h, dict) and h.get("epoch") == i + 1 and isinstance(h.get("train"), dict)
-            and isinstance(h.get("valid"), dict) for i, h in enumerate(history))):
-        raise ValueError(f"its history must hold one record per epoch done ({epoch})")
+            isinstance(h, dict) and h.get("epoch") == i + 1 and number(h.get("train"), "total_loss")
+            and number(h.get("valid"), "total_loss") and number(h.get("valid"), f"val_{measure}_f1")
+            for i, h in enumerate(history))):
+        raise ValueError(f"its history must hold one record per epoch done ({epoch}), each with the train "
+                         f"and valid losses and valid {measure} F1")
     if not isinstance(st["decoding"], dict):
         raise ValueError("its decoding settings are not a dict")
     check_decoding(st["decoding"])
@@ -164,11 +170,13 @@ def check_resume_state(st, epochs: int) -> None:
             raise ValueError(f"its {where} holds NaN or infinite values")
 
 
-def resume_state(path: Path, model, opt, sched, swa, epochs: int) -> tuple[int, float, list, DecodeParams]:
+def resume_state(path: Path, model, opt, sched, swa, epochs: int,
+                 measure: str = "COnP") -> tuple[int, float, list, DecodeParams]:
     """Load ``last.pt`` into the model, optimiser, schedule, weight average and random generators
-    (:func:`~svt_live.checkpoint.load_untrusted`: no code in the file runs, its tensors hold no more than
-    the file; then :func:`check_resume_state` for a run of ``epochs`` epochs); returns ``(epoch, best
-    score, history, decoding)``. A file this cannot use is a one-line ``ValueError`` naming it."""
+    (:func:`~svt_live.checkpoint.load_untrusted`: no code in the file runs, its tensors hold no more
+    than the file; then :func:`check_resume_state` for a run of ``epochs`` epochs selecting by
+    ``measure``); returns ``(epoch, best score, history, decoding)``. A file this cannot use is a
+    one-line ``ValueError`` naming it."""
     from svt_live.checkpoint import CheckpointError, load_untrusted
 
     try:
@@ -177,7 +185,7 @@ def resume_state(path: Path, model, opt, sched, swa, epochs: int) -> tuple[int, 
         raise ValueError(f"{path}: cannot resume from it: not a training state svt-train wrote ({exc}); "
                          f"to start afresh, give --overwrite instead of --resume") from None
     try:
-        check_resume_state(st, epochs)
+        check_resume_state(st, epochs, measure)
     except ValueError as exc:
         raise ValueError(f"{path}: cannot resume from it: {exc}; to start afresh, give --overwrite instead of "
                          f"--resume") from None
@@ -538,7 +546,7 @@ def fit(config_path: str | Path, out_dir: str | Path, resume: bool = False, epoc
     run = new_run(cfg, config_path, out_dir, *start_processes(device, threads))
     if resume and run.last_path.exists():
         run.start_epoch, run.best_score, run.history, run.decoding = resume_state(
-            run.last_path, run.model, run.opt, run.sched, run.swa, cfg.epochs)
+            run.last_path, run.model, run.opt, run.sched, run.swa, cfg.epochs, cfg.select_measure)
         if run.main:
             print(f"resumed from {printable(run.last_path)} at epoch {run.start_epoch}")
     run.teachers = load_teachers(cfg.teachers, run.model, run.feat, run.dev)

@@ -206,6 +206,8 @@ STATE = "exit 2 before any work, one line naming last.pt and the part at fault"
          category="training", expected=STATE),
     case("best score 10^9", changed(best_score=1e9), "best score", category="training", expected=STATE),
     case("history without the epoch done", changed(history=[]), "history", category="training", expected=STATE),
+    case("history record without its losses (a KeyError after an epoch's work)",
+         changed(history=[{"epoch": 1, "train": {}, "valid": {}}]), "history", category="training", expected=STATE),
     case("schedule at another epoch than the state",
          lambda st: {**st, "scheduler": {**st["scheduler"], "last_epoch": 7}}, "schedule", category="training",
          expected=STATE),
