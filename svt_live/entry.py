@@ -12,6 +12,9 @@ import sys
 
 def guarded(prog: str, module: str) -> int:
     """Import ``module`` and return its ``main()``; a Ctrl-C on the way gives ``prog: interrupted`` and 130."""
+    from .stop import catch_early_interrupts
+
+    catch_early_interrupts()
     try:
         return importlib.import_module(module).main()
     except KeyboardInterrupt:

@@ -141,6 +141,24 @@ BEND_RANGE_REFRESH_SECONDS = 1.0  # a NoteOn this long after the last bend-range
 PORT_CHECK_SECONDS = 0.5  # how often sending checks that the port still exists
 
 
+_KEPT: list = []  # rtmidi JACK clients whose server died: never closed, never freed (see _keep_forever)
+
+
+def _keep_forever(client) -> None:
+    """Keep an rtmidi JACK client whose server has gone from ever being closed or freed.
+
+    Closing it unregisters its port through a server that no longer answers, and its
+    destructor frees the message buffer before closing the client: libjack may then
+    crash the whole process, from whichever thread closes it or at interpreter exit.
+    The client holds a few kilobytes; the extra reference keeps Python from freeing it
+    even while modules are torn down at exit.
+    """
+    import ctypes
+
+    _KEPT.append(client)
+    ctypes.pythonapi.Py_IncRef(ctypes.py_object(client))
+
+
 class MidiPortError(RuntimeError):
     """A MIDI port that cannot be opened or written (one-line reason)."""
 
@@ -360,11 +378,15 @@ class MidiOut:
             pass  # the port is gone: nothing left to silence
         finally:
             self._sounding.clear()
-            if self.api == "jack" and not (self._watch is not None and self._watch.down):
-                time.sleep(JACK_DRAIN_S)  # JACK delivers in its process cycle: closing at once drops the tail
-            self._out.close_port()
-            self._out.delete()
-            self._out = None
+            out, self._out = self._out, None
+            server_gone = self._watch is not None and self._watch.down
+            if self.api == "jack" and server_gone:
+                _keep_forever(out)
+            else:
+                if self.api == "jack":
+                    time.sleep(JACK_DRAIN_S)  # JACK delivers in its process cycle: closing at once drops the tail
+                out.close_port()
+                out.delete()
             if self._watch is not None:
                 self._watch.close()
                 self._watch = None

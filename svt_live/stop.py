@@ -12,6 +12,28 @@ import signal
 import threading
 
 
+_pending: int | None = None  # a SIGINT that came before any StopRequest (its KeyboardInterrupt may be lost)
+
+
+def _early_interrupt(signum, frame) -> None:
+    global _pending
+    _pending = signum
+    raise KeyboardInterrupt
+
+
+def catch_early_interrupts() -> None:
+    """Remember a Ctrl-C that comes while the program starts (imports, model loading, opening devices).
+
+    The handler raises ``KeyboardInterrupt`` as Python's own does, and also records the signal: when the
+    exception is raised inside C code that drops it (an import's callback, PortAudio starting its JACK
+    client), the first :class:`StopRequest` entered later still sees the request and the command stops
+    there, saving what it has. Entry points call this first; main thread only.
+    """
+    if threading.current_thread() is threading.main_thread() and \
+            signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _early_interrupt)
+
+
 class StopRequest:
     """Context manager turning SIGINT and SIGTERM into a flag.
 
@@ -39,9 +61,12 @@ class StopRequest:
             raise KeyboardInterrupt
 
     def __enter__(self) -> "StopRequest":
+        global _pending
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
                 self._saved[sig] = signal.signal(sig, self._handle)
+            if _pending is not None:  # a Ctrl-C during start-up whose KeyboardInterrupt was lost
+                self.signal, _pending = _pending, None
         return self
 
     def __exit__(self, *exc) -> None:

@@ -24,3 +24,27 @@ def test_a_signal_sets_the_flag_and_check_raises(signum):
         assert not stop
         stop.check()
     assert signal.getsignal(signum) is before
+
+
+def test_a_ctrl_c_lost_during_start_up_stops_the_first_stop_request():
+    """A KeyboardInterrupt raised inside C code that drops it (as PortAudio's JACK start-up did) is not lost:
+    the signal is remembered, and the command's first StopRequest stops at once."""
+    import signal as sig
+
+    from svt_live import stop as stop_module
+
+    saved = sig.getsignal(sig.SIGINT)
+    try:
+        sig.signal(sig.SIGINT, sig.default_int_handler)
+        stop_module.catch_early_interrupts()
+        try:
+            sig.raise_signal(sig.SIGINT)
+        except KeyboardInterrupt:
+            pass  # dropped, as a C callback would drop it
+        with stop_module.StopRequest() as request:
+            assert request and request.signal == sig.SIGINT
+        with stop_module.StopRequest() as later:
+            assert not later  # remembered once
+    finally:
+        sig.signal(sig.SIGINT, saved)
+        stop_module._pending = None
