@@ -351,14 +351,14 @@ def test_realtime_file_session_stop_and_save_midi(qtbot, make_window, tmp_path, 
     with qtbot.waitSignal(win.takeStarted, timeout=5000):
         qtbot.keyClick(win, Qt.Key.Key_Space)  # Space = record
     qtbot.waitUntil(lambda: seen.append((win.take.stream_time, len(win.take.notes))) or
-                    (win.take.stream_time > 2.2 and len(win.take.notes) > 2), timeout=20_000)
+                    (win.take.stream_time > 1.5 and len(win.take.notes) > 2), timeout=20_000)
     assert win.recording
     with qtbot.waitSignal(win.takeFinished, timeout=10_000):
         qtbot.keyClick(win, Qt.Key.Key_Space)  # Space = stop
     live = seen
     assert any(0 < n for t, n in live if t < 2.6), "no note appeared while recording"
     assert len({n for _, n in live}) > 2, "the note count did not grow during the take"
-    assert win.take.stream_time < 2.9  # stopped before the end of the 3 s clip
+    assert win.take.stream_time < 2.9  # stopped before the end of the 3 s clip (1.4 s of margin for a loaded machine)
     assert "latency" in win.latency_label.text() and "ms" in win.latency_label.text()
 
     notes = win.take.notes_array()
