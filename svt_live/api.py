@@ -32,7 +32,7 @@ from .notes import note_name
 
 EXAMPLE_AUDIO = Path(__file__).parent / "data" / "vocadito_10.wav"  # 10 s of solo singing (vocadito)
 MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 1000, 768_000  # Hz: below, FFmpeg resamples 1 s to hours; above, no audio
-PUSH_SECONDS = 2.0  # a long array goes to the engine in blocks of this much audio (file mode's hop)
+PUSH_SECONDS = 10.0  # a long array goes to the engine in blocks of this much audio: bounded memory, few calls
 
 
 def check_sample_rate(sample_rate) -> int:

@@ -93,7 +93,8 @@ def test_two_inputs_never_share_one_reference(tmp_path, capsys, robust, monkeypa
     monkeypatch.chdir(tmp_path)
     for folder in ("x", "y"):
         synth.write_song(tmp_path / folder, "a", NOTES, 2.5)
-    synth.write_ssvd_txt(tmp_path / "refs" / "a.txt", NOTES) if (tmp_path / "refs").mkdir() is None else None
+    (tmp_path / "refs").mkdir()
+    synth.write_ssvd_txt(tmp_path / "refs" / "a.txt", NOTES)
     rc, _, lines = svt(["x/a.wav", "y/a.wav", "--eval", "refs"], capsys)
     robust(seen(rc, lines))
     assert rc == 2 and len(lines) == 1 and "x/a.wav and y/a.wav" in lines[0] and "refs/a.txt" in lines[0]
