@@ -121,9 +121,10 @@ def build_parser() -> argparse.ArgumentParser:
                                                          "the inputs' layout (kinds: --json --csv --midi-file "
                                                          "--musicxml --plot given without a path; default "
                                                          "--midi-file)")
-    bat.add_argument("--jobs", type=int, default=1, metavar="N", help="transcribe N files at once (processes)")
+    bat.add_argument("--jobs", type=int, default=1, metavar="N",
+                     help="transcribe N files at once (processes; at most one per core)")
     bat.add_argument("--skip-existing", action="store_true",
-                     help="leave out inputs whose every output file exists already")
+                     help="leave out inputs whose every output file exists already (and is not empty)")
     ev = p.add_argument_group("evaluation")
     ev.add_argument("--eval", metavar="REF", help="reference notes to score against (see above)")
     ev.add_argument("--song-id", help="song id inside a MIR-ST500 annotations.json")
