@@ -7,7 +7,9 @@ test songs. "streaming" runs the Engine at the live hop (10 ms blocks, one model
 lookahead as declared by the checkpoint); "offline" transcribes whole files.
 Peers' rows come from benchmarks/peers (run `bash benchmarks/peers/run.sh`
 first; their rows are skipped with a note when their predictions are absent).
-Writes one piano-roll PNG per set (first song, reference vs prediction) to docs/.
+Writes one piano-roll PNG per set (first song, reference vs prediction) to
+``--plots DIR`` (default ``benchmarks/out/accuracy``, ignored by git); ``--refresh-docs``
+writes them to ``docs/`` instead, where the documentation shows them.
 
 The headline sets: SSVD dev with each note's pitch re-measured from the sung
 fundamental (``ssvd_dev_f0``: the pitch that was sung is the truth; ``ssvd_dev``,
@@ -30,6 +32,7 @@ import torch
 from tqdm import tqdm
 
 ROOT = Path(__file__).resolve().parents[1]
+PLOTS = ROOT / "benchmarks" / "out" / "accuracy"  # pictures of a run; docs/ only with --refresh-docs
 
 from svt_live.audio import load_audio
 from svt_live.checkpoint import load_model
@@ -77,8 +80,12 @@ def main(argv=None) -> int:
     ap.add_argument("--data-root", default=str(ROOT.parent / "shared" / "data"))
     ap.add_argument("--no-streaming", action="store_true", help="offline rows only")
     ap.add_argument("--no-peers", action="store_true")
-    ap.add_argument("--docs", default=str(ROOT / "docs"), help="where the piano-roll PNGs go")
+    ap.add_argument("--plots", metavar="DIR", default=str(PLOTS),
+                    help=f"where the piano-roll PNGs go (default {PLOTS})")
+    ap.add_argument("--refresh-docs", action="store_true", help="write the piano-roll PNGs to docs/ (the pictures "
+                                                                 "the documentation shows), not to --plots")
     args = ap.parse_args(argv)
+    plots = ROOT / "docs" if args.refresh_docs else Path(args.plots)
     torch.set_num_threads(1)
     sets = [s for s in args.sets.split(",") if s]
     lines = []
@@ -86,7 +93,7 @@ def main(argv=None) -> int:
         songs = named_set(set_name, args.data_root)
         for model in args.models.split(","):
             for streaming in ([False] if args.no_streaming else [False, True]):
-                plot_to = None if streaming or model != args.models.split(",")[0] else Path(args.docs) / f"roll_{set_name}.png"
+                plot_to = None if streaming or model != args.models.split(",")[0] else plots / f"roll_{set_name}.png"
                 r = evaluate_model(model, songs, streaming, plot_to)
                 mode = "streaming" if streaming else "offline"
                 tols = (0.05, 0.1) if set_name == "mir_test" else (0.05,)

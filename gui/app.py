@@ -33,8 +33,34 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    from svt_live.outputs import os_error_line, printable
+
+    from .settings import settings_file
+
+    settings, save_settings = None, None
+    if args.settings:
+        try:
+            settings, save_settings = settings_file(args.settings)
+        except ValueError as exc:
+            print(f"svt-gui: error: {printable(exc)}", file=sys.stderr)
+            return 2
+        except OSError as exc:
+            print(f"svt-gui: error: --settings {os_error_line(exc)}", file=sys.stderr)
+            return 1
+    try:
+        return _run(args, settings)
+    finally:
+        if save_settings is not None:
+            try:
+                save_settings()
+            except OSError as exc:
+                print(f"svt-gui: error: settings not saved: {os_error_line(exc)}", file=sys.stderr)
+
+
+def _run(args, settings) -> int:
+    """The window's life: show it, open what the command line names, run until it closes."""
     import torch
-    from PySide6.QtCore import QSettings, QTimer
+    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     from .window import MainWindow
@@ -43,7 +69,6 @@ def main(argv=None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("svt-gui")
     app.setOrganizationName("svt-live")
-    settings = QSettings(args.settings, QSettings.Format.IniFormat) if args.settings else None
     win = MainWindow(settings=settings)
     if args.model:
         win.set_model(args.model)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
@@ -43,6 +43,20 @@ COLORS = {
     "target_bad": QColor(230, 60, 60, 100), "target_bad_edge": QColor(255, 90, 90, 240),
     "white_key": QColor("#eeeeee"), "black_key": QColor("#2b2b2b"), "key_lit": QColor("#ffcc33"),
 }
+
+
+def save_png(image, path) -> None:
+    """Write a ``QPixmap`` or ``QImage`` as a PNG file through :func:`svt_live.outputs.write_bytes`
+    (Qt formats it in memory: it never writes the path itself). Raises ``OSError`` naming ``path``."""
+    from svt_live.outputs import write_bytes
+
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    if not image.save(buffer, "PNG"):
+        raise OSError(f"{path}: Qt could not encode the image as PNG")
+    buffer.close()
+    write_bytes(path, bytes(data))
 
 
 def note_name(midi: int) -> str:

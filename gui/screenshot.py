@@ -115,8 +115,13 @@ def main(argv=None) -> int:
     errors = [t for k, t in win.messages if k == "error"]
     if errors:
         print(f"screenshot: {errors[-1]}", file=sys.stderr)
-    if not shot.save(args.out, "PNG"):
-        print(f"screenshot: cannot write {args.out}", file=sys.stderr)
+    from svt_live.outputs import os_error_line
+
+    from .pianoroll import save_png
+    try:
+        save_png(shot, args.out)
+    except OSError as exc:
+        print(f"screenshot: {os_error_line(exc)}", file=sys.stderr)
         return 1
     print(f"{args.out}: {shot.width()}x{shot.height()}, {len(win.take.notes)} notes, "
           f"model {win.model_combo.currentText()}")

@@ -5,12 +5,21 @@ Conventions: keys are ``group/name`` (``input/kind``, ``view/px_per_s``,
 (a hand-edited or corrupt settings file: zoom 0, NaN, nested lists) is
 ignored with a one-line warning on stderr and the default is used, never
 a failed start. Dialog folders are kept under ``dirs/<kind>``.
+
+``svt-gui --settings PATH`` (:func:`settings_file`): Qt reads and writes a
+private copy of PATH, and the copy is written back through the project's one
+writer (:func:`svt_live.outputs.atomic_write`) when the window closes. PATH is
+a regular file or a new one; a device, FIFO, folder or open descriptor is
+refused (Qt would replace the device with a file, and wait for ever on a FIFO).
 """
 from __future__ import annotations
 
 import json
 import math
+import shutil
 import sys
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -59,3 +68,46 @@ def last_folder(settings, kind: str) -> str:
 def remember_folder(settings, kind: str, path: str | Path) -> None:
     """Start the next file dialog of ``kind`` in the folder of ``path``."""
     settings.setValue(f"dirs/{kind}", str(Path(path).resolve().parent))
+
+
+def settings_file(path: str | Path) -> tuple[object, Callable[[], None]]:
+    """``(QSettings, save)`` for ``svt-gui --settings PATH``.
+
+    The ``QSettings`` (ini format) works on a private copy of ``path``;
+    ``save()`` writes the copy to ``path`` (atomically; a symbolic link is
+    written through) and removes the copy. Nothing is written when Qt stored
+    nothing.
+
+    Raises
+    ------
+    ValueError
+        ``path`` is a device, FIFO, socket, folder or open descriptor.
+    OSError
+        ``path`` exists but cannot be read.
+    """
+    from PySide6.QtCore import QSettings
+
+    from svt_live.outputs import atomic_write, open_fd
+
+    given = Path(path)
+    if open_fd(given) is not None or (given.exists() and not given.is_file()):
+        raise ValueError(f"--settings {path}: not a regular file (a device, FIFO, folder or stream); "
+                         "give an .ini file's path")
+    folder = Path(tempfile.mkdtemp(prefix="svt-gui-settings-"))
+    copy = folder / "settings.ini"
+    try:
+        if given.exists():
+            shutil.copyfile(given, copy)
+    except OSError:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    settings = QSettings(str(copy), QSettings.Format.IniFormat)
+
+    def save() -> None:
+        settings.sync()
+        try:
+            if copy.exists():
+                atomic_write(given, lambda tmp: shutil.copyfile(copy, tmp))
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+    return settings, save

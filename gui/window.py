@@ -30,9 +30,10 @@ from svt_live.checkpoint import DEFAULT_MODEL, bundled_descriptions
 from svt_live.evaluate import MEASURES
 from svt_live.events import NoteOff
 from svt_live.notes import NoteError
+from svt_live.outputs import os_error_line
 
 from .dialogs import Dialogs
-from .pianoroll import MAX_PX_PER_S, MIN_PX_PER_S, PianoRoll
+from .pianoroll import MAX_PX_PER_S, MIN_PX_PER_S, PianoRoll, save_png
 from .reference import Reference, read_reference
 from .settings import last_folder, remember_folder, stored_list, stored_value
 from .take import Take
@@ -708,8 +709,10 @@ class MainWindow(QMainWindow):
 
     def export_png(self, path: str | Path) -> bool:
         """Save the piano roll as it is shown as a PNG image."""
-        if not self.roll.grab().save(str(path), "PNG"):
-            self.show_message(f"Not exported: cannot write {path}", "error")
+        try:
+            save_png(self.roll.grab(), path)
+        except OSError as exc:
+            self.show_message(f"Not exported: {os_error_line(exc)}", "error")
             return False
         self.show_message(f"Piano roll saved to {path}", "info")
         return True

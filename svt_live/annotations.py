@@ -236,11 +236,39 @@ def write_json(path: str | Path, songs: dict[str, np.ndarray]) -> None:
     atomic_write(path, lambda tmp: Path(tmp).write_text(payload + "\n"))
 
 
-def write_csv(path: str | Path, notes: np.ndarray) -> None:
-    """Write notes as CSV with header ``onset,offset,midi``."""
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet reads a cell starting so as a formula
+
+
+def csv_cell(value):
+    """A CSV cell a spreadsheet shows as text: a string starting with ``= + - @``, a tab or a carriage
+    return gets a leading ``'`` (OWASP's advice against CSV formula injection); numbers as they are.
+
+    >>> csv_cell("=HYPERLINK(1)"), csv_cell("song"), csv_cell(-1.5)
+    ("'=HYPERLINK(1)", 'song', -1.5)
+    """
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+
+
+def write_csv_rows(path: str | Path, header: list[str], rows) -> None:
+    """The one CSV writer: ``header``, then ``rows`` with every cell through :func:`csv_cell`."""
     def write(tmp):
         with open(tmp, "w", newline="") as f:
             w = csv.writer(f)
-            w.writerow(["onset", "offset", "midi"])
-            w.writerows(notes_to_rows(notes))
+            w.writerow(header)
+            w.writerows([csv_cell(c) for c in row] for row in rows)
     atomic_write(path, write)
+
+
+def write_csv(path: str | Path, notes: np.ndarray) -> None:
+    """Write notes as CSV with header ``onset,offset,midi``."""
+    write_csv_rows(path, ["onset", "offset", "midi"], notes_to_rows(notes))
+
+
+def write_csv_table(path: str | Path, songs: dict) -> None:
+    """Several inputs' notes as one CSV: header ``file,onset,offset,midi``, one row per note.
+
+    ``songs``: ``{song id: notes [n, 3]}``; times rounded to 0.1 ms, pitch to 0.01; a song id
+    that a spreadsheet would run as a formula is written as text (:func:`csv_cell`).
+    """
+    write_csv_rows(path, ["file", "onset", "offset", "midi"],
+                   ([key, *row] for key, notes in songs.items() for row in notes_to_rows(notes)))

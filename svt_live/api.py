@@ -2,9 +2,12 @@
 
 Conventions: a :class:`Note` has ``onset`` and ``offset`` in seconds from
 the start of the audio, ``pitch`` in fractional MIDI numbers (69.0 = A4 =
-440 Hz) and a MIDI ``velocity`` 1-127. Samples are mono ``[n]`` or
-``[n, channels]`` arrays (floats at full scale 1.0, or integers) at
-``sample_rate`` Hz, resampled to the model's 16 kHz. A model is a bundled
+440 Hz) and a MIDI ``velocity`` 1-127. Samples are mono ``[n]``,
+``[n, channels]`` or ``[channels, n]`` arrays (floats at full scale 1.0, or
+integers; at most 64 channels) at ``sample_rate`` Hz (required: a whole
+number from 1000 to 768000), resampled to the model's 16 kHz and fed to the
+model a few seconds at a time (memory does not grow with the length). Bad
+arguments raise one :class:`ValueError` saying which. A model is a bundled
 name (``svt-live --list-models``), a checkpoint path or a model already
 loaded with :func:`load_model`; ``None`` is the shipped default.
 
@@ -17,6 +20,7 @@ Examples
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -27,6 +31,30 @@ from .checkpoint import LoadedModel
 from .notes import note_name
 
 EXAMPLE_AUDIO = Path(__file__).parent / "data" / "vocadito_10.wav"  # 10 s of solo singing (vocadito)
+MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 1000, 768_000  # Hz: below, FFmpeg resamples 1 s to hours; above, no audio
+PUSH_SECONDS = 10.0  # a long array goes to the engine in blocks of this much audio: bounded memory, few calls
+
+
+def check_sample_rate(sample_rate) -> int:
+    """``sample_rate`` (Hz) as an int, or a :class:`ValueError` saying what a usable one is.
+
+    >>> check_sample_rate(44100.0)
+    44100
+    >>> check_sample_rate(None)
+    Traceback (most recent call last):
+    ...
+    ValueError: sample_rate is required with an array of samples: its rate in Hz, e.g. sample_rate=44100
+    """
+    if sample_rate is None:
+        raise ValueError("sample_rate is required with an array of samples: its rate in Hz, e.g. sample_rate=44100")
+    try:
+        rate = float(sample_rate)
+    except (TypeError, ValueError):
+        rate = math.nan
+    if not (math.isfinite(rate) and rate == int(rate) and MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE):
+        raise ValueError(f"sample_rate must be a whole number of Hz from {MIN_SAMPLE_RATE} to {MAX_SAMPLE_RATE}, "
+                         f"got {sample_rate!r}")
+    return int(rate)
 
 
 @dataclass(frozen=True)
@@ -62,7 +90,7 @@ def load_model(name_or_path: str | Path | None = None, device: str = "cpu") -> L
     name_or_path : str or pathlib.Path, optional
         A bundled model's name or a checkpoint file (default: the shipped default).
     device : str
-        ``'cpu'``, ``'cuda'`` or ``'cuda:N'``.
+        ``'cpu'``, ``'cuda'``, ``'cuda:N'``, ``'mps'`` or ``'auto'`` (CUDA, then MPS, else CPU).
 
     Returns
     -------
@@ -73,6 +101,8 @@ def load_model(name_or_path: str | Path | None = None, device: str = "cpu") -> L
     ------
     svt_live.checkpoint.CheckpointError
         The name is not bundled, or the file is not a usable checkpoint.
+    ValueError
+        ``device`` is not one of the above, or not on this machine (``'cuda'`` without CUDA).
 
     Examples
     --------
@@ -81,6 +111,12 @@ def load_model(name_or_path: str | Path | None = None, device: str = "cpu") -> L
     >>> model is svt_live.load_model(), model.features.sample_rate
     (True, 16000)
     """
+    from .device import pick_device
+
+    try:
+        pick_device(str(device))
+    except ValueError as exc:
+        raise ValueError(f"load_model(device={device!r}): {str(exc).split(': ', 1)[-1]}") from None
     return _cached(None if name_or_path is None else str(name_or_path), str(device))
 
 
@@ -94,9 +130,9 @@ def transcribe(path_or_samples, sample_rate: int | None = None, model=None) -> l
     Parameters
     ----------
     path_or_samples : str, pathlib.Path or numpy.ndarray
-        An audio file (any format FFmpeg reads), or samples ``[n]`` / ``[n, channels]``.
-    sample_rate : int, optional
-        Rate of the samples in Hz (default: the model's, 16000). Not used for a file.
+        An audio file (any format FFmpeg reads), or samples ``[n]``, ``[n, channels]`` or ``[channels, n]``.
+    sample_rate : int
+        Rate of the samples in Hz, required with samples. Not used for a file.
     model : str, pathlib.Path or LoadedModel, optional
         The model (default: the shipped default).
 
@@ -109,6 +145,8 @@ def transcribe(path_or_samples, sample_rate: int | None = None, model=None) -> l
     ------
     svt_live.audio.AudioError
         A file that is missing or holds no decodable audio.
+    ValueError
+        Samples without a usable ``sample_rate``, or not of a shape above.
 
     Examples
     --------
@@ -128,7 +166,7 @@ def transcribe(path_or_samples, sample_rate: int | None = None, model=None) -> l
         t = transcribe_path(path_or_samples, lm)
         return _notes(t.notes, t.velocities)
     stream = Transcriber(lm, sample_rate)
-    stream.push(path_or_samples)
+    stream.push(path_or_samples)  # in blocks: memory stays flat
     stream.finish()
     return stream.notes
 
@@ -140,8 +178,8 @@ class Transcriber:
     ----------
     model : str, pathlib.Path or LoadedModel, optional
         The model (default: the shipped default).
-    sample_rate : int, optional
-        Rate of the pushed samples in Hz (default: the model's, 16000).
+    sample_rate : int
+        Rate of the pushed samples in Hz (required).
 
     Examples
     --------
@@ -149,7 +187,7 @@ class Transcriber:
     >>> from svt_live.audio import load_audio
     >>> from svt_live.events import NoteOff, NoteOn
     >>> audio = load_audio(svt_live.EXAMPLE_AUDIO, 16000)
-    >>> t = svt_live.Transcriber()
+    >>> t = svt_live.Transcriber(sample_rate=16000)
     >>> events = []
     >>> for i in range(0, len(audio), 1600):  # 100 ms at a time, as from a microphone
     ...     events += t.push(audio[i:i + 1600])
@@ -163,13 +201,23 @@ class Transcriber:
 
     def __init__(self, model=None, sample_rate: int | None = None):
         from .engine import LIVE_HOP, Engine
-        lm = _model(model)
-        self._engine = Engine(lm, sample_rate, LIVE_HOP)
+        rate = check_sample_rate(sample_rate)
+        self._engine = Engine(_model(model), rate, LIVE_HOP)
+        self._block = int(PUSH_SECONDS * rate)
 
     def push(self, samples) -> list:
-        """Feed samples ``[n]`` or ``[n, channels]``; return the new
-        :class:`~svt_live.events.NoteOn` / :class:`~svt_live.events.NoteOff` events."""
-        return self._engine.push(samples)
+        """Feed samples ``[n]``, ``[n, channels]`` or ``[channels, n]``; return the new
+        :class:`~svt_live.events.NoteOn` / :class:`~svt_live.events.NoteOff` events.
+
+        Any length: a long array is fed :data:`PUSH_SECONDS` at a time, so memory does not grow with it.
+        """
+        from .engine import time_major
+
+        x = time_major(samples)
+        events = []
+        for start in range(0, len(x), self._block):
+            events += self._engine.push(x[start:start + self._block])
+        return events
 
     def finish(self) -> list:
         """End of the stream: return the remaining events (open notes are closed)."""

@@ -130,7 +130,7 @@ def _samples(container, path: Path, sample_rate: int):
     if not decoded:
         if first_error is not None:
             raise AudioError(f"{path}: not a readable audio file ({first_error.__class__.__name__})")
-        return
+        raise AudioError(f"{path}: contains no audio samples")
     yield from _resampled(resampler, None, path)
     if bad:
         warnings.warn(f"{path}: skipped {bad} undecodable packet(s), the file is corrupt or cut short "
@@ -177,8 +177,8 @@ def iter_audio(path: str | Path, sample_rate: int = 16000, block_seconds: float 
                 break
             total += block.size
             yield _finite(block)
-    if total == 0:
-        raise AudioError(f"{path}: contains no audio samples")
+    if total == 0:  # samples decoded, fewer than one at sample_rate (1 sample at 44.1 kHz): no audio to hear
+        yield np.zeros(0, np.float32)
 
 
 def load_audio(path: str | Path, sample_rate: int = 16000) -> np.ndarray:

@@ -28,6 +28,7 @@ import math
 import os
 import sys
 import warnings
+from contextlib import closing
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -38,7 +39,7 @@ from .batch import output_path
 from .decode import MAX_NOTE_FRAMES
 from .grid import DEFAULT_BPM
 from .notes import NoteError, format_notes
-from .outputs import OutputConflict, check_outputs, os_error_line, printable, song_keys
+from .outputs import OutputConflict, check_outputs, os_error_line, printable, same_file, song_keys
 from .stop import StopRequest
 from .tuning import describe_tuning
 
@@ -120,9 +121,10 @@ def build_parser() -> argparse.ArgumentParser:
                                                          "the inputs' layout (kinds: --json --csv --midi-file "
                                                          "--musicxml --plot given without a path; default "
                                                          "--midi-file)")
-    bat.add_argument("--jobs", type=int, default=1, metavar="N", help="transcribe N files at once (processes)")
+    bat.add_argument("--jobs", type=int, default=1, metavar="N",
+                     help="transcribe N files at once (processes; at most one per core)")
     bat.add_argument("--skip-existing", action="store_true",
-                     help="leave out inputs whose every output file exists already")
+                     help="leave out inputs whose every output file exists already (and is not empty)")
     ev = p.add_argument_group("evaluation")
     ev.add_argument("--eval", metavar="REF", help="reference notes to score against (see above)")
     ev.add_argument("--song-id", help="song id inside a MIR-ST500 annotations.json")
@@ -143,23 +145,27 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def reference_file(audio: Path, ref: str) -> Path:
-    """The file ``--eval REF`` scores ``audio`` against: REF, or in a folder REF the same-stem annotation."""
+def reference_file(audio: Path, ref: str, rel: Path | None = None) -> Path:
+    """The file ``--eval REF`` scores ``audio`` against: REF, or in a folder REF the annotation at the
+    audio's path ``rel`` under the folder it was found in (``REF/x/a.txt`` for ``songs/x/a.wav``), else
+    the same-stem one at REF's top."""
     r = Path(ref)
     if r.is_dir():
-        for ext in NOTE_EXTENSIONS:
-            cand = r / f"{audio.stem}{ext}"
-            if cand.exists():
-                return cand
-        raise NoteError(f"{r}: no annotation named {audio.stem}.* (json, txt, csv, mid)")
+        places = ([rel.with_suffix("")] if rel is not None and rel.parent != Path(".") else []) + [Path(audio.stem)]
+        for place in places:
+            for ext in NOTE_EXTENSIONS:
+                cand = r / place.parent / f"{place.name}{ext}"
+                if cand.exists():
+                    return cand
+        raise NoteError(f"{r}: no annotation named {places[0]}.* (json, txt, csv, mid)")
     return r
 
 
-def reference_for(audio: Path, ref: str, song_id: str | None) -> np.ndarray:
-    """Reference notes for one audio file from ``--eval REF``."""
+def reference_for(audio: Path, ref: str, song_id: str | None, rel: Path | None = None) -> np.ndarray:
+    """Reference notes for one audio file from ``--eval REF`` (``rel``: its path under its input folder)."""
     from .annotations import load_notes
 
-    r = reference_file(audio, ref)
+    r = reference_file(audio, ref, rel)
     if Path(ref).is_dir():
         return load_notes(r, song_id=song_id or audio.stem)
     if r.suffix.lower() == ".json":
@@ -181,17 +187,17 @@ def _out_path(arg: str, key: str, ext: str, many: bool) -> Path:
     return Path(arg) / f"{key}{ext}" if many else Path(arg)
 
 
-def _targets(args, item, key: str, many: bool) -> list[tuple[str, Path]]:
-    """``(flag, path)`` of every file written for one input: under ``--output-dir`` one per kind,
+def _targets(args, i: int, many: bool) -> list[tuple[str, Path]]:
+    """``(flag, path)`` of every file written for input ``i``: under ``--output-dir`` one per kind,
     else the path given (a folder for several inputs; --json and a several-input --csv are one
     file for all and not listed)."""
-    out = []
+    key, out = args.keys[i], []
     for flag, ext in PER_INPUT:
         value = getattr(args, flag)
         if value is None:
             continue
         if args.output_dir:
-            out.append((flag, output_path(args.output_dir, item, key, ext)))
+            out.append((flag, output_path(args.output_dir, args.out_stems[i], ext)))
         elif flag != "json" and not (flag == "csv" and many):
             out.append((flag, _out_path(value, key, ext, many)))
     return out
@@ -209,23 +215,30 @@ def _check_outputs(args) -> None:
     outputs = [(f"--{flag.replace('_', '-')}", getattr(args, flag)) for flag in ("json", "save_audio")
                if getattr(args, flag) and not args.output_dir]
     inputs = [("input", f) for f in args.files if f != "-"]
+    if args.score:
+        inputs.append(("--score exercise", args.score))
     if args.input == "mic":
         outputs += [(f"--{flag.replace('_', '-')}", getattr(args, flag)) for flag, _ in FILE_OUTPUTS[:2]
                     if getattr(args, flag)]
+        if args.report:
+            outputs.append(("--report", args.report))
     else:
         many = len(args.files) > 1
         if many and args.csv and not args.output_dir:
             outputs.append(("--csv", args.csv))
-        for item, key in zip(args.inputs, song_keys(args.files)):
-            outputs += [(f"--{flag.replace('_', '-')}", path) for flag, path in _targets(args, item, key, many)]
+        for i, item in enumerate(args.inputs):
+            outputs += [(f"--{flag.replace('_', '-')}", path) for flag, path in _targets(args, i, many)]
             if args.eval:
                 try:
-                    inputs.append(("--eval reference", reference_file(item.path, args.eval)))
+                    inputs.append(("--eval reference", reference_file(item.path, args.eval, item.rel)))
                 except NoteError:
                     pass  # reported when the references are read
     try:
         check_outputs(outputs, inputs)
     except OutputConflict as exc:
+        if args.output_dir and "both write" in str(exc):  # the paths are not the user's to give
+            raise UsageError(f"{str(exc).split(': give')[0]}: two inputs share that name under --output-dir; "
+                             "rename one of them or transcribe them in separate runs") from None
         raise UsageError(str(exc)) from None
 
 
@@ -244,35 +257,35 @@ def run_files(args, lm) -> int:
 def _run_files(args, lm, stop: StopRequest) -> int:
     from tqdm import tqdm
 
-    from .annotations import write_json
-    from .batch import map_files, write_csv_table
+    from .annotations import write_csv_table, write_json
+    from .batch import map_files
     from .evaluate import format_table, score_songs
 
-    keys = song_keys(args.files)
+    keys = args.keys
     many = len(args.inputs) > 1
     results, pairs, failed = {}, {}, 0
     refs = {}
     if args.eval:  # read every reference first: a bad one fails before minutes of work
-        refs = {key: reference_for(i.path, args.eval, args.song_id) for i, key in zip(args.inputs, keys)}
+        refs = {key: reference_for(i.path, args.eval, args.song_id, i.rel) for i, key in zip(args.inputs, keys)}
     jobs = []
-    for item, key in zip(args.inputs, keys):
-        targets = _targets(args, item, key, many)
-        if args.skip_existing and targets and all(path.exists() for _, path in targets):
+    for i, (item, key) in enumerate(zip(args.inputs, keys)):
+        targets = _targets(args, i, many)
+        if args.skip_existing and targets and all(_done(path) for _, path in targets):
             if not args.quiet:
                 print(f"svt-live: {printable(item.path)}: skipped, its outputs exist", file=sys.stderr)
             continue
         jobs.append((item, key, targets))
     state = (args, lm, refs, stop if args.jobs == 1 else StopRequest())  # workers: the parent stops them
-    for res in tqdm(map_files(_transcribe_one, state, jobs, args.jobs, stop.check), total=len(jobs),
-                    desc="transcribing", unit="file", disable=len(jobs) < 2 or args.quiet):
-        failed += not res.ok
-        if res.text:
-            print(res.text, flush=True)
-        if res.notes is None:
-            continue
-        results[res.key] = res.notes
-        if args.eval:
-            pairs[res.key] = (refs[res.key], res.notes)
+    with closing(map_files(_transcribe_one, state, jobs, args.jobs, stop.check)) as done:  # workers reaped on any exit
+        for res in tqdm(done, total=len(jobs), desc="transcribing", unit="file", disable=len(jobs) < 2 or args.quiet):
+            failed += not res.ok
+            if res.text:
+                print(res.text, flush=True)
+            if res.notes is None:
+                continue
+            results[res.key] = res.notes
+            if args.eval:
+                pairs[res.key] = (refs[res.key], res.notes)
     stop.check()
     for flag, write in (("json", write_json), ("csv", write_csv_table)):
         path = getattr(args, flag)
@@ -289,6 +302,15 @@ def _run_files(args, lm, stop: StopRequest) -> int:
         print(printable(format_table(res, f"\nmir_eval, onset tolerance {args.onset_tolerance * 1000:.0f} ms, "
                                 f"pitch 50 cents, offset 20 % / 50 ms (P / R / F1 %)"), newlines=True))
     return 1 if failed else 0
+
+
+def _done(path: Path) -> bool:
+    """``--skip-existing``: an output counts as done when it is a file with something in it (an empty
+    one is what an interrupted or failed write of another program leaves)."""
+    try:
+        return path.is_file() and path.stat().st_size > 0
+    except OSError:
+        return False
 
 
 @dataclass
@@ -360,8 +382,7 @@ def _write_outputs(args, f: Path, key: str, t, ref: np.ndarray | None, targets: 
                 write_midi_file(path, t.notes, t.velocities, pitch_bends=args.pitch_bends, contours=t.contours,
                                 **music)
             elif flag == "musicxml":
-                from .musicxml import SCORE_DIVISION, write_musicxml
-                write_musicxml(path, t.notes, title=f.stem, **{**music, "division": music["division"] or SCORE_DIVISION})
+                _write_score(path, t.notes, f.stem, music)
             else:
                 from .plot import plot_transcription
                 plot_transcription(path, t.notes, ref, span=args.plot_span, title=f.name)
@@ -373,20 +394,34 @@ def _write_outputs(args, f: Path, key: str, t, ref: np.ndarray | None, targets: 
     return ok
 
 
+def _write_score(path: Path, notes: np.ndarray, title: str, music: dict) -> None:
+    """``--musicxml``: the lead sheet; what music21 cannot notate is an ``OSError`` naming ``path``
+    (one failed output: the batch and ``--json`` go on)."""
+    from music21.exceptions21 import Music21Exception
+
+    from .musicxml import SCORE_DIVISION, write_musicxml
+    try:
+        write_musicxml(path, notes, title=title, **{**music, "division": music["division"] or SCORE_DIVISION})
+    except Music21Exception as exc:
+        raise OSError(None, f"music21 cannot notate this take ({str(exc).splitlines()[0]})", str(path)) from None
+
+
 def _check_batch(args) -> None:
     """Folders become their audio files (``args.inputs``); the MIDI, score and batch options are checked."""
-    from .batch import check_jobs, expand_inputs
+    from .batch import cap_jobs, check_jobs, expand_inputs, output_stems
     from .grid import check_bpm, parse_division, parse_meter
     from .tuning import parse_tuning
 
     try:
         args.inputs = expand_inputs(args.files) if args.input == "file" else []
         args.files = [str(i.path) for i in args.inputs]
+        args.keys = song_keys(args.files)
+        args.out_stems = output_stems(args.inputs, args.keys)
         args.meter_pair = parse_meter(args.meter)
         args.division = parse_division(args.quantize) if args.quantize else None
         args.tuning_cents = parse_tuning(args.tuning)
         check_bpm(args.bpm)
-        check_jobs(args.jobs)
+        args.jobs = cap_jobs(check_jobs(args.jobs), len(args.inputs))
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     given = [f"--{flag.replace('_', '-')}" for flag, _ in PER_INPUT if getattr(args, flag) == IN_OUTPUT_DIR]
@@ -407,6 +442,29 @@ def _check_batch(args) -> None:
         raise UsageError("--jobs reads files, not standard input")
     if args.realtime and (args.input != "file" or len(args.files) != 1 or args.jobs > 1):
         raise UsageError("--realtime plays one audio file")
+    if len(args.files) > 1 and args.csv and not args.output_dir and (Path(args.csv).is_dir() or args.csv.endswith("/")):
+        raise UsageError(f"--csv {args.csv} is a folder: several inputs go into one CSV table (a file column "
+                         "names each), so give a file path, or --output-dir DIR --csv for one CSV per input")
+    if args.eval:
+        _check_eval(args)
+
+
+def _check_eval(args) -> None:
+    """Two different inputs must not be scored against one reference file found in an ``--eval`` folder
+    (``x/a.wav`` and ``y/a.wav`` both against ``REF/a.txt``)."""
+    if not Path(args.eval).is_dir():
+        return
+    seen: dict[Path, Path] = {}
+    for item in args.inputs:
+        try:
+            ref = reference_file(item.path, args.eval, item.rel).resolve()
+        except NoteError:
+            continue  # reported when the references are read
+        other = seen.setdefault(ref, item.path)
+        if other != item.path and not same_file(other, item.path):
+            raise UsageError(f"--eval {args.eval}: {other} and {item.path} would both be scored against {ref}; "
+                             "put their annotations in subfolders as the audio is (give the audio's folder, "
+                             "whose layout the --eval folder mirrors), or score them in separate runs")
 
 
 def _check(args) -> None:
@@ -428,6 +486,9 @@ def _check(args) -> None:
         raise UsageError("--input-device, --seconds and --save-audio need --input mic")
     if args.input == "file" and args.live_model:
         raise UsageError("--live-model needs --input mic")
+    if args.midi_out is not None and not args.midi_out.strip():
+        raise UsageError("--midi-out '': give a port's name (see --list-midi-ports), or no value for a virtual "
+                         "port 'svt-live'")
     if args.input == "file" and args.midi_out and not args.realtime:
         raise UsageError("--midi-out with files needs --realtime (or use --input mic)")
     for flag, most in LIMITS.items():

@@ -38,15 +38,40 @@ FILE_HOP = 2.0  # file mode: latency does not matter, bigger hops cost less over
 MAX_SAMPLE = 1e6  # 120 dB over full scale: larger samples would overflow the mel power (float32)
 
 
+MAX_CHANNELS = 64  # as FFmpeg's: an array with more columns than this holds samples, not channels
+
+
+def time_major(samples) -> np.ndarray:
+    """Samples as ``[n]`` or ``[n, channels]``: a ``[channels, n]`` array (librosa's and torchaudio's
+    layout: at most :data:`MAX_CHANNELS` rows, more columns) is transposed (a view, no copy).
+
+    Raises :class:`ValueError` for another number of dimensions, or when neither axis can be
+    the channels (both longer than :data:`MAX_CHANNELS`).
+
+    >>> time_major(np.zeros((2, 44100))).shape, time_major(np.zeros((44100, 2))).shape
+    ((44100, 2), (44100, 2))
+    """
+    x = np.asarray(samples)
+    if x.ndim == 2 and x.shape[1] > MAX_CHANNELS:
+        if x.shape[0] > MAX_CHANNELS:
+            raise ValueError(f"audio of shape {x.shape}: samples [n, channels] or [channels, n] with at most "
+                             f"{MAX_CHANNELS} channels")
+        return x.T
+    if x.ndim not in (1, 2):
+        raise ValueError(f"audio blocks must be [n] or [n, channels], got shape {x.shape}")
+    return x
+
+
 def _to_mono(block) -> np.ndarray:
     """Samples ``[n]`` or ``[n, channels]`` of any numeric dtype -> mono float32 ``[n]``.
 
+    A ``[channels, n]`` array is read as such (:func:`time_major`).
     Integer samples are scaled to [-1, 1); NaN and Inf become 0; samples
     are clipped to +-``MAX_SAMPLE``, so a burst of garbage from a device
     cannot make the features infinite and the model's recurrent state NaN
     for the rest of the stream.
     """
-    x = np.asarray(block)
+    x = time_major(block)
     if x.dtype.kind in "iu":
         info = np.iinfo(x.dtype)
         x = (x.astype(np.float64) - (info.max + info.min + 1) / 2) / ((info.max - info.min + 1) / 2)
@@ -54,11 +79,7 @@ def _to_mono(block) -> np.ndarray:
         x = x.astype(np.float32, copy=False)
     x = np.clip(np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0), -MAX_SAMPLE, MAX_SAMPLE)
     x = x.astype(np.float32, copy=False)
-    if x.ndim == 2:
-        x = x.mean(axis=1, dtype=np.float32)
-    elif x.ndim != 1:
-        raise ValueError(f"audio blocks must be [n] or [n, channels], got shape {x.shape}")
-    return x
+    return x.mean(axis=1, dtype=np.float32) if x.ndim == 2 else x
 
 
 class Engine:

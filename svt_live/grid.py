@@ -16,6 +16,7 @@ import numpy as np
 DEFAULT_BPM = 120.0
 DEFAULT_METER = (4, 4)
 DIVISIONS = (4, 8, 16, 32)
+MAX_BAR_QUARTERS = 32  # longest bar; MusicXML (music21) cannot notate a bar's rest past 64 quarter notes
 
 
 def parse_meter(text: str) -> tuple[int, int]:
@@ -27,6 +28,9 @@ def parse_meter(text: str) -> tuple[int, int]:
     m = re.fullmatch(r"\s*(\d{1,2})\s*/\s*(\d{1,2})\s*", text)
     if not m or int(m[1]) < 1 or int(m[2]) not in (1, 2, 4, 8, 16, 32):
         raise ValueError(f"--meter takes beats/unit such as 4/4, 3/4 or 6/8, got {text!r}")
+    if int(m[1]) * 4 / int(m[2]) > MAX_BAR_QUARTERS:
+        raise ValueError(f"--meter {m[1]}/{m[2]}: a bar holds at most {MAX_BAR_QUARTERS} quarter notes "
+                         f"(such as {MAX_BAR_QUARTERS}/4 or {2 * MAX_BAR_QUARTERS}/8)")
     return int(m[1]), int(m[2])
 
 

@@ -17,10 +17,8 @@ the microphone is its block source, the printed lines and the MIDI port
 """
 from __future__ import annotations
 
-import os
 import signal
 import sys
-import tempfile
 import wave
 from pathlib import Path
 
@@ -33,6 +31,7 @@ from .engine import LIVE_HOP
 from .lowlatency import LowLatencyEngine, load_live_model
 from .mic import MicError, MicSource
 from .midi import MidiOut, MidiPortError, write_midi_file
+from .outputs import OutputFile
 from .stop import StopRequest
 
 JSON_KEY = "live"  # song id of the take in the --json output
@@ -48,10 +47,8 @@ class WavRecorder:
 
     def __init__(self, path: str | Path, sample_rate: int, channels: int):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, self._tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
-        os.close(fd)
-        self._wav = wave.open(self._tmp, "wb")
+        self._out = OutputFile(path)
+        self._wav = wave.open(self._out.tmp, "wb")
         self._wav.setnchannels(channels)
         self._wav.setsampwidth(2)
         self._wav.setframerate(sample_rate)
@@ -62,8 +59,13 @@ class WavRecorder:
         self._wav.writeframes(pcm.tobytes())
 
     def close(self) -> None:
-        self._wav.close()
-        os.replace(self._tmp, self.path)
+        """Finish the WAV and put it at ``path`` (:class:`svt_live.outputs.OutputFile`)."""
+        try:
+            self._wav.close()
+        except BaseException:
+            self._out.discard()
+            raise
+        self._out.commit()
 
 
 def _open_midi(port: str | None, bends: bool) -> MidiOut | None:

@@ -16,7 +16,7 @@ import numpy as np
 
 from .grid import DEFAULT_BPM, DEFAULT_METER, check_bpm, quantize_notes
 from .key import Key
-from .outputs import atomic_write
+from .outputs import write_bytes
 from .tuning import round_to_tuning
 
 SCORE_DIVISION = 16  # the grid of a score when none is asked for
@@ -93,8 +93,8 @@ def notes_to_score(notes, *, bpm: float = DEFAULT_BPM, meter: tuple[int, int] = 
 
 def write_musicxml(path: str | Path, notes, **options) -> None:
     """Write notes as an uncompressed MusicXML lead sheet (atomically); ``options`` as :func:`notes_to_score`'s."""
-    score = notes_to_score(notes, **options)
+    from music21.musicxml.m21ToXml import GeneralObjectExporter
 
-    def write(tmp):
-        score.write("musicxml", fp=tmp, makeNotation=False)
-    atomic_write(path, write)
+    exporter = GeneralObjectExporter(notes_to_score(notes, **options))
+    exporter.makeNotation = False
+    write_bytes(path, exporter.parse())  # music21 writing a path itself would add .musicxml to /dev/null

@@ -8,8 +8,15 @@ Conventions:
 - A symbolic link is written through (its target is replaced, the link stays),
   and a replaced file keeps its permission bits; a new file gets 0666 less the
   umask.
-- A special file (``/dev/null``, a FIFO, a terminal, a device) is written
-  into, never replaced; a failed write (``/dev/full``) is an error.
+- A special file (``/dev/null``, a FIFO, a terminal, a device) and an open
+  file descriptor (``/dev/stdout``, ``/dev/stderr``, ``/dev/fd/N``,
+  ``/proc/PID/fd/N``) are written into, never replaced: a file the shell
+  opened with ``>>`` is appended to, a pipe gets the data. The bytes are
+  written into it once complete; a failed write (``/dev/full``) is an error.
+- Every file the project writes goes through :func:`atomic_write` (or
+  :class:`OutputFile`), whoever formats it: a library that writes to a path
+  of its own choosing (music21 adds a suffix) formats into memory and
+  :func:`write_bytes` writes the result.
 - Errors are ``OSError`` naming the path the caller gave, never the
   temporary file.
 - An output path must be none of the inputs, and no two outputs may share a
@@ -18,7 +25,10 @@ Conventions:
 from __future__ import annotations
 
 import os
+import re
+import select
 import stat
+import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
@@ -33,41 +43,144 @@ def _special(path: Path) -> bool:
     return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
+_FD_LINK = re.compile(r"/proc/(\d+)(?:/task/\d+)?/fd/(\d+)")
+_DEV_FD = re.compile(r"/dev/(?:fd/(\d+)|std(out|err))")  # where /dev/fd is a device folder (BSD, macOS)
+_MAX_LINKS = 40  # symbolic links followed before giving up, as the kernel does
+
+
+def open_fd(path: str | Path) -> tuple[int, int] | None:
+    """``(pid, fd)`` when ``path`` names an open file descriptor, else ``None``.
+
+    ``/dev/stdout``, ``/dev/stderr``, ``/dev/fd/N``, ``/proc/self/fd/N``,
+    ``/proc/PID/fd/N`` and symbolic links to them name the file that the
+    descriptor has open (a file a shell redirected to, a pipe, a terminal);
+    resolving them to that file's path would lose the descriptor's offset and
+    append mode, or fail for a pipe.
+
+    Examples
+    --------
+    >>> import os
+    >>> open_fd("/dev/stdout") == (os.getpid(), 1), open_fd("/tmp/notes.json")
+    (True, None)
+    """
+    p = os.path.abspath(path)
+    for _ in range(_MAX_LINKS):
+        head, name = os.path.split(p)
+        real_head = os.path.realpath(head)  # /proc/self -> /proc/PID, /dev/fd -> /proc/PID/fd
+        p = os.path.join(real_head, name)
+        found = _FD_LINK.fullmatch(p)
+        if found:
+            return int(found[1]), int(found[2])
+        try:
+            link = os.readlink(p)
+        except OSError:  # not a link: a file, a folder, or nothing
+            dev = _DEV_FD.fullmatch(p)
+            return (os.getpid(), int(dev[1]) if dev[1] else {"out": 1, "err": 2}[dev[2]]) if dev else None
+        p = os.path.join(real_head, link)
+    return None
+
+
+_CHUNK_BYTES = 1 << 20
+
+
+def _copy_into(tmp: str, target: str, fd: tuple[int, int] | None) -> None:
+    """Write the bytes of ``tmp`` into ``target`` without replacing it: into a duplicate of this
+    process's descriptor (its offset and append mode kept), into another process's descriptor
+    in append mode, or into a device or FIFO opened as it is (no truncation, no creation)."""
+    if fd is not None and fd[0] == os.getpid():
+        for stream in (sys.stdout, sys.stderr):  # what was printed comes first
+            if stream is not None and not stream.closed:
+                stream.flush()
+        out = os.dup(fd[1])
+    else:
+        out = os.open(target, os.O_WRONLY | os.O_NOCTTY | (os.O_APPEND if fd is not None else 0))
+    try:
+        with open(tmp, "rb") as src:
+            while chunk := src.read(_CHUNK_BYTES):
+                view = memoryview(chunk)
+                while view:
+                    try:
+                        view = view[os.write(out, view):]
+                    except BlockingIOError:  # a non-blocking pipe that is full: wait for its reader
+                        select.select([], [out], [])
+    finally:
+        os.close(out)
+
+
+class OutputFile:
+    """An output being written: write :attr:`tmp`, then :meth:`commit` puts it at ``path`` by the
+    rules above (or :meth:`discard` drops it). For writers that hold the file open a long time
+    (a recording); :func:`atomic_write` is the one-call form.
+
+    The temporary file is ``.svt-XXXXXXXX.tmp`` in the target's folder (short: a name that fits
+    the file system's limit still fits), or in the system's temporary folder when the target is
+    written into (a device, FIFO or descriptor).
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._fd = open_fd(path)
+        self._target = Path(os.path.realpath(path)) if self._fd is None else None
+        self._into = self._fd is not None or _special(self._target)
+        try:
+            if self._into:
+                handle, self.tmp = tempfile.mkstemp(prefix=".svt-", suffix=".tmp")
+                self._mode = None
+            else:
+                self._target.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    self._mode = stat.S_IMODE(os.stat(self._target).st_mode)
+                except FileNotFoundError:
+                    umask = os.umask(0)
+                    os.umask(umask)
+                    self._mode = 0o666 & ~umask
+                handle, self.tmp = tempfile.mkstemp(prefix=".svt-", suffix=".tmp", dir=self._target.parent)
+        except OSError as exc:
+            raise OSError(exc.errno, exc.strerror, str(self.path)) from None
+        os.close(handle)
+
+    def commit(self) -> None:
+        """Put the written temporary file in place; raises ``OSError`` naming :attr:`path`."""
+        try:
+            if self._into:
+                target = str(self.path) if self._fd is not None else str(self._target)
+                _copy_into(self.tmp, target, self._fd)
+            else:
+                os.chmod(self.tmp, self._mode)
+                os.replace(self.tmp, self._target)
+        except OSError as exc:
+            raise OSError(exc.errno, exc.strerror, str(self.path)) from None
+        finally:
+            self.discard()
+
+    def discard(self) -> None:
+        """Remove the temporary file (nothing is written to ``path``)."""
+        Path(self.tmp).unlink(missing_ok=True)
+
+
 def atomic_write(path: str | Path, write) -> None:
-    """Call ``write(tmp_path)`` and rename the result onto ``path``.
+    """Call ``write(tmp_path)`` and put the result at ``path`` (:class:`OutputFile`).
 
     ``path`` may be a symbolic link (its target is rewritten, keeping the
-    target's mode) or a special file (``write`` then writes into it
-    directly). Raises ``OSError`` naming ``path`` when the file cannot be
-    written; the temporary file is removed whatever happens.
+    target's mode), a special file or an open descriptor (``/dev/stdout``:
+    the bytes are written into it). Raises ``OSError`` naming ``path`` when
+    the file cannot be written; the temporary file is removed whatever happens.
     """
-    given = Path(path)
-    target = Path(os.path.realpath(given))
+    out = OutputFile(path)
     try:
-        if _special(target):
-            write(str(target))
-            return
-        target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            mode = stat.S_IMODE(os.stat(target).st_mode)
-        except FileNotFoundError:
-            umask = os.umask(0)
-            os.umask(umask)
-            mode = 0o666 & ~umask
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        write(out.tmp)
     except OSError as exc:
-        raise OSError(exc.errno, exc.strerror, str(given)) from None
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise OSError(exc.errno, exc.strerror, str(given)) from None
+        out.discard()
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        out.discard()
         raise
+    out.commit()
+
+
+def write_bytes(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` by the rules above (for what a library formats in memory)."""
+    atomic_write(path, lambda tmp: Path(tmp).write_bytes(data))
 
 
 def same_file(a: str | Path, b: str | Path) -> bool:

@@ -5,12 +5,15 @@ engine (:data:`~svt_live.engine.LIVE_HOP`) no sooner than its time in the
 song (the clock starts at the first block), so NoteOn / NoteOff events
 reach the MIDI port as they would while the song plays, latency included.
 A stop request (Ctrl-C) ends the song early: open notes are closed, the
-port is silenced and the notes so far are kept for the outputs.
+port is silenced and the notes so far are kept for the outputs. When the
+machine cannot keep up (a block goes to the engine more than
+:data:`LATE_SECONDS` after its time), one warning says so.
 """
 from __future__ import annotations
 
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from .checkpoint import LoadedModel
@@ -18,12 +21,14 @@ from .engine import LIVE_HOP
 from .offline import Transcription, transcribe_blocks
 
 BLOCK_SECONDS = 0.02
+LATE_SECONDS = 0.2  # behind the song's clock by more than this, notes reach the port noticeably late
 
 
 def paced(blocks, sample_rate: int, stop=None, clock=time.monotonic, sleep=time.sleep):
     """Yield sample blocks ``[n]`` no sooner than their start time after the first (seconds of audio =
-    seconds of ``clock``); stop early once ``stop`` is true."""
-    start, done = None, 0
+    seconds of ``clock``); stop early once ``stop`` is true. The first block more than
+    :data:`LATE_SECONDS` behind its time gives one warning (the machine is too busy for real time)."""
+    start, done, warned = None, 0, False
     for block in blocks:
         if stop:
             return
@@ -31,6 +36,10 @@ def paced(blocks, sample_rate: int, stop=None, clock=time.monotonic, sleep=time.
         wait = start + done / sample_rate - clock()
         if wait > 0:
             sleep(wait)
+        elif -wait > LATE_SECONDS and not warned:
+            warned = True
+            warnings.warn(f"falling behind real time: audio at {done / sample_rate:.1f} s is {-wait:.1f} s late "
+                          "(the machine is busy); MIDI notes arrive late", stacklevel=2)
         done += len(block)
         yield block
 

@@ -41,6 +41,7 @@ from svt_live.features import FeatureConfig, MelExtractor
 from svt_live.inference import frame_posteriors
 from svt_live.outputs import printable
 from svt_live.models import build_model
+from svt_live.outputs import write_bytes
 
 from .augment import Augment, instrumental_windows
 from .band import band_backgrounds
@@ -497,7 +498,7 @@ def validate_and_save(run: Run, data: Data, epoch: int, train_metrics: dict, t0:
         run.swa.update_parameters(run.model)
     save_state(run.last_path, run.model, run.opt, run.sched, run.swa, epoch + 1, run.best_score, run.history,
                run.decoding)
-    (run.out_dir / "history.json").write_text(json.dumps(run.history, indent=1))
+    write_bytes(run.out_dir / "history.json", json.dumps(run.history, indent=1).encode())
     plot_history(run.history, run.out_dir / "curves.png", cfg.select_measure,
                  title=f"{cfg.model}: {run.config_path}")
 
