@@ -50,8 +50,10 @@ def test_ctrl_c_while_the_jack_input_starts(private_jack, tmp_path, robust):
         rc, err, wrote = start_and_interrupt(env, tmp_path, delay_s)
         seen.append(f"{'listening' if delay_s is None else f'{delay_s} s'}: exit {rc}")
         assert "Traceback" not in err and "Assertion" not in err, err
-        assert rc in (0, 130), (delay_s, rc, err)  # not -6 (abort) and not a hang (communicate's timeout)
-        if rc == 130:
+        # not -6 (an abort) and not a hang (communicate's timeout); a start-up interrupt may also end by
+        # SIGINT itself once its line is printed (Python re-raises it at exit): a shell shows 130 for both
+        assert rc in (0, 130, -signal.SIGINT), (delay_s, rc, err)
+        if rc != 0:
             assert err.strip().splitlines()[-1] == "svt-live: interrupted", err
         else:
             assert wrote and "stopped (Ctrl-C)" in err, err
