@@ -27,6 +27,7 @@ from gui.window import MainWindow  # noqa: E402
 from gui.worker import ModelCache  # noqa: E402
 from compare import JSON_TOL, assert_same_notes  # noqa: E402
 import servers  # noqa: E402
+from processes import wait_until_idle  # noqa: E402
 from svt_live import cli  # noqa: E402
 from svt_live.annotations import load_notes  # noqa: E402
 from svt_live.evaluate import score  # noqa: E402
@@ -236,7 +237,7 @@ def test_ctrl_c_in_the_terminal_keeps_the_take_and_quits(random_model, tmp_path)
                              "--settings", str(tmp_path / "s.ini")], cwd=tmp_path, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True, env=dict(os.environ, QT_QPA_PLATFORM="offscreen",
                                                                         PYTHONPATH=str(DATA.parents[1])))
-    time.sleep(14)  # start-up (2-8 s here, by load) and the 9 s clip at real-time pace: the take may have ended
+    wait_until_idle(proc, min_s=10)  # start-up (2 s idle, 15 s and more under load) and the 9 s real-time take
     proc.send_signal(signal.SIGINT)
     err = proc.communicate(timeout=30)[1]
     assert "Traceback" not in err, err

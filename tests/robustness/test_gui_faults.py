@@ -5,7 +5,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,8 @@ pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
 from test_gui import CLIP, make_window, models, settings_path  # noqa: E402,F401  (fixtures)
+
+from processes import wait_until_idle  # noqa: E402
 
 from .helpers import case  # noqa: E402
 
@@ -32,7 +33,7 @@ def test_a_signal_always_ends_svt_gui(sig, note_model, tmp_path, robust):
     proc = subprocess.Popen([sys.executable, "-m", "gui.app", str(CLIP), "--model", str(note_model),
                              "--settings", str(tmp_path / "s.ini")], cwd="/proc", env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    time.sleep(14)  # start-up: 2 s, up to 10 s on a busy machine
+    wait_until_idle(proc)  # start-up and the file take: 2 s on an idle machine, 15 s and more on a busy one
     proc.send_signal(sig)
     try:
         err = proc.communicate(timeout=30)[1]

@@ -1,0 +1,39 @@
+"""Waiting for a program the tests start to reach a state, by what it does rather than by a fixed sleep."""
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+
+_TICK_S = 1.0 / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process so far (its threads included)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * _TICK_S  # utime and stime: fields 14 and 15 of stat(5)
+
+
+def wait_until_idle(proc: subprocess.Popen, min_s: float = 5.0, idle_s: float = 1.5, timeout_s: float = 180.0,
+                    busy_cpu_s: float = 0.05) -> float:
+    """Wait until ``proc`` has run ``min_s`` seconds and then used less than ``busy_cpu_s`` of CPU over
+    ``idle_s`` seconds: a GUI that finished starting up and the work it was given. Start-up takes 2 s on an
+    idle machine and over 15 s on a loaded one, so a fixed sleep is either slow or flaky.
+    Returns the seconds waited; raises TimeoutError (or returns early when the process ended)."""
+    start = time.monotonic()
+    time.sleep(min_s)
+    last, since = cpu_seconds(proc.pid), time.monotonic()
+    while time.monotonic() - start < timeout_s:
+        if proc.poll() is not None:
+            return time.monotonic() - start
+        time.sleep(0.25)
+        try:
+            now = cpu_seconds(proc.pid)
+        except FileNotFoundError:
+            return time.monotonic() - start
+        if now - last >= busy_cpu_s:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= idle_s:
+            return time.monotonic() - start
+    raise TimeoutError(f"process {proc.pid} still busy after {timeout_s:.0f} s")
