@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from svt_live import checkpoint as ckpt
-from svt_live.checkpoint import CheckpointError, load_model, read_checkpoint, save_checkpoint
+from svt_live.checkpoint import CheckpointError, LoadedModel, load_model, read_checkpoint, save_checkpoint
 from svt_live.decode import DecodeParams
 from svt_live.features import FeatureConfig
 from svt_live.models import MODELS, build_model
@@ -105,6 +105,30 @@ def test_weights_that_do_not_fit_the_model(tmp_path):
     rewrite(path, model={"name": "base_cnn_mini", "kwargs": {"hidden": 32}})
     with pytest.raises(CheckpointError, match="incompatible checkpoint"):
         load_model(path)
+
+
+def test_bidirectional_model_round_trip_keeps_its_windows(tmp_path):
+    """The non-causal option and its window grid are stored as model settings and come back; the
+    same weights under the causal declaration do not fit (its GRU has no reverse direction)."""
+    from svt_live.inference import frame_posteriors  # noqa: PLC0415
+
+    path = tmp_path / "bi.pt"
+    kwargs = {"hidden": 16, "bidirectional": True, "window": 9, "window_context": 4, "gru_layers": 2}
+    model = saved(path, "singing_crnn", kwargs).eval()
+    assert read_checkpoint(path)["model"]["kwargs"] == kwargs
+    lm = load_model(path)
+    assert not lm.model.causal and (lm.model.window, lm.model.window_context) == (9, 4)
+    mel = torch.randn(30, 256)
+    before = frame_posteriors(LoadedModel(model, lm.features, lm.decoding, {}, "bi"), mel)
+    after = frame_posteriors(lm, mel)
+    for k, v in before.items():
+        np.testing.assert_array_equal(after[k], v)
+    for bad, why in (({**kwargs, "bidirectional": False}, "size mismatch"),
+                     ({**kwargs, "bidirectional": 1}, "bidirectional must be true or false"),
+                     ({**kwargs, "window": 0}, "window must be within")):
+        rewrite(path, model={"name": "singing_crnn", "kwargs": bad})
+        with pytest.raises(CheckpointError, match=why):
+            load_model(path)
 
 
 def test_label_scheme_mismatch_and_unknown_model(tmp_path):
