@@ -105,14 +105,19 @@ class PosteriorStream:
         n_enc = self._h_start + self._h.shape[0]
         w, c = self.window, self.window_context
         parts = []
-        while self.n_windowed < n_enc and (final or self.n_windowed + w + c <= n_enc):
-            first = self.n_windowed
-            lo, hi = max(0, first - c), min(n_enc, first + w + c)
-            logits, _ = self.model.heads(self._h[lo - self._h_start:hi - self._h_start].unsqueeze(0))
-            post = self.model.posteriors(logits)
-            stop = min(first + w, n_enc)
-            parts.append({k: post[k][0, first - lo:stop - lo].float().cpu().numpy() for k in POSTERIOR_KEYS})
-            self.n_windowed = stop
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # this thread only: a batch-1 GRU on several threads is many times slower
+        try:
+            while self.n_windowed < n_enc and (final or self.n_windowed + w + c <= n_enc):
+                first = self.n_windowed
+                lo, hi = max(0, first - c), min(n_enc, first + w + c)
+                logits, _ = self.model.heads(self._h[lo - self._h_start:hi - self._h_start].unsqueeze(0))
+                post = self.model.posteriors(logits)
+                stop = min(first + w, n_enc)
+                parts.append({k: post[k][0, first - lo:stop - lo].float().cpu().numpy() for k in POSTERIOR_KEYS})
+                self.n_windowed = stop
+        finally:
+            torch.set_num_threads(threads)
         drop = max(0, self.n_windowed - c) - self._h_start
         if drop > 0:
             self._h = self._h[drop:]
