@@ -155,3 +155,13 @@ def test_bundled_models_load_by_name():
         assert lm.features.n_mels == getattr(lm.model, "n_mels", lm.features.n_mels)
         assert np.isfinite(lm.decoding.onset_threshold)
         assert lm.label == name  # messages name the bundled model, not its network (two share singing_crnn)
+
+
+def test_the_live_port_refuses_a_bidirectional_model(tmp_path):
+    from svt_live.lowlatency import load_live_model
+
+    path = tmp_path / "bi.pt"
+    saved(path, "singing_crnn", {"hidden": 16, "bidirectional": True})
+    with pytest.raises(CheckpointError, match="bi.pt: a file model .* up to 6 s late.*singing_crnn_live"):
+        load_live_model(str(path))
+    assert load_live_model().model.causal
