@@ -54,9 +54,11 @@ MAX_INFLATION = 4
 
 DECODING_LIMITS = {"onset_threshold": (0.0, 2.0), "offset_threshold": (0.0, 2.0), "voiced_threshold": (0.0, 2.0),
                    "min_note_frames": (1, MAX_NOTE_FRAMES), "silence_frames": (1, MAX_NOTE_FRAMES)}
-# (lowest, highest) of each model constructor argument; a list argument: (shortest, longest, lowest, highest item)
+# (lowest, highest) of each model constructor argument; a list argument: (shortest, longest, lowest, highest item);
+# a true/false argument: (False, True)
 MODEL_LIMITS = {"n_mels": (1, 1024), "hidden": (1, 4096), "channels": (1, 8, 1, 1024), "lowest_midi": (0, 127),
-                "n_semitones": (1, 128), "bins_per_semitone": (1, 100), "lookahead": (0, 8), "gru_layers": (1, 16)}
+                "n_semitones": (1, 128), "bins_per_semitone": (1, 100), "lookahead": (0, 8), "gru_layers": (1, 16),
+                "bidirectional": (False, True), "window": (1, 100_000), "window_context": (0, 10_000)}
 
 
 class CheckpointError(ValueError):
@@ -255,14 +257,17 @@ def check_model_settings(name, kwargs) -> None:
         limits = MODEL_LIMITS.get(key)
         if key not in takes or limits is None:
             raise ValueError(f"model {name!r} takes no setting {key!r}")
-        if len(limits) == 4:
+        if isinstance(takes[key].default, bool):
+            ok = isinstance(value, bool)
+        elif len(limits) == 4:
             ok = (isinstance(value, (list, tuple)) and limits[0] <= len(value) <= limits[1]
                   and all(_number(v, True) and limits[2] <= v <= limits[3] for v in value))
         else:
             whole = isinstance(takes[key].default, int)
             ok = _number(value, whole) and limits[0] <= value <= limits[1]
         if not ok:
-            raise ValueError(f"model setting {key} must be within {limits}, got {value!r}")
+            within = "true or false" if isinstance(takes[key].default, bool) else f"within {limits}"
+            raise ValueError(f"model setting {key} must be {within}, got {value!r}")
 
 
 def check_decoding(d) -> None:

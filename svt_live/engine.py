@@ -19,6 +19,12 @@ model's full lookahead (that is the merge rule). Memory is bounded: the
 engine keeps one window of samples, the model's context frames and the
 open note. The notes do not depend on the block size or the hop: they equal
 the offline transcription (:func:`svt_live.offline.transcribe_audio`).
+
+A non-causal model (a bidirectional recurrent part, for files) runs its
+recurrent part over overlapping windows on a fixed grid of the stream
+instead (see :mod:`svt_live.inference`): the notes still equal the offline
+ones, but its events arrive up to one window plus its context late (about
+6 s for the default 5 s windows with 1 s of context); ``finish()`` flushes.
 """
 from __future__ import annotations
 

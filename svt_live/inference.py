@@ -7,6 +7,17 @@ the recurrent part carries its state from one call to the next. No frame is
 ever recomputed, so a live hop costs only its new frames. Offline inference
 (:func:`frame_posteriors`) pushes the whole song through the same class, so
 both give the same posteriors whatever the chunking.
+
+A non-causal model (``model.causal`` false: a bidirectional recurrent part)
+has no state to carry, so its recurrent part runs over overlapping windows
+of encoded frames on a fixed grid of the stream: window ``j`` commits frames
+``[j * W, (j + 1) * W)`` (``W = model.window``) and is computed from frames
+``[j * W - C, (j + 1) * W + C)`` (``C = model.window_context``, cut at the
+stream's start and, at :meth:`PosteriorStream.flush`, at its end), so every
+frame's posterior is that of the window where it has context on both sides.
+A window runs once its last frame is encoded: its frames are committed up to
+``W + C`` frames (plus the conv lookahead) after their time. The grid
+depends only on the stream, so streaming still equals offline.
 """
 from __future__ import annotations
 
@@ -60,6 +71,12 @@ class PosteriorStream:
         self.device = next(self.model.parameters()).device
         self.context = int(self.model.context)
         self.lookahead = int(self.model.lookahead)
+        self.causal = bool(getattr(self.model, "causal", True))
+        if not self.causal:  # encoded frames kept for the windows still to run (see the module's docstring)
+            self.window, self.window_context = int(self.model.window), int(self.model.window_context)
+            self._h = torch.zeros(0, 0, device=self.device)
+            self._h_start = 0  # stream frame index of _h[0]
+            self.n_windowed = 0  # frames committed by windows
         self._buf = torch.zeros(0, lm.features.n_mels, device=self.device)
         self._buf_start = 0  # stream frame index of _buf[0]
         self.n_in = 0
@@ -72,9 +89,41 @@ class PosteriorStream:
     @torch.inference_mode()
     def _recur(self, h: torch.Tensor) -> dict:
         """Recurrent part and heads of one encoded chunk ``[1, n, hidden]`` -> numpy posteriors ``[n]``."""
+        if not self.causal:
+            return self._windows(h, final=False)
         logits, self._state = self.model.heads(h, self._state)
         post = self.model.posteriors(logits)
         return {k: post[k][0].float().cpu().numpy() for k in POSTERIOR_KEYS}
+
+    @torch.inference_mode()
+    def _windows(self, h: torch.Tensor | None, final: bool) -> dict:
+        """A non-causal model: add encoded frames ``h [1, n, hidden]`` (or none), run every window
+        whose frames are all encoded (``final``: also the last ones, cut at the stream's end);
+        returns the posteriors committed, numpy ``[m]``."""
+        if h is not None:
+            self._h = torch.cat([self._h, h[0]]) if self._h.numel() else h[0]
+        n_enc = self._h_start + self._h.shape[0]
+        w, c = self.window, self.window_context
+        parts = []
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # this thread only: a batch-1 GRU on several threads is many times slower
+        try:
+            while self.n_windowed < n_enc and (final or self.n_windowed + w + c <= n_enc):
+                first = self.n_windowed
+                lo, hi = max(0, first - c), min(n_enc, first + w + c)
+                logits, _ = self.model.heads(self._h[lo - self._h_start:hi - self._h_start].unsqueeze(0))
+                post = self.model.posteriors(logits)
+                stop = min(first + w, n_enc)
+                parts.append({k: post[k][0, first - lo:stop - lo].float().cpu().numpy() for k in POSTERIOR_KEYS})
+                self.n_windowed = stop
+        finally:
+            torch.set_num_threads(threads)
+        drop = max(0, self.n_windowed - c) - self._h_start
+        if drop > 0:
+            self._h = self._h[drop:]
+            self._h_start += drop
+        return {k: np.concatenate([p[k] for p in parts]) if parts else np.zeros(0, np.float32)
+                for k in POSTERIOR_KEYS}
 
     @torch.inference_mode()
     def _run(self, end: int, wait_all: bool) -> dict:
@@ -95,6 +144,8 @@ class PosteriorStream:
             self.n_out = stop
         while self._inflight and wait_all:
             parts.append(self._inflight.popleft().result())
+        if wait_all and not self.causal:  # the end of the stream: the last windows, cut at it
+            parts.append(self._windows(None, final=True))
         drop = max(0, self.n_out - self.context) - self._buf_start
         if drop > 0:
             self._buf = self._buf[drop:]
@@ -112,7 +163,8 @@ class PosteriorStream:
         return self._run(max(self.n_out, self.n_in - self.lookahead), wait_all=False)
 
     def flush(self) -> dict:
-        """End of stream: commit the remaining frames (zero right context)."""
+        """End of stream: commit the remaining frames (zero right context; a non-causal model's
+        last windows end at the stream's end)."""
         return self._run(self.n_in, wait_all=True)
 
 

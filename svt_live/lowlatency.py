@@ -25,7 +25,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .checkpoint import LoadedModel, load_model
+from .checkpoint import CheckpointError, LoadedModel, load_model
 from .early import CONFIRM_FRAMES, CORRECT_FRAMES, SURE_ONSET, EarlyNoteDecoder
 from .engine import LIVE_HOP, Engine
 
@@ -35,8 +35,15 @@ REFINE = False  # the accurate network corrects the port (benchmarks/latency.py 
 
 
 def load_live_model(name: str | None = None, device="cpu") -> LoadedModel:
-    """The live port's network: ``name`` (bundled name or checkpoint path), default :data:`LIVE_MODEL`."""
-    return load_model(name or LIVE_MODEL, device)
+    """The live port's network: ``name`` (bundled name or checkpoint path), default :data:`LIVE_MODEL`.
+    A non-causal network (a file model: its notes come seconds late) is refused with a
+    :class:`~svt_live.checkpoint.CheckpointError`."""
+    lm = load_model(name or LIVE_MODEL, device)
+    if not getattr(lm.model, "causal", True):
+        raise CheckpointError(f"{lm.label}: a file model (bidirectional: its notes come up to "
+                              f"{(lm.model.window + lm.model.window_context) * lm.features.frame_seconds:.0f} s "
+                              f"late) cannot drive the live port; give a causal one such as {LIVE_MODEL}")
+    return lm
 
 
 class LowLatencyEngine:

@@ -27,7 +27,7 @@ from svt_live.outputs import printable
 
 from .datasets import Song
 from .labels import LABEL_KEYS, notes_to_frames
-from .mir1k import contour_labels, load_stems
+from .mir1k import load_stems, voice_labels
 
 CACHE_VERSION = 2  # 2: mono files decoded at unity gain (were -3 dB)
 DEFAULT_CACHE = Path(os.environ.get("SVT_CACHE", Path.home() / ".cache" / "svt-live"))
@@ -86,7 +86,7 @@ def load_cached(song: Song, cfg: FeatureConfig, cache_dir: str | Path = DEFAULT_
     audio = load_audio(song.audio, rate) if song.stems is None else load_stems(song.audio, rate, song.stems)
     mel = extractor(audio).cpu().numpy().astype(np.float16)
     labels = (notes_to_frames(song.notes, mel.shape[0], cfg.frame_seconds) if song.contour is None
-              else contour_labels(song.contour, mel.shape[0], cfg.frame_seconds))
+              else voice_labels(song.notes, song.contour, mel.shape[0], cfg.frame_seconds))
     cache_dir.mkdir(parents=True, exist_ok=True)
     # per-process temp names: DDP ranks (or two jobs) filling a cold cache at once must not share them
     tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"

@@ -85,6 +85,19 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--out", help="write the retuned checkpoint here (CHECKPOINT is left as it is)")
     t.add_argument("--cache", help="feature cache folder")
     t.add_argument("--data-root", metavar="DIR", help="where the config's data paths start (default: its data_root)")
+    m = sub.add_parser("mir1k-notes", help="transcribe MIR-1K's voices into the notes a model is sure of",
+                       description="Transcribe the voice alone (right channel) of every MIR-1K clip of a singer "
+                                   "split with MODEL, keep the notes it is sure of (svt_train.mir1k.sure_notes: "
+                                   "voiced in the clip's .pv, the model's pitch near the .pv's, a steady pitch, "
+                                   "confident posteriors), each pitched by the .pv as sung. Writes OUT/notes.json "
+                                   "({clip: [[onset, offset, midi], ...]}, for a mir1k data spec's notes) and "
+                                   "OUT/summary.json (model, rule, counts).")
+    m.add_argument("model", help="checkpoint file or bundled model name (the best solo model)")
+    m.add_argument("--mir1k", default="~/svt-data/mir1k", help="the MIR-1K extract (default ~/svt-data/mir1k)")
+    m.add_argument("--split", default="train", help="singer split: train, valid or test (default train)")
+    m.add_argument("--out", required=True, help="output folder (outside the clone, e.g. ~/svt-data/mir1k_notes)")
+    m.add_argument("--overwrite", action="store_true", help="replace an existing OUT/notes.json")
+    m.add_argument("--threads", type=int, help="torch CPU threads")
     e = sub.add_parser("eval", help="transcribe a data set and score it with mir_eval",
                        description="Transcribe every song of a set, write predictions (MIR-ST500 JSON) and "
                                    "print COnPOff / COnP / COn precision, recall and F1 per song, averaged "
@@ -139,6 +152,35 @@ def tune_target(checkpoint: str, out: str | None) -> Path:
     return src
 
 
+def mir1k_notes(args) -> None:
+    """``svt-train mir1k-notes``: write OUT/notes.json and OUT/summary.json (see its --help)."""
+    import json
+
+    import torch
+
+    from svt_live.annotations import write_json
+    from svt_live.checkpoint import load_model
+    from svt_live.outputs import atomic_write
+
+    from . import mir1k
+
+    out = Path(args.out).expanduser()
+    if (out / "notes.json").exists() and not args.overwrite:
+        raise ValueError(f"{out / 'notes.json'} exists: give --overwrite to replace it, or another --out")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    lm = load_model(args.model)
+    kept, counts = mir1k.transcribe_voices(args.mir1k, args.split, lm)
+    rule = {k: getattr(mir1k, k) for k in dir(mir1k) if k.startswith("SURE_")}
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "notes.json", kept)
+    summary = json.dumps({"model": lm.label, "split": args.split, "rule": rule, **counts}, indent=1)
+    atomic_write(out / "summary.json", lambda tmp: Path(tmp).write_text(summary + "\n"))
+    print(f"{counts['kept_notes']} of {counts['notes']} notes kept in {counts['clips_with_notes']} of "
+          f"{counts['clips']} clips; they cover {100 * counts['voiced_frames_covered']:.1f} % of the voiced "
+          f".pv frames; wrote {out / 'notes.json'}")
+
+
 def _expected_errors() -> tuple:
     """The failures that end the command in one line (imported once needed: torch loads slowly)."""
     from svt_live.audio import AudioError
@@ -184,6 +226,8 @@ def _run(args) -> int:
             from .fit import retune
             retune(tune_target(args.checkpoint, args.out), args.config, args.cache or DEFAULT_CACHE,
                    data_root=args.data_root)
+        elif args.command == "mir1k-notes":
+            mir1k_notes(args)
         else:
             from .evaluate import run_eval
             run_eval(args.model, args.sets, args.data_root, args.json, args.plot, args.device)

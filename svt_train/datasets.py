@@ -139,7 +139,9 @@ def load_groups(spec: dict, data_root: str | Path = ".") -> list[tuple[Song, lis
     """:func:`load_set`'s songs, each with its copies: for ``mir1k``, ``{"kind": "mir1k", "path":
     "~/svt-data/mir1k", "split": "train", "voice_db": [10, 5, 0, -5], "band_alone": true}`` gives each
     clip's voice alone with, as copies, the voice over its own band at those levels (dB) and the
-    band alone (:func:`svt_train.mir1k.mir1k`); other kinds have no copies."""
+    band alone (:func:`svt_train.mir1k.mir1k`); other kinds have no copies. A mir1k spec's ``"notes":
+    "~/svt-data/mir1k_notes/notes.json"`` (taken from ``data_root`` when relative) gives the clips
+    the notes ``svt-train mir1k-notes`` kept, for the full note losses."""
     kind = spec.get("kind")
     path = (Path(data_root) / Path(spec["path"]).expanduser())
     if kind == "mir1k":
@@ -149,7 +151,11 @@ def load_groups(spec: dict, data_root: str | Path = ".") -> list[tuple[Song, lis
         if not (isinstance(levels, list) and all(isinstance(x, (int, float)) and not isinstance(x, bool)
                                                  and -30 <= x <= 30 for x in levels)):
             raise ValueError(f"mir1k voice_db must be a list of levels in dB within +-30, got {levels!r}")
-        return mir1k(path, spec.get("split", "train"), tuple(levels), bool(spec.get("band_alone", False)))
+        notes = spec.get("notes")
+        if notes is not None and not (isinstance(notes, str) and notes):
+            raise ValueError(f"mir1k notes must be the path of svt-train mir1k-notes' notes.json, got {notes!r}")
+        notes = load_json_notes(Path(data_root) / Path(notes).expanduser()) if notes else None
+        return mir1k(path, spec.get("split", "train"), tuple(levels), bool(spec.get("band_alone", False)), notes)
     if kind == "mir_st500":
         songs = mir_st500(path, spec["split"])
     elif kind == "ssvd":

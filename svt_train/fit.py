@@ -410,7 +410,9 @@ def new_run(cfg: TrainConfig, config_path: str | Path, out_dir: str | Path, dev:
         decoding = init.decoding
         if rank == 0:
             what = inits[0] if len(inits) == 1 else f"the weight average of {', '.join(inits)}"
-            print(printable(f"initialised from {what}" + (f"; new: {', '.join(added)}" if added else "")))
+            taken = len(init.model.state_dict())
+            print(printable(f"initialised from {what} (all {taken} of its tensors taken)"
+                            + (f"; new: {', '.join(added)}" if added else "")))
     swa = torch.optim.swa_utils.AveragedModel(model) if cfg.swa_from and rank == 0 else None
     return Run(cfg, config_path, out_dir, feat, dev, rank, world, model, loss_fn, opt, sched, swa,
                inits if cfg.init_from else [], decoding)

@@ -10,7 +10,8 @@ Conventions (``../shared/data/mir1k/README.md``; Hsu & Jang, IEEE TASLP 18(2), 2
   :data:`MIN_RATE` to :data:`MAX_RATE` Hz (a header claiming 1 Hz would resample each stored sample into
   thousands). Anything else is a one-line error naming the file.
 - There are no note boundaries. A clip becomes a :class:`~svt_train.datasets.Song` whose
-  ``contour [n, 2]`` holds ``(time s, MIDI)`` rows (0 = unvoiced) and whose notes are empty; its
+  ``contour [n, 2]`` holds ``(time s, MIDI)`` rows (0 = unvoiced) and whose notes are empty (unless
+  given, see below); its
   onset and offset labels are marked unknown (-1) so the note-boundary losses skip it, and its
   pitch labels (:func:`contour_labels`) supervise pitch and voicing.
 - ``stems = (voice gain, band gain)`` picks what is heard: ``(1, 0)`` the voice alone, ``(1, g)``
@@ -20,6 +21,10 @@ Conventions (``../shared/data/mir1k/README.md``; Hsu & Jang, IEEE TASLP 18(2), 2
   no notes, so the boundary losses see it too).
 - Singers are split, never clips: :data:`SPLITS` holds out three test singers (two male, one
   low) and two validation singers (one male), never trained on.
+- Notes (optional): :func:`transcribe_voices` transcribes each clip's voice alone with a trained
+  model and keeps the notes it is sure of (:func:`sure_notes`), each pitched by the clip's own
+  ``.pv`` as sung; a clip given notes gets full note labels there (:func:`voice_labels`), and
+  boundaries stay unknown only where the ``.pv`` is voiced outside every kept note.
 """
 from __future__ import annotations
 
@@ -100,6 +105,83 @@ def contour_labels(contour: np.ndarray, n_frames: int, frame_seconds: float = 0.
             "octave": octave, "pitch_class": pitch_class, "pitch": pitch}
 
 
+# sure_notes' rule: a transcribed note is kept when all of these hold
+SURE_VOICED_SHARE = 0.8  # at least this share of its frames is voiced in the .pv
+SURE_PITCH_GAP = 0.5  # semitones: the model's pitch is this near the .pv's median over the note
+SURE_STEADY_SHARE, SURE_STEADY_SEMITONES = 0.9, 1.0  # this share of its voiced .pv frames lies this near
+# the median (one steady note, not a glide across two)
+SURE_VOICED_POSTERIOR = 0.8  # the model's mean voiced probability over the note
+SURE_ONSET_POSTERIOR = 0.5  # the model's onset probability peaks this high at the note's first 2 frames
+UNSURE_MARGIN_FRAMES = 3  # boundaries unknown this far around .pv-voiced frames outside every kept note
+
+
+def sure_notes(notes: np.ndarray, post: dict, contour_pitch: np.ndarray, frame_seconds: float = 0.02
+               ) -> np.ndarray:
+    """The transcribed ``notes [n, 3]`` a model is sure of, each pitched as sung: ``[k, 3]``.
+
+    Parameters
+    ----------
+    notes : ndarray ``[n, 3]``
+        The model's notes (onset s, offset s, MIDI) on the clip's voice alone.
+    post : dict
+        The model's frame posteriors on it (``onset``, ``voiced``, ``pitch``, each ``[T]``).
+    contour_pitch : ndarray ``[T]``
+        The clip's ``.pv`` pitch on the model's frames (MIDI, 0 = unvoiced;
+        :func:`contour_labels`' ``pitch``).
+    frame_seconds : float
+        Frame spacing (s).
+
+    Returns
+    -------
+    ndarray ``[k, 3]``
+        The notes that pass every ``SURE_*`` rule, their pitch the median ``.pv`` pitch over their
+        voiced frames.
+    """
+    kept = []
+    n_frames = len(contour_pitch)
+    for on, off, midi in np.asarray(notes, dtype=np.float64).reshape(-1, 3):
+        a = int(round(on / frame_seconds))
+        b = min(max(int(round(off / frame_seconds)), a + 1), n_frames)
+        if a >= b:
+            continue
+        sung = contour_pitch[a:b][contour_pitch[a:b] > 0]
+        if len(sung) < SURE_VOICED_SHARE * (b - a):
+            continue
+        median = float(np.median(sung))
+        steady = np.mean(np.abs(sung - median) <= SURE_STEADY_SEMITONES)
+        if (abs(midi - median) <= SURE_PITCH_GAP and steady >= SURE_STEADY_SHARE
+                and float(np.mean(post["voiced"][a:b])) >= SURE_VOICED_POSTERIOR
+                and float(np.max(post["onset"][a:a + 2])) >= SURE_ONSET_POSTERIOR):
+            kept.append((on, off, median))
+    return np.array(kept, dtype=np.float64).reshape(-1, 3)
+
+
+def voice_labels(notes: np.ndarray, contour: np.ndarray, n_frames: int, frame_seconds: float = 0.02) -> dict:
+    """Frame labels of a clip with kept ``notes [k, 3]`` and its ``contour [n, 2]`` (as
+    :func:`svt_train.labels.notes_to_frames`, each ``[n_frames]``).
+
+    The notes give onsets, offsets and pitch as in a note-annotated song. Where the contour is
+    voiced outside every note (a note the model was not sure of), the pitch is the contour's and
+    onsets and offsets are unknown (-1) over those frames and ``UNSURE_MARGIN_FRAMES`` either side,
+    except at the kept notes' own boundaries. Without notes: :func:`contour_labels`.
+    """
+    from .labels import notes_to_frames, pitch_classes
+
+    if not len(notes):
+        return contour_labels(contour, n_frames, frame_seconds)
+    lab = notes_to_frames(notes, n_frames, frame_seconds)
+    sung = contour_labels(contour, n_frames, frame_seconds)["pitch"]
+    loose = (sung > 0) & (lab["pitch"] == 0)
+    if loose.any():
+        m = UNSURE_MARGIN_FRAMES
+        near = np.convolve(loose.astype(np.int64), np.ones(2 * m + 1, np.int64), mode="same") > 0
+        for key in ("onset", "offset"):
+            lab[key] = np.where(near & (lab[key] != 1), -1.0, lab[key]).astype(np.float32)
+        lab["pitch"] = np.where(loose, sung, lab["pitch"]).astype(np.float32)
+        lab["octave"], lab["pitch_class"] = pitch_classes(lab["pitch"])
+    return lab
+
+
 def load_stems(path: str | Path, sample_rate: int, stems: tuple[float, float]) -> np.ndarray:
     """Mono float32 ``[N]`` at ``sample_rate`` of a MIR-1K clip: ``stems[0] * voice + stems[1] * band``,
     the band scaled to the voice's mean power when both are heard (see the module docstring)."""
@@ -127,29 +209,71 @@ def load_stems(path: str | Path, sample_rate: int, stems: tuple[float, float]) -
     return (stems[0] * voice + stems[1] * band).astype(np.float32)
 
 
-def mir1k(root: str | Path, split: str, voice_db: tuple = (), band_alone: bool = False) -> list[tuple]:
-    """The clips of one singer split: ``[(song, [its copies])]``.
-
-    Each song is the voice alone; its copies are the voice over its own band at each of ``voice_db``
-    (dB, voice to band) and, with ``band_alone``, the band alone.
-    """
-    from .datasets import Song
-
+def clip_paths(root: str | Path, split: str) -> list[tuple[Path, Path]]:
+    """``[(wav, pv)]`` of the clips of one singer split that have a ``.pv``, sorted by name."""
     root = Path(root).expanduser()
     if split not in SPLITS:
         raise ValueError(f"mir1k split must be one of {', '.join(SPLITS)}, got {split!r}")
     if not (root / "Wavfile").is_dir():
         raise FileNotFoundError(f"{root}: no MIR-1K extract (Wavfile/ missing); see ../shared/data/mir1k/README.md")
+    pairs = [(wav, root / "PitchLabel" / f"{wav.stem}.pv") for wav in sorted((root / "Wavfile").glob("*.wav"))]
+    pairs = [(wav, pv) for wav, pv in pairs if wav.stem.split("_")[0] in SPLITS[split] and pv.exists()]
+    if not pairs:
+        raise FileNotFoundError(f"{root}: no MIR-1K clips of the {split} singers")
+    return pairs
+
+
+def mir1k(root: str | Path, split: str, voice_db: tuple = (), band_alone: bool = False,
+          notes: dict | None = None) -> list[tuple]:
+    """The clips of one singer split: ``[(song, [its copies])]``.
+
+    Each song is the voice alone; its copies are the voice over its own band at each of ``voice_db``
+    (dB, voice to band) and, with ``band_alone``, the band alone. ``notes``: ``{clip id: notes
+    [k, 3]}`` (:func:`transcribe_voices`' kept notes), given to the voice and its mixes.
+    """
+    from .datasets import Song
+
     out = []
-    for wav in sorted((root / "Wavfile").glob("*.wav")):
-        pv = root / "PitchLabel" / f"{wav.stem}.pv"
-        if wav.stem.split("_")[0] not in SPLITS[split] or not pv.exists():
-            continue
-        song = Song(wav.stem, wav, np.zeros((0, 3)), contour=read_contour(pv), stems=(1.0, 0.0))
+    for wav, pv in clip_paths(root, split):
+        mine = np.asarray((notes or {}).get(wav.stem, np.zeros((0, 3))), dtype=np.float64).reshape(-1, 3)
+        song = Song(wav.stem, wav, mine, contour=read_contour(pv), stems=(1.0, 0.0))
         copies = [replace(song, id=f"{wav.stem}@{db:+g}dB", stems=(1.0, 10 ** (-db / 20))) for db in voice_db]
         if band_alone:
-            copies.append(replace(song, id=f"{wav.stem}@band", contour=None, stems=(0.0, 1.0)))
+            copies.append(replace(song, id=f"{wav.stem}@band", notes=np.zeros((0, 3)), contour=None,
+                                  stems=(0.0, 1.0)))
         out.append((song, copies))
-    if not out:
-        raise FileNotFoundError(f"{root}: no MIR-1K clips of the {split} singers")
     return out
+
+
+def transcribe_voices(root: str | Path, split: str, lm, progress: bool = True) -> tuple[dict, dict]:
+    """Transcribe the voice alone of every clip of ``split`` with the loaded model ``lm``; keep the
+    notes it is sure of (:func:`sure_notes`), pitched by the clip's ``.pv``.
+
+    Returns ``({clip id: kept notes [k, 3]}, counts)``: ``counts`` holds the clips, the clips with at
+    least one kept note, the notes transcribed and kept, and the share of the ``.pv``'s voiced frames
+    the kept notes cover.
+    """
+    from tqdm import tqdm
+
+    from svt_live.offline import transcribe_audio
+
+    from .labels import notes_to_frames
+
+    fs = lm.features.frame_seconds
+    kept, counts = {}, {"clips": 0, "clips_with_notes": 0, "notes": 0, "kept_notes": 0}
+    voiced = covered = 0
+    for wav, pv in tqdm(clip_paths(root, split), desc=f"mir1k {split}", unit="clip", disable=not progress):
+        notes, post = transcribe_audio(load_stems(wav, lm.features.sample_rate, (1.0, 0.0)), lm)
+        contour = read_contour(pv)
+        sung = contour_labels(contour, len(post["onset"]), fs)["pitch"]
+        sure = sure_notes(notes, post, sung, fs)
+        kept[wav.stem] = sure
+        counts["clips"] += 1
+        counts["clips_with_notes"] += int(len(sure) > 0)
+        counts["notes"] += len(notes)
+        counts["kept_notes"] += len(sure)
+        inside = notes_to_frames(sure, len(sung), fs)["pitch"] > 0
+        voiced += int((sung > 0).sum())
+        covered += int(((sung > 0) & inside).sum())
+    counts["voiced_frames_covered"] = round(covered / max(voiced, 1), 4)
+    return kept, counts

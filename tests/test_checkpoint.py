@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from svt_live import checkpoint as ckpt
-from svt_live.checkpoint import CheckpointError, load_model, read_checkpoint, save_checkpoint
+from svt_live.checkpoint import CheckpointError, LoadedModel, load_model, read_checkpoint, save_checkpoint
 from svt_live.decode import DecodeParams
 from svt_live.features import FeatureConfig
 from svt_live.models import MODELS, build_model
@@ -107,6 +107,30 @@ def test_weights_that_do_not_fit_the_model(tmp_path):
         load_model(path)
 
 
+def test_bidirectional_model_round_trip_keeps_its_windows(tmp_path):
+    """The non-causal option and its window grid are stored as model settings and come back; the
+    same weights under the causal declaration do not fit (its GRU has no reverse direction)."""
+    from svt_live.inference import frame_posteriors  # noqa: PLC0415
+
+    path = tmp_path / "bi.pt"
+    kwargs = {"hidden": 16, "bidirectional": True, "window": 9, "window_context": 4, "gru_layers": 2}
+    model = saved(path, "singing_crnn", kwargs).eval()
+    assert read_checkpoint(path)["model"]["kwargs"] == kwargs
+    lm = load_model(path)
+    assert not lm.model.causal and (lm.model.window, lm.model.window_context) == (9, 4)
+    mel = torch.randn(30, 256)
+    before = frame_posteriors(LoadedModel(model, lm.features, lm.decoding, {}, "bi"), mel)
+    after = frame_posteriors(lm, mel)
+    for k, v in before.items():
+        np.testing.assert_array_equal(after[k], v)
+    for bad, why in (({**kwargs, "bidirectional": False}, "size mismatch"),
+                     ({**kwargs, "bidirectional": 1}, "bidirectional must be true or false"),
+                     ({**kwargs, "window": 0}, "window must be within")):
+        rewrite(path, model={"name": "singing_crnn", "kwargs": bad})
+        with pytest.raises(CheckpointError, match=why):
+            load_model(path)
+
+
 def test_label_scheme_mismatch_and_unknown_model(tmp_path):
     path = tmp_path / "m.pt"
     saved(path)
@@ -131,3 +155,13 @@ def test_bundled_models_load_by_name():
         assert lm.features.n_mels == getattr(lm.model, "n_mels", lm.features.n_mels)
         assert np.isfinite(lm.decoding.onset_threshold)
         assert lm.label == name  # messages name the bundled model, not its network (two share singing_crnn)
+
+
+def test_the_live_port_refuses_a_bidirectional_model(tmp_path):
+    from svt_live.lowlatency import load_live_model
+
+    path = tmp_path / "bi.pt"
+    saved(path, "singing_crnn", {"hidden": 16, "bidirectional": True})
+    with pytest.raises(CheckpointError, match="bi.pt: a file model .* up to 6 s late.*singing_crnn_live"):
+        load_live_model(str(path))
+    assert load_live_model().model.causal

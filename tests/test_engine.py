@@ -164,3 +164,37 @@ def test_driver_stops_between_blocks_and_closes_the_sounding_note(lm, offline16)
     notes, events = run_engine(lm, blocks[:30], 16000)
     assert_same_notes(eng.notes, notes)
     assert seen == events and isinstance(seen[-1], NoteOff) and eng.notes[-1, 1] <= 3.0 + 1e-6
+
+
+@pytest.fixture(scope="module")
+def bi_lm(lm):
+    """The note model made non-causal: its weights, a reverse GRU direction that counts, 0.8 s windows."""
+    import torch
+
+    from svt_live.checkpoint import LoadedModel
+    from svt_live.models import build_model
+
+    torch.manual_seed(1)
+    model = build_model("singing_crnn", channels=(8, 8, 8), hidden=48, bidirectional=True, window=40,
+                        window_context=10).eval()
+    model.load_state_dict(lm.model.state_dict(), strict=False)
+    with torch.no_grad():
+        model.merge.weight[:, 48:].normal_(std=0.1)
+    return LoadedModel(model, lm.features, lm.decoding, {}, "bi")
+
+
+def test_bidirectional_model_streams_the_offline_notes_whatever_the_blocks_and_hop(bi_lm, rng):
+    audio = sung(16000)
+    offline, _ = transcribe_audio(audio, bi_lm)
+    assert len(offline) >= 5
+    for hop, overlap in ((LIVE_HOP, False), (0.33, False), (FILE_HOP, True)):
+        eng = Engine(bi_lm, 16000, hop, overlap=overlap)
+        before = []
+        for b in random_blocks(audio, rng):
+            before += eng.push(b)
+        # frames are committed a window and its right context late; finish() commits the rest
+        assert before and eng.post.n_done < eng.post.n_in
+        after = eng.finish()
+        assert eng.post.n_done == eng.post.n_in
+        assert after and len([e for e in before + after if isinstance(e, NoteOn)]) == len(offline)
+        assert_same_notes(eng.notes, offline)

@@ -135,3 +135,75 @@ def test_stacked_gru_and_longer_lookahead_stream_equals_offline(lookahead, rng):
     stream = PosteriorStream(lm)
     assert len(stream.push(mel[:lookahead])["onset"]) == 0
     assert len(stream.push(mel[lookahead:lookahead + 1])["onset"]) == 1
+
+
+def bidirectional(window=7, window_context=3, gru_layers=2) -> LoadedModel:
+    """A tiny random non-causal model whose merge and residual block are not the identity."""
+    torch.manual_seed(0)
+    model = build_model("singing_crnn", hidden=16, bidirectional=True, window=window,
+                        window_context=window_context, gru_layers=gru_layers).eval()
+    torch.nn.init.normal_(model.merge.weight, std=0.3)
+    for block in model.blocks:
+        torch.nn.init.normal_(block.out.weight, std=0.3)
+    return LoadedModel(model, FeatureConfig(), DecodeParams(), {}, "bi")
+
+
+@pytest.mark.parametrize("overlap", [False, True])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_bidirectional_stream_equals_offline_whatever_the_chunks(overlap, seed):
+    lm = bidirectional()
+    mel = torch.randn(97, 256) * 3 - 5
+    offline = frame_posteriors(lm, mel)
+    online = stream_in_chunks(lm, mel, np.random.default_rng(seed), overlap)
+    for k in POSTERIOR_KEYS:
+        assert online[k].shape == (97,)
+        np.testing.assert_allclose(online[k], offline[k], rtol=1e-5, atol=1e-5, err_msg=k)
+
+
+@pytest.mark.parametrize("n_frames", [5, 7, 10, 17, 24])
+def test_bidirectional_frames_come_from_the_window_where_they_have_context_on_both_sides(n_frames, monkeypatch):
+    """Frame t of window j = t // 7 is the heads' output over encoded frames [7j - 3, 7j + 10), cut at the
+    stream's ends; whole-song offline (also with tiny internal chunks) gives exactly that."""
+    lm = bidirectional()
+    model = lm.model
+    mel = torch.randn(n_frames, 256) * 3 - 5
+    with torch.no_grad():
+        h = model.encode(mel.unsqueeze(0))
+        expected = {k: [] for k in POSTERIOR_KEYS}
+        for first in range(0, n_frames, 7):
+            lo, hi = max(0, first - 3), min(n_frames, first + 10)
+            post = model.posteriors(model.heads(h[:, lo:hi])[0])
+            for k in POSTERIOR_KEYS:
+                expected[k].append(post[k][0, first - lo:min(first + 7, n_frames) - lo].numpy())
+    monkeypatch.setattr(inference, "MAX_CHUNK", 4)
+    offline = frame_posteriors(lm, mel)
+    for k in POSTERIOR_KEYS:
+        np.testing.assert_allclose(offline[k], np.concatenate(expected[k]), rtol=1e-5, atol=1e-5, err_msg=k)
+
+
+def test_bidirectional_commits_a_window_once_its_right_context_is_encoded():
+    lm = bidirectional()
+    stream = PosteriorStream(lm)
+    look = lm.model.lookahead
+    assert len(stream.push(torch.randn(7 + 3 + look - 1, 256))["onset"]) == 0
+    assert len(stream.push(torch.randn(1, 256))["onset"]) == 7  # frames 0-6: window 0 has frames 0-9
+    assert len(stream.push(torch.randn(6, 256))["onset"]) == 0
+    assert len(stream.push(torch.randn(1, 256))["onset"]) == 7
+    for _ in range(20):
+        stream.push(torch.randn(10, 256))
+    assert stream._h.shape[0] <= 7 + 2 * 3 + 10
+    stream.flush()
+    assert stream.n_done == stream.n_in == 7 + 3 + look + 7 + 200
+
+
+def test_a_bidirectional_network_reads_the_future_and_a_causal_one_does_not():
+    """Changing frames after t changes a bidirectional model's posterior at t (when its window reaches
+    them), never a causal model's beyond its conv lookahead."""
+    mel = torch.randn(40, 256) * 3 - 5
+    later = mel.clone()
+    later[12:] = torch.randn(28, 256) * 3 - 5
+    causal = loaded("singing_crnn")
+    for lm, moved in ((bidirectional(window=20, window_context=5), True), (causal, False)):
+        a, b = frame_posteriors(lm, mel)["onset"], frame_posteriors(lm, later)["onset"]
+        edge = 12 - 1 - lm.model.lookahead - lm.model.context  # last frame whose conv field ends before 12
+        assert (np.abs(a[:edge] - b[:edge]).max() > 1e-7) == moved

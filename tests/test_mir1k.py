@@ -127,3 +127,66 @@ def test_tiny_fit_with_mir1k_clips(tmp_path):
     best = fit(config, tmp_path / "run", cache_dir=tmp_path / "cache")
     assert best.exists()
     assert load_set({"kind": "mir1k", "path": str(root), "split": "test"})[0].id == "abjones_1_01"
+
+
+def test_sure_notes_keeps_what_the_model_and_the_pv_agree_on():
+    """Five notes, each failing one rule but the first; the kept one is pitched by the .pv's median."""
+    from svt_train.mir1k import sure_notes
+
+    sung = np.zeros(100)
+    sung[0:10] = 60.2 + 0.1 * np.sin(np.arange(10))  # steady, as the model heard it
+    sung[20:30] = 63.0  # the model says 62.3: too far
+    sung[40:45], sung[45:50] = 54.5, 57.5  # two notes in one
+    sung[60:65] = 60.0  # only half voiced
+    sung[80:90] = 50.0  # voiced, but the model is unsure
+    post = {"onset": np.full(100, 0.9), "voiced": np.full(100, 0.95), "pitch": np.zeros(100)}
+    post["voiced"][80:90] = 0.5
+    notes = np.array([[0.0, 0.2, 60.0], [0.4, 0.6, 62.3], [0.8, 1.0, 56.0], [1.2, 1.4, 60.0], [1.6, 1.8, 50.0]])
+    kept = sure_notes(notes, post, sung)
+    assert kept.shape == (1, 3) and kept[0, :2] == pytest.approx([0.0, 0.2])
+    assert kept[0, 2] == pytest.approx(np.median(sung[0:10]))
+    post["onset"][:] = 0.2  # no onset peak: nothing is sure
+    assert len(sure_notes(notes, post, sung)) == 0
+
+
+def test_voice_labels_give_full_note_labels_and_mask_the_unsure_voiced_frames():
+    from svt_train.mir1k import UNSURE_MARGIN_FRAMES, voice_labels
+
+    t = 0.02 + 0.02 * np.arange(99)
+    contour = np.stack([t, np.where((t >= 0.2) & (t < 0.6), 57.1, np.where((t >= 1.0) & (t < 1.4), 62.0, 0.0))], 1)
+    lab = voice_labels(np.array([[0.2, 0.6, 57.0]]), contour, 100)  # the second note was not kept
+    assert lab["onset"][10] == 1 and lab["offset"][30] == 1 and lab["pitch"][15] == pytest.approx(57.0)
+    assert (lab["onset"][:10] == 0).all() and (lab["onset"][31:50 - UNSURE_MARGIN_FRAMES] == 0).all()
+    unsure = slice(50 - UNSURE_MARGIN_FRAMES, 70 + UNSURE_MARGIN_FRAMES)
+    assert (lab["onset"][unsure] == -1).all() and (lab["offset"][unsure] == -1).all()
+    assert lab["pitch"][55] == pytest.approx(62.0) and lab["pitch_class"][55] == 62 % 12 + 1
+    assert (lab["onset"][80:] == 0).all() and (lab["pitch"][80:] == 0).all()
+    assert (voice_labels(np.zeros((0, 3)), contour, 100)["onset"] == -1).all()  # no notes: contour labels
+
+
+def test_mir1k_notes_command_writes_kept_notes_that_a_spec_trains_on(tmp_path, capsys):
+    """svt-train mir1k-notes transcribes the voice with the bundled model; the spec's notes reach the
+    voice and its mixes (full note labels in the cache), never the band alone; a second run refuses
+    to overwrite."""
+    import json
+
+    from svt_train.cli import main
+
+    root = fake_mir1k(tmp_path / "mir1k")
+    out = tmp_path / "notes"
+    assert main(["mir1k-notes", "singing_crnn", "--mir1k", str(root), "--out", str(out)]) == 0
+    notes = json.loads((out / "notes.json").read_text())
+    summary = json.loads((out / "summary.json").read_text())
+    assert list(notes) == ["leon_1_01"] and summary["clips"] == 1 and summary["model"] == "singing_crnn"
+    assert summary["kept_notes"] == len(notes["leon_1_01"]) >= 1 and summary["rule"]["SURE_PITCH_GAP"] == 0.5
+    for on, off, midi in notes["leon_1_01"]:  # pitched by the .pv: exactly a sung pitch
+        assert any(abs(on - a) < 0.1 and midi == pytest.approx(p, abs=0.01) for a, _, p in VOICE)
+    assert "notes kept in 1 of 1 clips" in capsys.readouterr().out
+    assert main(["mir1k-notes", "singing_crnn", "--mir1k", str(root), "--out", str(out)]) == 2
+    assert "exists" in capsys.readouterr().err
+    (song, copies), = load_groups({"kind": "mir1k", "path": str(root), "voice_db": [0], "band_alone": True,
+                                   "notes": str(out / "notes.json")})
+    assert song.notes.tolist() == notes["leon_1_01"] and copies[0].notes.tolist() == notes["leon_1_01"]
+    assert len(copies[1].notes) == 0 and copies[1].contour is None
+    labels = load_cached(copies[0], FeatureConfig(), tmp_path / "cache").labels
+    assert labels["onset"].max() == 1 and (labels["onset"] >= 0).sum() > 0.5 * len(labels["onset"])

@@ -8,6 +8,17 @@ blocks, then three heads: onset and offset logits ``[B, T]`` and a pitch
 distribution ``[B, T, 1 + n_bins]`` over silence plus ``bins_per_semitone``
 bins per semitone from ``lowest_midi``. Pitch is read as a local weighted
 mean around the most likely bin, so notes carry cents-accurate pitch.
+
+``bidirectional=True`` makes the recurrent part non-causal (the file path's
+accurate network): every GRU reads the frames on both sides, and a linear
+``merge`` maps its two directions back to ``hidden``. ``merge`` starts as the
+forward half, so a network initialised from a causal one with the same
+``hidden`` starts computing what that one did (up to the GRU's zero start
+state at a window's first frame). Streaming runs such a network over
+overlapping windows of encoded frames on a fixed grid of the stream (see
+:class:`~svt_live.inference.PosteriorStream`): window ``j`` commits frames
+``j * window .. (j + 1) * window - 1`` and reads ``window_context`` more on
+each side.
 """
 from __future__ import annotations
 
@@ -62,12 +73,13 @@ class _Conv(nn.Module):
 
 class _ResidualGRU(nn.Module):
     """``z + out(GRU(z))`` with ``out`` initialised to zero: a block added to a trained network
-    starts as the identity, so training continues from the same function."""
+    starts as the identity, so training continues from the same function. ``bidirectional``: the
+    GRU reads both directions and ``out`` maps their ``2 * hidden`` features to ``hidden``."""
 
-    def __init__(self, hidden: int):
+    def __init__(self, hidden: int, bidirectional: bool = False):
         super().__init__()
-        self.gru = nn.GRU(hidden, hidden, batch_first=True)
-        self.out = nn.Linear(hidden, hidden)
+        self.gru = nn.GRU(hidden, hidden, batch_first=True, bidirectional=bidirectional)
+        self.out = nn.Linear(2 * hidden if bidirectional else hidden, hidden)
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
 
@@ -81,12 +93,17 @@ class SingingCRNN(nn.Module):
 
     def __init__(self, n_mels: int = 256, channels: tuple = (16, 32, 32), hidden: int = 192,
                  lowest_midi: float = 33.0, n_semitones: int = 54, bins_per_semitone: int = 5,
-                 lookahead: int = 1, gru_layers: int = 1):
+                 lookahead: int = 1, gru_layers: int = 1, bidirectional: bool = False, window: int = 250,
+                 window_context: int = 50):
         super().__init__()
         if not 0 <= int(lookahead) <= len(channels):
             raise ValueError(f"lookahead must be 0-{len(channels)} frames (one per conv), got {lookahead}")
         if int(gru_layers) < 1:
             raise ValueError(f"gru_layers must be at least 1, got {gru_layers}")
+        if int(window) < 1 or int(window_context) < 0:
+            raise ValueError(f"window must be >= 1 and window_context >= 0 frames, got {window}, {window_context}")
+        self.causal = not bidirectional
+        self.window, self.window_context = int(window), int(window_context)
         self.n_mels = n_mels
         self.lowest_midi = float(lowest_midi)
         self.bins_per_semitone = int(bins_per_semitone)
@@ -100,8 +117,13 @@ class SingingCRNN(nn.Module):
             cin, f = c, f // 2
         self.convs = nn.Sequential(*layers)
         self.proj = nn.Linear(cin * f, hidden)
-        self.gru = nn.GRU(hidden, hidden, batch_first=True)
-        self.blocks = nn.ModuleList(_ResidualGRU(hidden) for _ in range(int(gru_layers) - 1))
+        self.gru = nn.GRU(hidden, hidden, batch_first=True, bidirectional=bidirectional)
+        if bidirectional:
+            self.merge = nn.Linear(2 * hidden, hidden)
+            with torch.no_grad():
+                self.merge.weight.copy_(torch.cat([torch.eye(hidden), torch.zeros(hidden, hidden)], 1))
+                self.merge.bias.zero_()
+        self.blocks = nn.ModuleList(_ResidualGRU(hidden, bidirectional) for _ in range(int(gru_layers) - 1))
         self.onset_head = nn.Linear(hidden, 1)
         self.offset_head = nn.Linear(hidden, 1)
         self.pitch_head = nn.Linear(hidden, 1 + self.n_bins)
@@ -113,10 +135,12 @@ class SingingCRNN(nn.Module):
         return F.relu(self.proj(h.permute(0, 2, 1, 3).flatten(2)))
 
     def heads(self, h: torch.Tensor, state=None):
-        """``[B, T, hidden]`` and the recurrent state (None at the start) -> (logits, new state)."""
+        """``[B, T, hidden]`` and the recurrent state (None at the start) -> (logits, new state).
+
+        A bidirectional network reads all of ``h`` both ways: its state is not carried on."""
         state = state or (None,) * (1 + len(self.blocks))
         z, first = self.gru(h, state[0])
-        z = z + h
+        z = (self.merge(z) if not self.causal else z) + h
         states = [first]
         for block, s in zip(self.blocks, state[1:]):
             z, s = block(z, s)
