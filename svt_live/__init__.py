@@ -6,12 +6,16 @@ stays light (no torch) for the command line:
 - :func:`transcribe` (a file or samples -> list of :class:`Note`)
 - :func:`load_model` (a bundled name or a checkpoint path)
 - :class:`Transcriber` (streaming: ``push(samples)`` -> NoteOn / NoteOff events, ``finish()``)
+- :func:`write` (notes -> a MusicXML lead sheet, MIDI, JSON or CSV file, by its extension)
 """
 __version__ = "0.1.0"
-__all__ = ["EXAMPLE_AUDIO", "Note", "Transcriber", "load_model", "transcribe", "__version__"]
+__all__ = ["EXAMPLE_AUDIO", "Note", "Transcriber", "load_model", "transcribe", "write", "__version__"]
 
 
 def __getattr__(name: str):
+    if name == "write":
+        from .export import write
+        return write
     if name in __all__:
         from . import api
         return getattr(api, name)

@@ -1,10 +1,22 @@
-"""Key estimation from notes (Krumhansl-Schmuckler with the Krumhansl-Kessler profiles).
+"""Key estimation from notes, and note spelling in a key.
 
 Conventions: a key is ``(tonic pitch class 0-11 with C = 0, mode 'major' or
 'minor')``; notes are ``(onset_s, offset_s, midi)`` rows whose MIDI numbers
 are rounded (against a tuning, see :mod:`svt_live.tuning`) before counting.
-Each pitch class is weighted by the total duration of its notes, and the
-key is the one whose rotated profile correlates best with that histogram.
+Each pitch class is weighted by the total duration of its notes. The key
+signature is the one whose seven notes cover the most of that duration
+(within :data:`COVERAGE_SLACK`, so that a melody leaving out a scale step
+still gets a signature); among the major and minor keys of the signatures
+that qualify, the key is the one whose Krumhansl-Kessler profile correlates
+best with the histogram (Krumhansl-Schmuckler).
+
+Spelling works on the line of fifths (F -1, C 0, G 1, ... each sharp +7):
+a key with ``s`` sharps holds the positions ``s - 1`` to ``s + 5``; a note
+outside it is spelled raised (sharp side) when the melody steps up from it
+by a semitone or came up to it by one, lowered when it steps down, else
+whichever spelling lies nearer the key's centre (the raised seventh in minor
+on a tie). Double sharps and flats only for the raised seventh of a minor
+key that needs one (G# minor's F##).
 """
 from __future__ import annotations
 
@@ -56,6 +68,18 @@ def pitch_class_weights(notes, tuning_cents: float = 0.0) -> np.ndarray:
     return np.bincount(pcs, weights=np.maximum(arr[:, 1] - arr[:, 0], 0.0), minlength=12)
 
 
+COVERAGE_SLACK = 0.02  # share of the notes' duration a signature may leave uncovered more than the best one
+
+
+def signature_pitch_classes(sharps: int) -> set[int]:
+    """The seven pitch classes a key signature covers (``sharps`` < 0 for flats).
+
+    >>> sorted(signature_pitch_classes(1))  # G major: F#
+    [0, 2, 4, 6, 7, 9, 11]
+    """
+    return {(7 * p) % 12 for p in range(sharps - 1, sharps + 6)}
+
+
 def estimate_key(notes, tuning_cents: float = 0.0) -> Key | None:
     """The key that best explains the notes, or ``None`` without notes.
 
@@ -81,10 +105,86 @@ def estimate_key(notes, tuning_cents: float = 0.0) -> Key | None:
     weights = pitch_class_weights(notes, tuning_cents)
     if weights.sum() <= 0 or np.count_nonzero(weights) < 2:
         return None if weights.sum() <= 0 else Key(int(np.argmax(weights)), "major", 1.0)
-    best = None
-    for mode, profile in (("major", MAJOR_PROFILE), ("minor", MINOR_PROFILE)):
-        for tonic in range(12):
-            r = float(np.corrcoef(weights, np.roll(profile, tonic))[0, 1])
-            if best is None or r > best.score:
-                best = Key(tonic, mode, r)
-    return best
+    keys = [Key(tonic, mode, float(np.corrcoef(weights, np.roll(profile, tonic))[0, 1]))
+            for mode, profile in (("major", MAJOR_PROFILE), ("minor", MINOR_PROFILE)) for tonic in range(12)]
+    cover = {k: weights[sorted(signature_pitch_classes(k.sharps))].sum() / weights.sum() for k in keys}
+    top = max(cover.values())
+    return max((k for k in keys if cover[k] >= top - COVERAGE_SLACK), key=lambda k: k.score)
+
+
+LETTERS = "FCGDAEB"  # line-of-fifths order: F is -1, C 0, G 1 ...
+
+
+def _spelling_at(position: int) -> tuple[str, int]:
+    """Line-of-fifths position -> ``(step letter, alteration in semitones)``."""
+    return LETTERS[(position + 1) % 7], (position + 1) // 7
+
+
+def spell(midi, key: Key | None = None) -> list[tuple[str, int]]:
+    """Steps and alterations for a melody in a key: by scale degree and melodic direction.
+
+    Parameters
+    ----------
+    midi : array_like of int
+        MIDI note numbers in melodic order.
+    key : Key, optional
+        The key (C major when ``None``).
+
+    Returns
+    -------
+    list of (str, int)
+        Step letter and alteration (-2..2) per note.
+
+    Examples
+    --------
+    >>> spell([60, 61, 62, 63, 62, 70])  # C major: C# on the way up, Eb coming down, Bb
+    [('C', 0), ('C', 1), ('D', 0), ('E', -1), ('D', 0), ('B', -1)]
+    >>> spell([68, 69], Key(9, "minor"))  # A minor's leading tone
+    [('G', 1), ('A', 0)]
+    """
+    key = key or Key(0, "major")
+    s = key.sharps
+    notes = [int(m) for m in np.asarray(midi).reshape(-1)]
+    out = []
+    for i, m in enumerate(notes):
+        pc = m % 12
+        base = (7 * pc) % 12  # positions of this pitch class: base + 12 j
+        inside = [p for p in range(s - 13, s + 19) if (p - base) % 12 == 0 and s - 1 <= p <= s + 5]
+        if inside:
+            out.append(_spelling_at(inside[0]))
+            continue
+        up = next(p for p in range(s + 6, s + 11) if (p - base) % 12 == 0)
+        down = up - 12
+        nxt = notes[i + 1] - m if i + 1 < len(notes) else 0
+        prev = m - notes[i - 1] if i else 0
+        if nxt == 1 or (nxt != -1 and prev == 1):
+            choice = up
+        elif nxt == -1 or prev == -1:
+            choice = down
+        else:
+            centre = s + 2
+            d_up, d_down = up - centre, centre - down
+            leading = key.mode == "minor" and pc == (key.tonic - 1) % 12
+            choice = up if d_up < d_down or (d_up == d_down and (leading or key.mode == "minor")) else down
+        spelled = _spelling_at(choice)
+        if abs(spelled[1]) >= 2 and not (key.mode == "minor" and pc == (key.tonic - 1) % 12):
+            spelled = _spelling_at(down if choice == up else up)
+        out.append(spelled)
+    return out
+
+
+def parse_key(text: str) -> Key:
+    """``'F major'``, ``'D minor'``, ``'Bb'``, ``'F#m'`` or ``'c# min'`` -> :class:`Key`; a clear
+    :class:`ValueError` otherwise.
+
+    >>> parse_key("Bb").name, parse_key("F#m").name, parse_key("e minor").name
+    ('Bb major', 'F# minor', 'E minor')
+    """
+    import re
+
+    m = re.fullmatch(r"\s*([A-Ga-g])\s*(#|b|♯|♭|-)?\s*(m|min|minor|maj|major)?\s*", text or "")
+    if not m:
+        raise ValueError(f"--key takes a key such as C, F#m, Bb major or D minor, got {text!r}")
+    tonic = (dict(C=0, D=2, E=4, F=5, G=7, A=9, B=11)[m[1].upper()]
+             + {"#": 1, "♯": 1, "b": -1, "♭": -1, "-": -1}.get(m[2] or "", 0)) % 12
+    return Key(tonic, "minor" if (m[3] or "").startswith("m") and m[3] not in ("maj", "major") else "major")

@@ -1,12 +1,16 @@
 """MusicXML lead sheets from notes (music21, imported only when a score is written).
 
-Conventions: notes are ``(onset_s, offset_s, midi)`` rows; the score has one
-part on a tempo grid (a beat is a quarter note, ``bpm`` per minute): note
-times are quantized to ``division`` (16 = sixteenth notes,
-:func:`svt_live.grid.quantize_notes`), measures follow ``meter``, notes that
-cross a barline are tied, gaps become rests. Note numbers are rounded
-against the tuning (:mod:`svt_live.tuning`) and spelled for the key: sharps
-in sharp keys and C major, flats in flat keys.
+Conventions: notes are ``(onset_s, offset_s, midi)`` rows, or already
+placed in quarter notes (:func:`score_from_positions`, what
+:mod:`svt_live.leadsheet` infers from the performance). The score has one
+part named "Voice": measures follow the meter (a first bar may be a pickup),
+notes that cross a barline are tied, gaps become rests, beams group by beat.
+Note numbers are rounded against the tuning (:mod:`svt_live.tuning`) and
+spelled in the key by scale degree and melodic direction
+(:func:`svt_live.key.spell`); accidentals are written only where the key
+signature (or an earlier note in the bar) doesn't already say them.
+:func:`notes_to_score` is the fixed grid: ``bpm`` from second 0, notes
+quantized to ``division`` (:func:`svt_live.grid.quantize_notes`).
 """
 from __future__ import annotations
 
@@ -30,10 +34,108 @@ def _music21_key(key: Key):
     return m21key.Key(tonic if key.mode == "major" else tonic.lower())
 
 
+STEP_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+
+
+def _pitch(number: int, step: str, alter: int):
+    """A music21 pitch of MIDI ``number`` spelled ``step`` + ``alter`` semitones."""
+    from music21 import pitch
+
+    p = pitch.Pitch(step)
+    if alter:
+        p.accidental = pitch.Accidental(alter)
+    p.octave = (number - alter - STEP_PC[step]) // 12 - 1
+    return p
+
+
+def score_from_positions(onset_q, offset_q, numbers, *, meter: tuple[int, int], qpm: float,
+                         key: Key | None = None, pickup_q: float = 0.0, title: str = ""):
+    """Notes placed in quarter notes -> a music21 ``Score``: one "Voice" part in measures, notes spelled
+    in the key (:func:`svt_live.key.spell`), accidentals only where the signature doesn't cover a note,
+    ties across barlines, beams by beat.
+
+    Parameters
+    ----------
+    onset_q, offset_q : array_like, shape (n,)
+        Start and end of each note in quarter notes from the first bar's downbeat, increasing.
+    numbers : array_like of int, shape (n,)
+        MIDI note numbers.
+    meter : (int, int)
+        Time signature.
+    qpm : float
+        Tempo mark, quarter notes per minute.
+    key : svt_live.key.Key, optional
+        Key signature and spelling (C major when ``None``).
+    pickup_q : float
+        Quarter notes missing from the first bar (a pickup bar; 0 for none).
+    title : str
+        Score title (``"svt-live transcription"`` when empty).
+
+    Returns
+    -------
+    music21.stream.Score
+    """
+    from music21 import clef, metadata, note, stream, tempo
+    from music21 import meter as m21meter
+    from music21.stream import makeNotation
+
+    from .key import spell
+
+    numbers = np.clip(np.asarray(numbers, dtype=np.int64).reshape(-1), 0, 127)
+    ts = m21meter.TimeSignature(f"{meter[0]}/{meter[1]}")
+    bar = float(ts.barDuration.quarterLength)
+    part = stream.Part()
+    part.partName = PART_NAME
+    part.insert(0, ts)
+    part.insert(0, _music21_key(key or Key(0, "major")))
+    beat_q = float(ts.beatDuration.quarterLength)
+    referent = note.Note(quarterLength=beat_q) if beat_q != 1 else note.Note(type="quarter")
+    part.insert(0, tempo.MetronomeMark(number=round(qpm / beat_q, 1), referent=referent))
+    for on, off, number, (step, alter) in zip(onset_q, offset_q, numbers, spell(numbers, key)):
+        n = note.Note()
+        n.pitch = _pitch(int(number), step, alter)
+        n.quarterLength = round(float(off - on), 6)
+        part.insert(round(float(on), 6), n)
+    part.insert(0, clef.bestClef(part, allowTreble8vb=True))
+    end = part.highestTime
+    if end % bar or not end:  # rests fill the last bar
+        part.insert(end, note.Rest(quarterLength=bar - end % bar))
+    part.makeRests(fillGaps=True, inPlace=True)
+    measured = part.makeMeasures()
+    measured.partName = PART_NAME
+    measured.makeTies(inPlace=True)
+    measures = list(measured.getElementsByClass("Measure"))
+    if pickup_q > 0 and measures:
+        _make_pickup(measured, measures, pickup_q)
+    measured.splitAtDurations(recurse=True)  # 1.25 beats -> a quarter tied to a sixteenth
+    makeNotation.makeAccidentalsInMeasureStream(measured, useKeySignature=True, cautionaryNotImmediateRepeat=False)
+    makeNotation.makeBeams(measured, inPlace=True)
+    score = stream.Score()
+    score.metadata = metadata.Metadata(title=title or "svt-live transcription")
+    score.metadata.addContributor(metadata.Contributor(role="transcriber", name="svt-live"))
+    score.insert(0, measured)
+    return score
+
+
+def _make_pickup(part, measures, pickup_q: float) -> None:
+    """Turn the first bar's leading ``pickup_q`` quarter notes of rest into a pickup (anacrusis) bar."""
+    first = measures[0]
+    for r in list(first.getElementsByClass("Rest")):
+        if r.offset < pickup_q:
+            first.remove(r)
+    for el in list(first.notes):
+        first.setElementOffset(el, el.offset - pickup_q)
+    first.paddingLeft = pickup_q
+    first.number = 0
+    for i, m in enumerate(measures[1:], start=1):
+        part.setElementOffset(m, m.offset - pickup_q)
+        m.number = i
+
+
 def notes_to_score(notes, *, bpm: float = DEFAULT_BPM, meter: tuple[int, int] = DEFAULT_METER,
                    division: int = SCORE_DIVISION, key: Key | None = None, tuning_cents: float = 0.0,
                    title: str = ""):
-    """Notes -> a music21 ``Score`` with one voice part: measures, ties, rests, tempo, meter, key.
+    """Notes -> a music21 ``Score`` on a fixed grid: ``bpm`` from second 0 (no tempo or bar inference).
 
     Parameters
     ----------
@@ -56,45 +158,21 @@ def notes_to_score(notes, *, bpm: float = DEFAULT_BPM, meter: tuple[int, int] = 
     -------
     music21.stream.Score
     """
-    from music21 import clef, metadata, note, stream, tempo
-    from music21 import meter as m21meter
-
     beat_s = 60.0 / check_bpm(bpm)
     q = quantize_notes(notes, bpm, division)
-    numbers = round_to_tuning(q[:, 2], tuning_cents)
-    m21key = _music21_key(key or Key(0, "major"))
-    flats = (key.sharps if key else 0) < 0
-    part = stream.Part()
-    part.partName = PART_NAME
-    part.insert(0, m21meter.TimeSignature(f"{meter[0]}/{meter[1]}"))
-    part.insert(0, m21key)
-    part.insert(0, tempo.MetronomeMark(number=round(bpm, 2), referent=note.Note(type="quarter")))
-    for (on, off, _), number in zip(q, numbers):
-        n = note.Note(int(np.clip(number, 0, 127)))
-        accidental = n.pitch.accidental.name if n.pitch.accidental is not None else None
-        if accidental == ("sharp" if flats else "flat"):  # music21 spells black keys C# Eb F# G# Bb
-            n.pitch = n.pitch.getLowerEnharmonic() if flats else n.pitch.getHigherEnharmonic()
-        n.quarterLength = round((off - on) / beat_s, 6)
-        part.insert(round(on / beat_s, 6), n)
-    score = stream.Score()
-    score.metadata = metadata.Metadata(title=title or "svt-live transcription")
-    part.insert(0, clef.bestClef(part, allowTreble8vb=True))
-    end = part.highestTime
-    bar = meter[0] * 4.0 / meter[1]
-    if end % bar or not end:  # rests fill the last bar
-        part.insert(end, note.Rest(quarterLength=bar - end % bar))
-    part.makeRests(fillGaps=True, inPlace=True)
-    measured = part.makeMeasures()
-    measured.makeTies(inPlace=True)
-    measured.splitAtDurations(recurse=True)  # 1.25 beats -> a quarter tied to a sixteenth
-    score.insert(0, measured)
-    return score
+    return score_from_positions(q[:, 0] / beat_s, q[:, 1] / beat_s, round_to_tuning(q[:, 2], tuning_cents),
+                                meter=meter, qpm=bpm, key=key, title=title)
+
+
+def write_score(path: str | Path, score) -> None:
+    """Write a music21 score as uncompressed MusicXML (through :func:`svt_live.outputs.write_bytes`)."""
+    from music21.musicxml.m21ToXml import GeneralObjectExporter
+
+    exporter = GeneralObjectExporter(score)
+    exporter.makeNotation = False
+    write_bytes(path, exporter.parse())  # music21 writing a path itself would add .musicxml to /dev/null
 
 
 def write_musicxml(path: str | Path, notes, **options) -> None:
-    """Write notes as an uncompressed MusicXML lead sheet (atomically); ``options`` as :func:`notes_to_score`'s."""
-    from music21.musicxml.m21ToXml import GeneralObjectExporter
-
-    exporter = GeneralObjectExporter(notes_to_score(notes, **options))
-    exporter.makeNotation = False
-    write_bytes(path, exporter.parse())  # music21 writing a path itself would add .musicxml to /dev/null
+    """Write notes on the fixed grid as a MusicXML lead sheet (atomically); ``options`` as :func:`notes_to_score`'s."""
+    write_score(path, notes_to_score(notes, **options))

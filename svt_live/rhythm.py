@@ -1,0 +1,407 @@
+"""Beats, tempo, meter and downbeat from sung notes, and the notes' places on that beat grid.
+
+Conventions: notes are ``(onset_s, offset_s, midi)`` rows sorted by onset; a
+*beat* is the meter's beat (a quarter note in 2/4, 3/4, 4/4; a dotted quarter
+in 6/8), ``beat_q`` its length in quarter notes; positions are in beats from
+beat 0 of the tracked beat times, and in quarter notes once placed in a score.
+
+How (every step a small function below):
+
+1. An onset envelope (impulses at the note onsets, longer notes weigh more,
+   smoothed) gives candidate beat periods by autocorrelation.
+2. For each candidate period and beat division (2: simple meters, 3:
+   compound) a dynamic-programming beat tracker in the style of Ellis (2007)
+   places beats on the onsets while letting the tempo drift; each onset is
+   snapped to a beat subdivision by a second dynamic program that prefers the
+   beat, then half beats, then quarter beats and common note values ("simple
+   values first"); the beat times are then refitted to the snapped onsets by
+   smoothed least squares (the grid follows the singer), and the notes snapped
+   again. The hypothesis with the best fit, value and tempo priors wins.
+3. The meter (2, 3 or 4 beats; 6/8 for a beat divided in 3) and the downbeat
+   come from accents: long notes and onsets fall on downbeats, notes held
+   across a barline are rare. A first bar shorter than the meter is a pickup.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+FPS = 100  # envelope frames per second
+TIMING_SD_S = 0.035  # expected onset error against the beat grid (singer's jitter plus the grid's)
+TEMPO_CENTER_BPM = 100.0  # beats per minute that the tempo prior prefers
+TEMPO_SD_OCTAVES = 0.5
+PERIOD_RANGE_S = (0.3, 1.25)  # beat periods considered (200 to 48 beats per minute)
+# Cost (nats) of an onset at each place in a beat, by division: on the beat, then coarser places first.
+PLACE_COSTS = {2: {0.0: 0.0, 0.5: 1.0, 0.25: 2.5, 0.75: 2.5},
+               3: {0.0: 0.0, 1 / 3: 1.0, 2 / 3: 1.0, 1 / 6: 3.0, 0.5: 3.0, 5 / 6: 3.0}}
+# How often a melody's notes last each value (quarter notes) between onsets; others share OTHER_VALUE.
+VALUE_SHARES = {0.25: 0.07, 0.5: 0.33, 0.75: 0.04, 1.0: 0.27, 1.5: 0.08, 2.0: 0.1, 3.0: 0.04, 4.0: 0.03}
+OTHER_VALUE = 0.01
+VALUE_WEIGHT = 1.0  # the note-value prior's weight against the timing fit
+METERS = {2: ((2, 4), (3, 4), (4, 4)), 3: ((6, 8),)}  # beat division -> meters on that beat
+
+
+@dataclass(frozen=True)
+class Rhythm:
+    """Where the notes sit in a score.
+
+    Attributes
+    ----------
+    beats_s : numpy.ndarray
+        Times of the meter's beats (s), one per beat from the first bar's downbeat
+        to past the last note.
+    beat_q : float
+        A beat in quarter notes (1, or 1.5 in 6/8).
+    meter : (int, int)
+        Time signature.
+    qpm : float
+        Mean tempo, quarter notes per minute.
+    onset_q, offset_q : numpy.ndarray
+        Each note's start and end in quarter notes from the first bar's downbeat
+        (the first bar may be a pickup: its notes start after 0).
+    pickup_q : float
+        Quarter notes missing from the first bar (0 without a pickup).
+    """
+
+    beats_s: np.ndarray
+    beat_q: float
+    meter: tuple[int, int]
+    qpm: float
+    onset_q: np.ndarray
+    offset_q: np.ndarray
+    pickup_q: float
+
+
+def onset_envelope(onsets_s: np.ndarray, weights: np.ndarray, fps: int = FPS,
+                   smooth_s: float = 0.03) -> tuple[np.ndarray, float]:
+    """Weighted impulses at the onsets smoothed by a Gaussian: ``(envelope [frames], time of frame 0 s)``."""
+    t0 = float(onsets_s[0]) - 1.0
+    n = int((float(onsets_s[-1]) - t0 + 1.0) * fps) + 1
+    env = np.zeros(n)
+    np.add.at(env, np.round((onsets_s - t0) * fps).astype(int), weights)
+    half = int(4 * smooth_s * fps)
+    kernel = np.exp(-0.5 * (np.arange(-half, half + 1) / (smooth_s * fps)) ** 2)
+    return np.convolve(env, kernel, mode="same"), t0
+
+
+def period_candidates(env: np.ndarray, fps: int = FPS, top: int = 3) -> list[float]:
+    """Beat periods (s) worth trying: the strongest autocorrelation peaks and their 2x, 3x, /2, /3 relatives."""
+    lo, hi = int(0.1 * fps), int(2.6 * fps)
+    ac = np.correlate(env, env, mode="full")[len(env) - 1:][: hi + 1]
+    peaks = [k for k in range(lo, min(hi, len(ac) - 1)) if ac[k] >= ac[k - 1] and ac[k] > ac[k + 1]]
+    peaks = sorted(peaks, key=lambda k: -ac[k])[:top]
+    out: list[float] = []
+    for k in peaks:
+        for f in (1, 2, 3, 4, 6, 1 / 2, 1 / 3, 1 / 4):
+            p = k * f / fps
+            if PERIOD_RANGE_S[0] <= p <= PERIOD_RANGE_S[1] and all(abs(p / q - 1) > 0.04 for q in out):
+                out.append(p)
+    return out or [0.5]
+
+
+def track_beats(env: np.ndarray, period_frames: float, tightness: float = 100.0) -> np.ndarray:
+    """Beat frames by dynamic programming (Ellis 2007): onsets on beats, intervals near the period.
+
+    Parameters
+    ----------
+    env : numpy.ndarray
+        Onset envelope.
+    period_frames : float
+        Expected beat period in frames.
+    tightness : float
+        Weight of the squared log-ratio of each beat interval to the period.
+
+    Returns
+    -------
+    numpy.ndarray of int
+        Beat frames, increasing.
+    """
+    n = len(env)
+    score = env.astype(np.float64).copy()
+    back = np.full(n, -1)
+    lo_off, hi_off = int(round(2 * period_frames)), max(1, int(round(period_frames / 2)))
+    for t in range(hi_off, n):
+        prev = np.arange(max(0, t - lo_off), t - hi_off + 1)
+        if not len(prev):
+            continue
+        cand = score[prev] - tightness * np.log((t - prev) / period_frames) ** 2
+        j = int(np.argmax(cand))
+        if cand[j] > 0:
+            score[t] += cand[j]
+            back[t] = prev[j]
+    tail = np.arange(max(0, n - int(round(period_frames))), n)
+    t = int(tail[np.argmax(score[tail])])
+    beats = [t]
+    while back[t] >= 0:
+        t = int(back[t])
+        beats.append(t)
+    return np.array(beats[::-1])
+
+
+def beat_position(times_s: np.ndarray, beats_s: np.ndarray) -> np.ndarray:
+    """Fractional beat index of each time (beat k at ``beats_s[k]``), extrapolated at the ends."""
+    k = np.arange(len(beats_s), dtype=np.float64)
+    if len(beats_s) < 2:
+        return np.asarray(times_s, dtype=np.float64) - beats_s[0]
+    x = np.interp(times_s, beats_s, k)
+    first, last = beats_s[1] - beats_s[0], beats_s[-1] - beats_s[-2]
+    x = np.where(times_s < beats_s[0], (times_s - beats_s[0]) / first, x)
+    return np.where(times_s > beats_s[-1], k[-1] + (times_s - beats_s[-1]) / last, x)
+
+
+def value_cost(values_q: np.ndarray) -> np.ndarray:
+    """Negative log share of each note value (quarter notes), :data:`VALUE_SHARES`."""
+    out = np.full(np.shape(values_q), -np.log(OTHER_VALUE))
+    for v, share in VALUE_SHARES.items():
+        out = np.where(np.abs(np.asarray(values_q) - v) < 1e-6, -np.log(share), out)
+    return out
+
+
+def snap_onsets(x: np.ndarray, period_s: np.ndarray, division: int, beat_q: float) -> tuple[np.ndarray, float]:
+    """Onsets (fractional beats) -> places on the beat subdivisions, by dynamic programming.
+
+    Each onset may go to a place within half a beat; its cost is the squared
+    timing error (``period_s`` is the local beat period, s) over
+    :data:`TIMING_SD_S`, plus the place's cost (:data:`PLACE_COSTS`), plus the
+    note value it makes with the onset before (:func:`value_cost`). Places
+    strictly increase.
+
+    Returns
+    -------
+    numpy.ndarray
+        Snapped positions (beats).
+    float
+        Total cost (nats).
+    """
+    places = PLACE_COSTS[division]
+    cands, costs = [], []
+    for xi, pi in zip(x, period_s):
+        base = np.floor(xi)
+        c = [(base + d + f, cost) for d in (-1, 0, 1) for f, cost in places.items() if abs(base + d + f - xi) <= 0.55]
+        cands.append(np.array([ci for ci, _ in c]))
+        costs.append(np.array([((ci - xi) * pi / TIMING_SD_S) ** 2 / 2 + cost for ci, cost in c]))
+    total = costs[0].copy()
+    backs = []
+    for i in range(1, len(x)):
+        step = (cands[i][None, :] - cands[i - 1][:, None]) * beat_q
+        trans = np.where(step > 1e-6, VALUE_WEIGHT * value_cost(np.round(step, 6)), np.inf)
+        tot = total[:, None] + trans
+        j = np.argmin(tot, axis=0)
+        backs.append(j)
+        total = tot[j, np.arange(len(j))] + costs[i]
+        if not np.isfinite(total).any():  # crowded onsets: let the later one move past the earlier
+            total = costs[i] + np.min(tot)
+    best = int(np.argmin(total))
+    out = [cands[-1][best]]
+    for i in range(len(x) - 1, 0, -1):
+        best = int(backs[i - 1][best])
+        out.append(cands[i - 1][best])
+    pos = np.array(out[::-1])
+    for i in range(1, len(pos)):  # the fallback above may leave ties: nudge forward by a finest step
+        if pos[i] <= pos[i - 1]:
+            pos[i] = pos[i - 1] + 1 / (2 * division)
+    return pos, float(np.min(total))
+
+
+def refit_beats(onsets_s: np.ndarray, pos: np.ndarray, n_beats: int, smooth: float = 4.0) -> np.ndarray:
+    """Beat times (s) ``[n_beats]`` that best explain onsets at known beat positions, tempo smoothed.
+
+    Least squares on the onsets' times interpolated between their two beats,
+    plus ``smooth`` times the squared second difference of the beat times.
+    """
+    rows, rhs = [], []
+    for t, p in zip(onsets_s, pos):
+        k = int(np.clip(np.floor(p), 0, n_beats - 2))
+        f = p - k
+        r = np.zeros(n_beats)
+        r[k], r[k + 1] = 1 - f, f
+        rows.append(r)
+        rhs.append(t)
+    for k in range(1, n_beats - 1):
+        r = np.zeros(n_beats)
+        r[k - 1], r[k], r[k + 1] = smooth, -2 * smooth, smooth
+        rows.append(r)
+        rhs.append(0.0)
+    sol, *_ = np.linalg.lstsq(np.array(rows), np.array(rhs), rcond=None)
+    return sol
+
+
+def _fit(onsets_s, env, t0, period_s, division, beat_q, fixed_period: bool):
+    """One hypothesis: beats tracked, onsets snapped, beats refitted twice. -> (beats_s, pos, cost)."""
+    frames = track_beats(env, period_s * FPS, tightness=1e4 if fixed_period else 100.0)
+    beats = t0 + frames / FPS
+    if len(beats) < 2:
+        beats = np.array([onsets_s[0], onsets_s[0] + period_s])
+    for _ in range(3):
+        x = beat_position(onsets_s, beats)
+        local = np.interp(x, np.arange(len(beats) - 1) + 0.5, np.diff(beats)) if len(beats) > 2 else \
+            np.full(len(x), period_s)
+        pos, cost = snap_onsets(x, local, division, beat_q)
+        lo = int(np.floor(pos[0]))
+        shifted = pos - lo
+        n_beats = int(np.ceil(shifted[-1])) + 2
+        beats = refit_beats(onsets_s, shifted, n_beats)
+        if fixed_period:
+            k = np.arange(n_beats)
+            beats = np.mean(beats - k * period_s) + k * period_s
+    x = beat_position(onsets_s, beats)
+    local = np.interp(x, np.arange(len(beats) - 1) + 0.5, np.diff(beats))
+    pos, cost = snap_onsets(x, local, division, beat_q)
+    return beats, pos, cost
+
+
+def tempo_cost(beat_period_s: float) -> float:
+    """Negative log prior of a beat period: log-normal around :data:`TEMPO_CENTER_BPM`."""
+    return 0.5 * (np.log2(60.0 / beat_period_s / TEMPO_CENTER_BPM) / TEMPO_SD_OCTAVES) ** 2
+
+
+def accents(pos: np.ndarray, offsets_pos: np.ndarray) -> np.ndarray:
+    """A note's accent: log2 of its span in beats to the next onset (its own length for the last)."""
+    span = np.append(np.diff(pos), max(offsets_pos[-1] - pos[-1], 0.25))
+    return np.log2(np.clip(span, 0.125, 8.0))
+
+
+def meter_and_downbeat(pos: np.ndarray, offsets_pos: np.ndarray, division: int,
+                       meters=None) -> tuple[tuple[int, int], int]:
+    """The meter and the beat (0..beats per bar - 1) of the first downbeat, from accents.
+
+    A bar hypothesis scores the mean accent of the notes that start on its
+    downbeats, minus a cost for each downbeat without an onset (a note held
+    across the barline, or a rest on it), plus a small preference for 4/4 over
+    2/4 when they tie.
+    """
+    acc = accents(pos, offsets_pos)
+    on = {int(round(p)): a for p, a in zip(pos, acc) if abs(p - round(p)) < 1e-6}
+    first, last = int(np.floor(pos[0])), int(np.floor(pos[-1]))
+    best, best_score = None, -np.inf
+    for meter in meters or METERS[division]:
+        per_bar = meter[0] // 3 if division == 3 else meter[0]
+        for phase in range(per_bar):
+            downs = [k for k in range(first, last + 1) if (k - phase) % per_bar == 0]
+            if not downs:
+                continue
+            vals = [on[k] + 1.0 if k in on else -1.5 for k in downs]
+            score = float(np.mean(vals)) + METER_BONUS.get(meter, 0.0)
+            if score > best_score:
+                best, best_score = (meter, phase), score
+    return best if best else ((4, 4), 0)
+
+
+METER_BONUS = {(4, 4): 0.05, (3, 4): 0.0, (2, 4): 0.0, (6, 8): 0.0}
+
+
+def meter_beat(meter: tuple[int, int]) -> tuple[int, float, int]:
+    """``(division, beat_q, beats per bar)`` of a meter: 6/8, 9/8, 12/8 are compound (a dotted-quarter beat).
+
+    >>> meter_beat((6, 8)), meter_beat((3, 4))
+    ((3, 1.5, 2), (2, 1.0, 3))
+    """
+    num, den = meter
+    if den == 8 and num % 3 == 0 and num > 3:
+        return 3, 1.5 * 8 / den, num // 3
+    return 2, 4.0 / den, num
+
+
+def infer_rhythm(notes, *, bpm: float | None = None, meter: tuple[int, int] | None = None) -> Rhythm:
+    """Beats, tempo, meter, downbeat and the notes' score positions from a performance.
+
+    Parameters
+    ----------
+    notes : array_like, shape (n, 3)
+        ``(onset_s, offset_s, midi)`` rows sorted by onset.
+    bpm : float, optional
+        Tempo in quarter notes per minute, held constant (inferred, drifting, when ``None``).
+    meter : (int, int), optional
+        Time signature (inferred when ``None``).
+
+    Returns
+    -------
+    Rhythm
+
+    Examples
+    --------
+    >>> beat = 60 / 90  # a waltz at 90 BPM, starting 0.4 s in
+    >>> rows = [[0.4 + b * beat, 0.4 + (b + d) * beat - 0.05, 60]
+    ...         for b, d in [(0, 2), (2, 1), (3, 1), (4, 1), (5, 1), (6, 2), (8, 1), (9, 3)]]
+    >>> r = infer_rhythm(rows)
+    >>> r.meter, round(r.qpm), r.onset_q.tolist()
+    ((3, 4), 90, [0.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 9.0])
+    """
+    arr = np.asarray(notes, dtype=np.float64).reshape(-1, 3)
+    if len(arr) < 2:
+        return _trivial(arr, bpm, meter)
+    onsets = arr[:, 0]
+    weights = 1.0 + np.clip(np.append(np.diff(onsets), arr[-1, 1] - arr[-1, 0]), 0, 2.0)
+    env, t0 = onset_envelope(onsets, weights)
+    divisions = [meter_beat(meter)[0]] if meter else [2, 3]
+    best = None
+    for division in divisions:
+        beat_q = 1.0 if division == 2 else 1.5
+        if meter:
+            beat_q = meter_beat(meter)[1]
+        periods = [60.0 / bpm * beat_q] if bpm else period_candidates(env)
+        for period in periods:
+            beats, pos, cost = _fit(onsets, env, t0, period, division, beat_q, fixed_period=bool(bpm))
+            mean_period = (beats[-1] - beats[0]) / max(len(beats) - 1, 1)
+            total = cost / len(onsets) + (0.0 if bpm else TEMPO_WEIGHT * tempo_cost(mean_period))
+            if best is None or total < best[0]:
+                best = (total, division, beat_q, beats, pos)
+    _, division, beat_q, beats, pos = best
+    off_pos = beat_position(arr[:, 1], beats)
+    m, phase = meter_and_downbeat(pos, off_pos, division, [meter] if meter else None)
+    per_bar = meter_beat(m)[2]
+    first_down = int(np.floor(pos[0])) + (phase - int(np.floor(pos[0]))) % per_bar
+    origin = first_down - per_bar if pos[0] < first_down - 1e-6 else first_down
+    ends = snap_offsets(pos, off_pos, division)
+    k = np.arange(origin, int(np.ceil(max(ends[-1], pos[-1]))) + 2)
+    beat_times = _extend(beats, k)
+    span = beat_times[-1] - beat_times[0]
+    qpm = float(bpm) if bpm else 60.0 * beat_q * (len(k) - 1) / span
+    return Rhythm(beat_times, beat_q, m, qpm, (pos - origin) * beat_q, (ends - origin) * beat_q,
+                  float((pos[0] - origin) * beat_q) if origin < first_down else 0.0)
+
+
+TEMPO_WEIGHT = 1.0
+
+
+def snap_offsets(pos: np.ndarray, off_pos: np.ndarray, division: int) -> np.ndarray:
+    """Note ends (beats): the next onset unless the gap is a real rest (at least a beat, or half a beat
+    and half the note's span), else the nearest subdivision after the onset."""
+    step = 1.0 / (2 * division) if division == 3 else 0.25
+    ends = np.empty(len(pos))
+    for i, (p, o) in enumerate(zip(pos, off_pos)):
+        nxt = pos[i + 1] if i + 1 < len(pos) else None
+        snapped = max(p + step, np.round(o / step) * step)
+        if nxt is not None:
+            gap = nxt - o
+            if gap < 1.0 and not (gap >= 0.5 and gap >= 0.5 * (nxt - p)):
+                snapped = nxt
+            snapped = min(snapped, nxt)
+        elif o - p < 1.0:  # the last note: hold it to the beat subdivision it reaches
+            snapped = max(p + step, np.round(o / step) * step)
+        ends[i] = snapped
+    return ends
+
+
+def _extend(beats: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Beat times at indexes ``k`` (may run past the tracked beats: extended at the end periods)."""
+    n = len(beats)
+    first, last = beats[1] - beats[0], beats[-1] - beats[-2]
+    return np.where(k < 0, beats[0] + k * first,
+                    np.where(k >= n, beats[-1] + (k - n + 1) * last, beats[np.clip(k, 0, n - 1)]))
+
+
+def _trivial(arr: np.ndarray, bpm, meter) -> Rhythm:
+    """No or one note: the given or default tempo and meter, the note on the first downbeat."""
+    m = meter or (4, 4)
+    qpm = float(bpm or 120.0)
+    _, beat_q, per_bar = meter_beat(m)
+    start = float(arr[0, 0]) if len(arr) else 0.0
+    beat_s = 60.0 / qpm * beat_q
+    beats = start + beat_s * np.arange(per_bar + 1)
+    if not len(arr):
+        return Rhythm(beats, beat_q, m, qpm, np.zeros(0), np.zeros(0), 0.0)
+    length = max(beat_q / 2, round((arr[0, 1] - arr[0, 0]) / beat_s * 2) / 2 * beat_q)
+    return Rhythm(start + beat_s * np.arange(int(np.ceil(length / beat_q)) + per_bar + 1), beat_q, m, qpm,
+                  np.zeros(1), np.array([length]), 0.0)
