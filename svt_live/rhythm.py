@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-FPS = 100  # envelope frames per second
+FPS = 50  # envelope frames per second
 TIMING_SD_S = 0.035  # expected onset error against the beat grid (singer's jitter plus the grid's)
 TEMPO_CENTER_BPM = 100.0  # beats per minute that the tempo prior prefers
 TEMPO_SD_OCTAVES = 0.5
@@ -35,9 +35,12 @@ PERIOD_RANGE_S = (0.3, 1.25)  # beat periods considered (200 to 48 beats per min
 # Cost (nats) of an onset at each place in a beat, by division: on the beat, then coarser places first.
 PLACE_COSTS = {2: {0.0: 0.0, 0.5: 1.0, 0.25: 2.5, 0.75: 2.5},
                3: {0.0: 0.0, 1 / 3: 1.0, 2 / 3: 1.0, 1 / 6: 3.0, 0.5: 3.0, 5 / 6: 3.0}}
-# How often a melody's notes last each value (quarter notes) between onsets; others share OTHER_VALUE.
-VALUE_SHARES = {0.25: 0.07, 0.5: 0.33, 0.75: 0.04, 1.0: 0.27, 1.5: 0.08, 2.0: 0.1, 3.0: 0.04, 4.0: 0.03}
-OTHER_VALUE = 0.01
+# How often a melody's notes last each value (quarter notes) between onsets (measured on the development
+# half of benchmarks.notation's folk melodies, rounded); any other value has OTHER_VALUE.
+VALUE_SHARES = {0.25: 0.18, 0.5: 0.49, 0.75: 0.03, 1.0: 0.22, 1.5: 0.04, 2.0: 0.03, 3.0: 0.01, 4.0: 0.005}
+OTHER_VALUE = 0.003
+DIVISION_COSTS = {2: 0.0, 3: 0.5}  # nats per note against compound meters: evenly spaced notes group by 2
+SYNCOPATION_COST = 1.5  # nats for a note that starts off the beat and is held over the next beat
 VALUE_WEIGHT = 1.0  # the note-value prior's weight against the timing fit
 METERS = {2: ((2, 4), (3, 4), (4, 4)), 3: ((6, 8),)}  # beat division -> meters on that beat
 
@@ -186,6 +189,9 @@ def snap_onsets(x: np.ndarray, period_s: np.ndarray, division: int, beat_q: floa
     for i in range(1, len(x)):
         step = (cands[i][None, :] - cands[i - 1][:, None]) * beat_q
         trans = np.where(step > 1e-6, VALUE_WEIGHT * value_cost(np.round(step, 6)), np.inf)
+        prev = cands[i - 1][:, None]
+        off_beat = np.abs(prev - np.round(prev)) > 1e-6
+        trans = trans + SYNCOPATION_COST * (off_beat & (cands[i][None, :] > np.floor(prev) + 1 + 1e-6))
         tot = total[:, None] + trans
         j = np.argmin(tot, axis=0)
         backs.append(j)
@@ -233,7 +239,7 @@ def _fit(onsets_s, env, t0, period_s, division, beat_q, fixed_period: bool):
     beats = t0 + frames / FPS
     if len(beats) < 2:
         beats = np.array([onsets_s[0], onsets_s[0] + period_s])
-    for _ in range(3):
+    for _ in range(2):
         x = beat_position(onsets_s, beats)
         local = np.interp(x, np.arange(len(beats) - 1) + 0.5, np.diff(beats)) if len(beats) > 2 else \
             np.full(len(x), period_s)
@@ -262,16 +268,19 @@ def accents(pos: np.ndarray, offsets_pos: np.ndarray) -> np.ndarray:
     return np.log2(np.clip(span, 0.125, 8.0))
 
 
-def meter_and_downbeat(pos: np.ndarray, offsets_pos: np.ndarray, division: int,
-                       meters=None) -> tuple[tuple[int, int], int]:
+def meter_and_downbeat(pos: np.ndarray, offsets_pos: np.ndarray, division: int, meters=None,
+                       stability: np.ndarray | None = None) -> tuple[tuple[int, int], int]:
     """The meter and the beat (0..beats per bar - 1) of the first downbeat, from accents.
 
     A bar hypothesis scores the mean accent of the notes that start on its
     downbeats, minus a cost for each downbeat without an onset (a note held
-    across the barline, or a rest on it), plus a small preference for 4/4 over
-    2/4 when they tie.
+    across the barline, or a rest on it), minus a cost for bars holding many
+    more or fewer than :data:`BAR_NOTES` notes. ``stability`` (0-1 per note,
+    e.g. how well its pitch fits the key) adds to a note's accent.
     """
     acc = accents(pos, offsets_pos)
+    if stability is not None:
+        acc = acc + STABILITY_WEIGHT * np.asarray(stability)
     on = {int(round(p)): a for p, a in zip(pos, acc) if abs(p - round(p)) < 1e-6}
     first, last = int(np.floor(pos[0])), int(np.floor(pos[-1]))
     best, best_score = None, -np.inf
@@ -281,14 +290,23 @@ def meter_and_downbeat(pos: np.ndarray, offsets_pos: np.ndarray, division: int,
             downs = [k for k in range(first, last + 1) if (k - phase) % per_bar == 0]
             if not downs:
                 continue
-            vals = [on[k] + 1.0 if k in on else -1.5 for k in downs]
-            score = float(np.mean(vals)) + METER_BONUS.get(meter, 0.0)
+            vals = [on[k] + ONSET_BONUS if k in on else -MISSING_DOWNBEAT_COST for k in downs]
+            notes_per_bar = len(pos) * per_bar / (pos[-1] - pos[0] + np.mean(np.diff(pos)))
+            pickup = (downs[0] - pos[0]) % per_bar  # beats before the first downbeat
+            score = float(np.mean(vals)) + METER_BONUS.get(meter, 0.0) - LONG_PICKUP_COST * max(0.0, pickup - 1) \
+                - BAR_NOTES_WEIGHT * np.log2(notes_per_bar / BAR_NOTES) ** 2
             if score > best_score:
                 best, best_score = (meter, phase), score
     return best if best else ((4, 4), 0)
 
 
-METER_BONUS = {(4, 4): 0.05, (3, 4): 0.0, (2, 4): 0.0, (6, 8): 0.0}
+METER_BONUS = {(4, 4): 0.0, (3, 4): 0.0, (2, 4): 0.0, (6, 8): 0.0}
+BAR_NOTES = 3.5  # notes a bar holds, about: bars of melodies hold a handful of notes
+BAR_NOTES_WEIGHT = 1.0
+STABILITY_WEIGHT = 0.0
+LONG_PICKUP_COST = 0.5  # per beat of a pickup longer than one beat (pickups are a beat or less, mostly)
+ONSET_BONUS = 1.0  # a downbeat with an onset, on top of the note's accent
+MISSING_DOWNBEAT_COST = 3.0  # a downbeat without an onset (a note held over the barline, or a rest)
 
 
 def meter_beat(meter: tuple[int, int]) -> tuple[int, float, int]:
@@ -344,7 +362,7 @@ def infer_rhythm(notes, *, bpm: float | None = None, meter: tuple[int, int] | No
         for period in periods:
             beats, pos, cost = _fit(onsets, env, t0, period, division, beat_q, fixed_period=bool(bpm))
             mean_period = (beats[-1] - beats[0]) / max(len(beats) - 1, 1)
-            total = cost / len(onsets) + (0.0 if bpm else TEMPO_WEIGHT * tempo_cost(mean_period))
+            total = cost / len(onsets) + DIVISION_COSTS[division] + (0.0 if bpm else TEMPO_WEIGHT * tempo_cost(mean_period))
             if best is None or total < best[0]:
                 best = (total, division, beat_q, beats, pos)
     _, division, beat_q, beats, pos = best
