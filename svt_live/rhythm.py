@@ -33,8 +33,8 @@ TEMPO_CENTER_BPM = 100.0  # beats per minute that the tempo prior prefers
 TEMPO_SD_OCTAVES = 0.5
 PERIOD_RANGE_S = (0.3, 1.25)  # beat periods considered (200 to 48 beats per minute)
 # Cost (nats) of an onset at each place in a beat, by division: on the beat, then coarser places first.
-PLACE_COSTS = {2: {0.0: 0.0, 0.5: 1.0, 0.25: 2.5, 0.75: 2.5},
-               3: {0.0: 0.0, 1 / 3: 1.0, 2 / 3: 1.0, 1 / 6: 3.0, 0.5: 3.0, 5 / 6: 3.0}}
+PLACE_COSTS = {2: {0.0: 0.0, 0.5: 0.5, 0.25: 1.25, 0.75: 1.25},
+               3: {0.0: 0.0, 1 / 3: 0.5, 2 / 3: 0.5, 1 / 6: 1.5, 0.5: 1.5, 5 / 6: 1.5}}
 # How often a melody's notes last each value (quarter notes) between onsets (measured on the development
 # half of benchmarks.notation's folk melodies, rounded); any other value has OTHER_VALUE.
 VALUE_SHARES = {0.25: 0.18, 0.5: 0.49, 0.75: 0.03, 1.0: 0.22, 1.5: 0.04, 2.0: 0.03, 3.0: 0.01, 4.0: 0.005}
@@ -42,7 +42,6 @@ OTHER_VALUE = 0.003
 DIVISION_COSTS = {2: 0.0, 3: 0.5}  # nats per note against compound meters: evenly spaced notes group by 2
 SYNCOPATION_COST = 1.5  # nats for a note that starts off the beat and is held over the next beat
 VALUE_WEIGHT = 1.0  # the note-value prior's weight against the timing fit
-METERS = {2: ((2, 4), (3, 4), (4, 4)), 3: ((6, 8),)}  # beat division -> meters on that beat
 
 
 @dataclass(frozen=True)
@@ -52,10 +51,10 @@ class Rhythm:
     Attributes
     ----------
     beats_s : numpy.ndarray
-        Times of the meter's beats (s), one per beat from the first bar's downbeat
-        to past the last note.
-    beat_q : float
-        A beat in quarter notes (1, or 1.5 in 6/8).
+        Times of the tracked beats (s), from the first bar's start to past the last note.
+    beats_q : numpy.ndarray
+        Where each tracked beat falls, in quarter notes from the first bar's downbeat
+        (the tempo map: seconds <-> quarter notes).
     meter : (int, int)
         Time signature.
     qpm : float
@@ -68,7 +67,7 @@ class Rhythm:
     """
 
     beats_s: np.ndarray
-    beat_q: float
+    beats_q: np.ndarray
     meter: tuple[int, int]
     qpm: float
     onset_q: np.ndarray
@@ -263,43 +262,62 @@ def tempo_cost(beat_period_s: float) -> float:
 
 
 def accents(pos: np.ndarray, offsets_pos: np.ndarray) -> np.ndarray:
-    """A note's accent: log2 of its span in beats to the next onset (its own length for the last)."""
+    """A note's accent: log2 of its span to the next onset (its own length for the last), in the positions' unit."""
     span = np.append(np.diff(pos), max(offsets_pos[-1] - pos[-1], 0.25))
     return np.log2(np.clip(span, 0.125, 8.0))
 
 
-def meter_and_downbeat(pos: np.ndarray, offsets_pos: np.ndarray, division: int, meters=None,
-                       stability: np.ndarray | None = None) -> tuple[tuple[int, int], int]:
-    """The meter and the beat (0..beats per bar - 1) of the first downbeat, from accents.
+def _on_grid(x, step: float) -> np.ndarray:
+    return np.abs(x / step - np.round(x / step)) < 1e-6
 
-    A bar hypothesis scores the mean accent of the notes that start on its
-    downbeats, minus a cost for each downbeat without an onset (a note held
-    across the barline, or a rest on it), minus a cost for bars holding many
-    more or fewer than :data:`BAR_NOTES` notes. ``stability`` (0-1 per note,
-    e.g. how well its pitch fits the key) adds to a note's accent.
+
+def meter_and_downbeat(pos_q: np.ndarray, offsets_q: np.ndarray, beat_q: float, meters=None,
+                       stability: np.ndarray | None = None) -> tuple[tuple[int, int], float]:
+    """The meter and the first bar's downbeat (quarter notes, at or before the first onset), from accents.
+
+    A bar hypothesis (meter, and where its downbeats fall: on the tracked beats
+    ``beat_q`` apart, or on any eighth when the meter's beat isn't a multiple of
+    them) scores the mean over its downbeats of the accent of the note starting
+    there plus :data:`ONSET_BONUS`, or minus :data:`MISSING_DOWNBEAT_COST` when
+    none does (a note held across the barline, or a rest on it); minus a cost
+    for bars holding many more or fewer than :data:`BAR_NOTES` notes, for a
+    pickup longer than a beat, and for notes that start off the meter's beat and
+    are held over the next one (syncopation). ``stability`` (0-1 per note, e.g.
+    how well its pitch fits the key) adds to a note's accent.
     """
-    acc = accents(pos, offsets_pos)
+    acc = accents(pos_q, offsets_q)
     if stability is not None:
         acc = acc + STABILITY_WEIGHT * np.asarray(stability)
-    on = {int(round(p)): a for p, a in zip(pos, acc) if abs(p - round(p)) < 1e-6}
-    first, last = int(np.floor(pos[0])), int(np.floor(pos[-1]))
+    on = {int(round(p * 12)): a for p, a in zip(pos_q, acc)}  # twelfths of a quarter: exact keys
+    spans_to = np.append(pos_q[1:], offsets_q[-1])
     best, best_score = None, -np.inf
-    for meter in meters or METERS[division]:
-        per_bar = meter[0] // 3 if division == 3 else meter[0]
-        for phase in range(per_bar):
-            downs = [k for k in range(first, last + 1) if (k - phase) % per_bar == 0]
-            if not downs:
+    for meter in meters or METER_CHOICES:
+        _, b, per_bar = meter_beat(meter)
+        bar = b * per_bar
+        step = beat_q if _on_grid(np.array([b]), beat_q)[0] else 0.5
+        for phase in np.arange(0, bar - 1e-9, step):
+            first = pos_q[0] + (phase - pos_q[0]) % bar  # first downbeat at or after the first onset
+            downs = np.arange(first, pos_q[-1] + 1e-9, bar)
+            if not len(downs):
                 continue
-            vals = [on[k] + ONSET_BONUS if k in on else -MISSING_DOWNBEAT_COST for k in downs]
-            notes_per_bar = len(pos) * per_bar / (pos[-1] - pos[0] + np.mean(np.diff(pos)))
-            pickup = (downs[0] - pos[0]) % per_bar  # beats before the first downbeat
-            score = float(np.mean(vals)) + METER_BONUS.get(meter, 0.0) - LONG_PICKUP_COST * max(0.0, pickup - 1) \
-                - BAR_NOTES_WEIGHT * np.log2(notes_per_bar / BAR_NOTES) ** 2
+            vals = [on[k] + ONSET_BONUS if (k := int(round(d * 12))) in on else -MISSING_DOWNBEAT_COST
+                    for d in downs]
+            rel = pos_q - first
+            off_beat = ~_on_grid(rel, b)
+            next_beat = first + (np.floor(rel / b) + 1) * b
+            sync = np.mean(off_beat & (spans_to > next_beat + 1e-6))
+            pickup = ((first - pos_q[0]) % bar) / b
+            notes_per_bar = len(pos_q) * bar / (pos_q[-1] - pos_q[0] + np.mean(np.diff(pos_q)))
+            score = (float(np.mean(vals)) + METER_BONUS.get(meter, 0.0) - LONG_PICKUP_COST * max(0.0, pickup - 1)
+                     - BAR_NOTES_WEIGHT * np.log2(notes_per_bar / BAR_NOTES) ** 2 - METER_SYNC_WEIGHT * sync)
             if score > best_score:
-                best, best_score = (meter, phase), score
-    return best if best else ((4, 4), 0)
+                origin = first - bar if first > pos_q[0] + 1e-6 else first
+                best, best_score = (meter, float(origin)), score
+    return best if best else ((4, 4), float(pos_q[0]))
 
 
+METER_CHOICES = ((2, 4), (3, 4), (4, 4), (6, 8))
+CROSS_DIVISION = True
 METER_BONUS = {(4, 4): 0.0, (3, 4): 0.0, (2, 4): 0.0, (6, 8): 0.0}
 BAR_NOTES = 3.5  # notes a bar holds, about: bars of melodies hold a handful of notes
 BAR_NOTES_WEIGHT = 1.0
@@ -307,6 +325,7 @@ STABILITY_WEIGHT = 0.0
 LONG_PICKUP_COST = 0.5  # per beat of a pickup longer than one beat (pickups are a beat or less, mostly)
 ONSET_BONUS = 1.0  # a downbeat with an onset, on top of the note's accent
 MISSING_DOWNBEAT_COST = 3.0  # a downbeat without an onset (a note held over the barline, or a rest)
+METER_SYNC_WEIGHT = 4.0  # per share of notes held over the meter's next beat from off the beat
 
 
 def meter_beat(meter: tuple[int, int]) -> tuple[int, float, int]:
@@ -367,17 +386,15 @@ def infer_rhythm(notes, *, bpm: float | None = None, meter: tuple[int, int] | No
                 best = (total, division, beat_q, beats, pos)
     _, division, beat_q, beats, pos = best
     off_pos = beat_position(arr[:, 1], beats)
-    m, phase = meter_and_downbeat(pos, off_pos, division, [meter] if meter else None)
-    per_bar = meter_beat(m)[2]
-    first_down = int(np.floor(pos[0])) + (phase - int(np.floor(pos[0]))) % per_bar
-    origin = first_down - per_bar if pos[0] < first_down - 1e-6 else first_down
     ends = snap_offsets(pos, off_pos, division)
-    k = np.arange(origin, int(np.ceil(max(ends[-1], pos[-1]))) + 2)
+    choices = [meter] if meter else METER_CHOICES if CROSS_DIVISION else [
+        m for m in METER_CHOICES if meter_beat(m)[0] == division]
+    m, origin_q = meter_and_downbeat(pos * beat_q, ends * beat_q, beat_q, choices)
+    k = np.arange(int(np.floor(origin_q / beat_q)), int(np.ceil(max(ends[-1], pos[-1]))) + 2)
     beat_times = _extend(beats, k)
-    span = beat_times[-1] - beat_times[0]
-    qpm = float(bpm) if bpm else 60.0 * beat_q * (len(k) - 1) / span
-    return Rhythm(beat_times, beat_q, m, qpm, (pos - origin) * beat_q, (ends - origin) * beat_q,
-                  float((pos[0] - origin) * beat_q) if origin < first_down else 0.0)
+    qpm = float(bpm) if bpm else 60.0 * beat_q * (len(k) - 1) / (beat_times[-1] - beat_times[0])
+    return Rhythm(beat_times, k * beat_q - origin_q, m, qpm, pos * beat_q - origin_q, ends * beat_q - origin_q,
+                  float(pos[0] * beat_q - origin_q))
 
 
 TEMPO_WEIGHT = 1.0
@@ -417,9 +434,7 @@ def _trivial(arr: np.ndarray, bpm, meter) -> Rhythm:
     _, beat_q, per_bar = meter_beat(m)
     start = float(arr[0, 0]) if len(arr) else 0.0
     beat_s = 60.0 / qpm * beat_q
-    beats = start + beat_s * np.arange(per_bar + 1)
-    if not len(arr):
-        return Rhythm(beats, beat_q, m, qpm, np.zeros(0), np.zeros(0), 0.0)
-    length = max(beat_q / 2, round((arr[0, 1] - arr[0, 0]) / beat_s * 2) / 2 * beat_q)
-    return Rhythm(start + beat_s * np.arange(int(np.ceil(length / beat_q)) + per_bar + 1), beat_q, m, qpm,
-                  np.zeros(1), np.array([length]), 0.0)
+    length = 0.0 if not len(arr) else max(beat_q / 2, round((arr[0, 1] - arr[0, 0]) / beat_s * 2) / 2 * beat_q)
+    k = np.arange(int(np.ceil(length / beat_q)) + per_bar + 1)
+    onset = np.zeros(len(arr[:1]))
+    return Rhythm(start + beat_s * k, k * beat_q, m, qpm, onset, onset + length, 0.0)
