@@ -6,8 +6,9 @@ Examples:
     svt-live song.mp3 --plot roll.png --plot-span 30 45   piano roll of 30-45 s only
     svt-live song.mp3 --eval annotations.json  score against a reference (mir_eval)
     svt-live a.flac b.flac --eval refs/        one row per file plus mean and pooled rows
-    svt-live song.mp3 --midi-file song.mid --bpm 96 --quantize 1/16 --pitch-bends
-    svt-live song.mp3 --musicxml song.musicxml --bpm 96 --meter 3/4   a lead sheet
+    svt-live song.mp3 --midi-file song.mid --quantize 1/16 --pitch-bends
+    svt-live song.mp3 --musicxml song.musicxml   a lead sheet: tempo, meter, key inferred
+    svt-live song.mp3 --musicxml song.musicxml --bpm 96 --meter 3/4 --key F   given instead
     svt-live songs/ --output-dir out --midi-file --musicxml --jobs 2  a folder, its layout kept
     svt-live song.mp3 --midi-out --realtime     play the notes to MIDI as the song goes
     svt-live --input mic --midi-out            sing; notes go to a virtual MIDI port "svt-live"
@@ -37,7 +38,6 @@ import numpy as np
 from . import __version__
 from .batch import output_path
 from .decode import MAX_NOTE_FRAMES
-from .grid import DEFAULT_BPM
 from .notes import NoteError, format_notes
 from .outputs import OutputConflict, check_outputs, os_error_line, printable, same_file, song_keys
 from .stop import StopRequest
@@ -105,12 +105,17 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--realtime", action="store_true",
                      help="one file: play it through the live engine at real-time pace (with --midi-out: to the port)")
     mus = p.add_argument_group("MIDI file and score")
-    mus.add_argument("--bpm", type=float, default=DEFAULT_BPM,
-                     help=f"tempo written to the MIDI file and score, quarter notes per minute (default {DEFAULT_BPM:g})")
-    mus.add_argument("--meter", default="4/4", help="time signature (default 4/4)")
-    mus.add_argument("--quantize", metavar="GRID", help="MIDI file: snap notes to 1/8, 1/16 or 1/32 notes at --bpm "
-                                                        "(default: real timing; the score always uses a grid, 1/16 "
-                                                        "unless given)")
+    mus.add_argument("--bpm", type=float,
+                     help="a constant tempo for the MIDI file and score, quarter notes per minute (default: "
+                          "inferred from the sung notes, following the singer's drift: the MIDI file carries "
+                          "the tempo map)")
+    mus.add_argument("--meter", help="time signature such as 3/4 or 6/8 (default: inferred: 2/4, 3/4, 4/4 or 6/8, "
+                                     "with a pickup bar where the song starts on an upbeat)")
+    mus.add_argument("--key", help="key such as F, F#m, Bb major or D minor, for the key signature and spelling "
+                                   "(default: inferred from the notes)")
+    mus.add_argument("--quantize", metavar="GRID", help="MIDI file: move notes to the lead sheet's note values, "
+                                                        "rounded to 1/8, 1/16 or 1/32 notes (default: real timing "
+                                                        "on the inferred tempo map)")
     mus.add_argument("--pitch-bends", action="store_true",
                      help="MIDI: each note's cents and sung contour as pitch-wheel messages (bend range by RPN)")
     mus.add_argument("--tuning", default="440", help="A4 in Hz that pitches are rounded against to MIDI notes and "
@@ -342,27 +347,34 @@ def _transcribe_one(state, job) -> _FileResult:
     except AudioError as exc:
         print(f"svt-live: error: {printable(exc)}", file=sys.stderr)
         return _FileResult(key, None, "", False)
-    music = _music(args, t.notes)
+    music = _music(args, t.notes, targets)
     sung = describe_tuning(music.pop("sung_cents"))
     text = ""
     if not args.quiet:
         key_text = f", key {music['key'].name}" if music["key"] else ""
+        if music["sheet"] is not None and len(t.notes):
+            meter = music["sheet"].meter
+            key_text += f", {music['sheet'].qpm:.0f} BPM in {meter[0]}/{meter[1]}"
         head = printable(f"{item.path}: {len(t.notes)} notes{key_text}, sung at {sung}")
         text = head if not len(t.notes) else f"{head}\n{format_notes(t.notes)}"
     ok = _write_outputs(args, item.path, key, t, refs.get(key), targets, music)
     return _FileResult(key, t.notes, text, ok)
 
 
-def _music(args, notes: np.ndarray) -> dict:
-    """Tempo, meter, grid, tuning and key of one transcription for its MIDI file and score, and the
-    singer's estimated tuning (``sung_cents``, printed)."""
+def _music(args, notes: np.ndarray, targets: list) -> dict:
+    """Tuning and key of one transcription, its lead sheet (``sheet``: tempo, beats, meter; only when a
+    MIDI file or score is written) and the singer's estimated tuning (``sung_cents``, printed)."""
     from .key import estimate_key
     from .tuning import estimate_tuning_cents
 
     sung = estimate_tuning_cents(notes)
     tuning = sung if args.tuning_cents == "auto" else args.tuning_cents
-    return {"bpm": args.bpm, "meter": args.meter_pair, "division": args.division, "tuning_cents": tuning,
-            "key": estimate_key(notes, tuning), "sung_cents": sung}
+    key = args.key_given or estimate_key(notes, tuning)
+    sheet = None
+    if any(flag in ("midi_file", "musicxml") for flag, _ in targets):
+        from .leadsheet import infer_lead_sheet
+        sheet = infer_lead_sheet(notes, bpm=args.bpm, meter=args.meter_pair, key=key, tuning_cents=tuning)
+    return {"tuning_cents": tuning, "key": key, "sheet": sheet, "sung_cents": sung}
 
 
 def _write_outputs(args, f: Path, key: str, t, ref: np.ndarray | None, targets: list, music: dict) -> bool:
@@ -380,9 +392,10 @@ def _write_outputs(args, f: Path, key: str, t, ref: np.ndarray | None, targets: 
             elif flag == "midi_file":
                 from .midi import write_midi_file
                 write_midi_file(path, t.notes, t.velocities, pitch_bends=args.pitch_bends, contours=t.contours,
-                                **music)
+                                division=args.division, tuning_cents=music["tuning_cents"], key=music["key"],
+                                rhythm=music["sheet"].rhythm)
             elif flag == "musicxml":
-                _write_score(path, t.notes, f.stem, music)
+                _write_score(path, f.stem, music)
             else:
                 from .plot import plot_transcription
                 plot_transcription(path, t.notes, ref, span=args.plot_span, title=f.name)
@@ -394,14 +407,15 @@ def _write_outputs(args, f: Path, key: str, t, ref: np.ndarray | None, targets: 
     return ok
 
 
-def _write_score(path: Path, notes: np.ndarray, title: str, music: dict) -> None:
+def _write_score(path: Path, title: str, music: dict) -> None:
     """``--musicxml``: the lead sheet; what music21 cannot notate is an ``OSError`` naming ``path``
     (one failed output: the batch and ``--json`` go on)."""
     from music21.exceptions21 import Music21Exception
 
-    from .musicxml import SCORE_DIVISION, write_musicxml
+    from .leadsheet import lead_sheet_score
+    from .musicxml import write_score
     try:
-        write_musicxml(path, notes, title=title, **{**music, "division": music["division"] or SCORE_DIVISION})
+        write_score(path, lead_sheet_score(music["sheet"], title=title))
     except Music21Exception as exc:
         raise OSError(None, f"music21 cannot notate this take ({str(exc).splitlines()[0]})", str(path)) from None
 
@@ -410,6 +424,7 @@ def _check_batch(args) -> None:
     """Folders become their audio files (``args.inputs``); the MIDI, score and batch options are checked."""
     from .batch import cap_jobs, check_jobs, expand_inputs, output_stems
     from .grid import check_bpm, parse_division, parse_meter
+    from .key import parse_key
     from .tuning import parse_tuning
 
     try:
@@ -417,10 +432,12 @@ def _check_batch(args) -> None:
         args.files = [str(i.path) for i in args.inputs]
         args.keys = song_keys(args.files)
         args.out_stems = output_stems(args.inputs, args.keys)
-        args.meter_pair = parse_meter(args.meter)
+        args.meter_pair = parse_meter(args.meter) if args.meter is not None else None
+        args.key_given = parse_key(args.key) if args.key is not None else None
         args.division = parse_division(args.quantize) if args.quantize else None
         args.tuning_cents = parse_tuning(args.tuning)
-        check_bpm(args.bpm)
+        if args.bpm is not None:
+            check_bpm(args.bpm)
         args.jobs = cap_jobs(check_jobs(args.jobs), len(args.inputs))
     except ValueError as exc:
         raise UsageError(str(exc)) from None

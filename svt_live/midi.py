@@ -46,10 +46,41 @@ def _bend_messages(notes, key_numbers, contours, bend_range, shift) -> list[tupl
     return msgs
 
 
+def tempo_map(rhythm) -> tuple[np.ndarray, np.ndarray]:
+    """Knots ``(seconds [k], quarter notes [k])`` from a take's time to its MIDI file's quarter notes.
+
+    Second 0 is quarter 0; from the first tracked beat on, the quarters follow
+    the beats of ``rhythm`` (:class:`svt_live.rhythm.Rhythm`), shifted so that
+    the score's first bar line falls on a whole bar of the file (the time before
+    the first beat becomes whole bars, plus the pickup, at a tempo near the
+    song's). Between knots the tempo is constant; after the last one it stays.
+    """
+    s, q = np.asarray(rhythm.beats_s, dtype=np.float64), np.asarray(rhythm.beats_q, dtype=np.float64)
+    keep = s > 0.01  # beats at or before second 0 cannot be placed after it
+    if keep.sum() < 2:
+        spq = 60.0 / rhythm.qpm
+        return np.array([0.0, 1.0]), np.array([0.0, 1.0 / spq])
+    s, q = s[keep], q[keep]
+    bar_q = rhythm.meter[0] * 4.0 / rhythm.meter[1]
+    natural = s[0] / ((s[1] - s[0]) / (q[1] - q[0]))  # quarters before the first beat at its tempo
+    bars = max(np.ceil((-q[0] + 1e-9) / bar_q), np.round((natural - q[0]) / bar_q))
+    first = q[0] + bars * bar_q  # the first beat's quarter in the file: q = 0 lands on a bar line
+    return np.concatenate([[0.0], s]), np.concatenate([[0.0], q - q[0] + first])
+
+
+def _seconds_to_ticks(times, knots_s: np.ndarray, knots_q: np.ndarray) -> np.ndarray:
+    """Seconds -> ticks through the tempo map (the last tempo continues past the last knot)."""
+    t = np.asarray(times, dtype=np.float64)
+    last = (knots_q[-1] - knots_q[-2]) / (knots_s[-1] - knots_s[-2])
+    q = np.where(t > knots_s[-1], knots_q[-1] + (t - knots_s[-1]) * last, np.interp(t, knots_s, knots_q))
+    return np.round(q * TICKS_PER_BEAT).astype(np.int64)
+
+
 def notes_to_midi(notes: np.ndarray, velocities=None, *, bpm: float = DEFAULT_BPM,
                   meter: tuple[int, int] = DEFAULT_METER, division: int | None = None,
                   tuning_cents: float = 0.0, pitch_bends: bool = False, contours=None, key=None,
-                  track_name: str = TRACK_NAME, bend_range: float = BEND_RANGE_SEMITONES) -> mido.MidiFile:
+                  track_name: str = TRACK_NAME, bend_range: float = BEND_RANGE_SEMITONES,
+                  rhythm=None) -> mido.MidiFile:
     """Notes -> a one-track MIDI file with tempo, time signature, key and optional grid and bends.
 
     Parameters
@@ -76,6 +107,12 @@ def notes_to_midi(notes: np.ndarray, velocities=None, *, bpm: float = DEFAULT_BP
         Written as a key-signature meta message.
     track_name : str
         The track's name.
+    rhythm : svt_live.rhythm.Rhythm, optional
+        The take's inferred beats and meter (:func:`svt_live.leadsheet.infer_lead_sheet`):
+        the file then carries its tempo map (a ``set_tempo`` wherever the tempo changes)
+        and meter instead of ``bpm`` and ``meter``, so that a DAW's bars line up with
+        the notes, which keep their real timing; with ``division`` they move to the
+        lead sheet's note values instead, rounded to that grid.
 
     Returns
     -------
@@ -87,7 +124,19 @@ def notes_to_midi(notes: np.ndarray, velocities=None, *, bpm: float = DEFAULT_BP
     if len(vel) != len(notes):
         raise ValueError(f"{len(vel)} velocities for {len(notes)} notes")
     shift = np.zeros(len(notes))
-    if division is not None:
+    knots = tempo_map(rhythm) if rhythm is not None else None
+    if rhythm is not None:
+        meter = rhythm.meter
+    if rhythm is not None and division is not None and len(notes) == len(rhythm.onset_q):
+        s_q = knots[1][1] - np.asarray(rhythm.beats_q)[np.asarray(rhythm.beats_s) > 0.01][0]  # score q -> file q
+        step = 4.0 / division
+        on_q = np.round(rhythm.onset_q / step) * step
+        off_q = np.maximum(np.round(rhythm.offset_q / step) * step, on_q + step)
+        on_s = np.interp(on_q + s_q, knots[1], knots[0])
+        off_s = np.interp(off_q + s_q, knots[1], knots[0])
+        shift = on_s - notes[:, 0]
+        notes = np.column_stack([on_s, off_s, notes[:, 2]])
+    elif division is not None:
         q, kept = quantize_notes(notes, bpm, division, return_index=True)
         shift = q[:, 0] - notes[kept, 0]  # contours move with their note's onset
         notes, vel = q, vel[kept]
@@ -98,7 +147,6 @@ def notes_to_midi(notes: np.ndarray, velocities=None, *, bpm: float = DEFAULT_BP
     track = mido.MidiTrack()
     mid.tracks.append(track)
     track.append(mido.MetaMessage("track_name", name=track_name, time=0))
-    track.append(mido.MetaMessage("set_tempo", tempo=tempo, time=0))
     track.append(mido.MetaMessage("time_signature", numerator=meter[0], denominator=meter[1], time=0))
     if key is not None:
         track.append(mido.MetaMessage("key_signature", key=key.midi_name, time=0))
@@ -112,12 +160,20 @@ def notes_to_midi(notes: np.ndarray, velocities=None, *, bpm: float = DEFAULT_BP
         msgs += _bend_messages(notes, key_numbers, contours, bend_range, shift)
         if len(notes):
             msgs.append((notes[-1, 1], 0.75, mido.Message("pitchwheel", pitch=0)))
-    msgs.sort(key=lambda m: (m[0], m[1]))
+    if knots is None:
+        knots = (np.array([0.0, 1.0]), np.array([0.0, 1e6 / tempo]))
+    ticks = _seconds_to_ticks([m[0] for m in msgs], *knots) if msgs else []
+    tempos = []  # (tick, order -1: before the notes at that tick, set_tempo)
+    spq = np.diff(knots[0]) / np.diff(knots[1])
+    for i, (k_q, sec) in enumerate(zip(knots[1][:-1], spq)):
+        us = int(round(sec * 1e6))
+        if not tempos or us != tempos[-1][2].tempo:
+            tempos.append((int(round(k_q * TICKS_PER_BEAT)), -1, mido.MetaMessage("set_tempo", tempo=us)))
+    events = sorted([(tk, o, msg) for tk, (_, o, msg) in zip(ticks, msgs)] + tempos, key=lambda e: (e[0], e[1]))
     last = 0
-    for t, _, msg in msgs:
-        tick = int(round(mido.second2tick(t, TICKS_PER_BEAT, tempo)))
-        track.append(msg.copy(time=tick - last))
-        last = tick
+    for tick, _, msg in events:
+        track.append(msg.copy(time=int(tick) - last))
+        last = int(tick)
     track.append(mido.MetaMessage("end_of_track", time=0))
     return mid
 

@@ -271,8 +271,17 @@ def _on_grid(x, step: float) -> np.ndarray:
     return np.abs(x / step - np.round(x / step)) < 1e-6
 
 
+def repetition(pos_q: np.ndarray, midi: np.ndarray, lag_q: float) -> float:
+    """Share of notes whose pitch and span to the next onset recur exactly ``lag_q`` quarter notes later."""
+    span = np.append(np.diff(pos_q), 0.0)
+    at = {int(round(p * 12)): (int(m), int(round(s * 12))) for p, m, s in zip(pos_q, midi, span)}
+    hits = [at.get(int(round((p + lag_q) * 12))) == at[int(round(p * 12))] for p in pos_q if p + lag_q <= pos_q[-1]]
+    return float(np.mean(hits)) if hits else 0.0
+
+
 def meter_and_downbeat(pos_q: np.ndarray, offsets_q: np.ndarray, beat_q: float, meters=None,
-                       stability: np.ndarray | None = None) -> tuple[tuple[int, int], float]:
+                       stability: np.ndarray | None = None, midi: np.ndarray | None = None
+                       ) -> tuple[tuple[int, int], float]:
     """The meter and the first bar's downbeat (quarter notes, at or before the first onset), from accents.
 
     A bar hypothesis (meter, and where its downbeats fall: on the tracked beats
@@ -282,7 +291,8 @@ def meter_and_downbeat(pos_q: np.ndarray, offsets_q: np.ndarray, beat_q: float, 
     none does (a note held across the barline, or a rest on it); minus a cost
     for bars holding many more or fewer than :data:`BAR_NOTES` notes, for a
     pickup longer than a beat, and for notes that start off the meter's beat and
-    are held over the next one (syncopation). ``stability`` (0-1 per note, e.g.
+    are held over the next one (syncopation); plus, with ``midi``, the share of
+    notes that recur a bar later (:func:`repetition`). ``stability`` (0-1 per note, e.g.
     how well its pitch fits the key) adds to a note's accent.
     """
     acc = accents(pos_q, offsets_q)
@@ -294,6 +304,7 @@ def meter_and_downbeat(pos_q: np.ndarray, offsets_q: np.ndarray, beat_q: float, 
     for meter in meters or METER_CHOICES:
         _, b, per_bar = meter_beat(meter)
         bar = b * per_bar
+        repeats = REPEAT_WEIGHT * repetition(pos_q, midi, bar) if midi is not None else 0.0
         step = beat_q if _on_grid(np.array([b]), beat_q)[0] else 0.5
         for phase in np.arange(0, bar - 1e-9, step):
             first = pos_q[0] + (phase - pos_q[0]) % bar  # first downbeat at or after the first onset
@@ -309,7 +320,8 @@ def meter_and_downbeat(pos_q: np.ndarray, offsets_q: np.ndarray, beat_q: float, 
             pickup = ((first - pos_q[0]) % bar) / b
             notes_per_bar = len(pos_q) * bar / (pos_q[-1] - pos_q[0] + np.mean(np.diff(pos_q)))
             score = (float(np.mean(vals)) + METER_BONUS.get(meter, 0.0) - LONG_PICKUP_COST * max(0.0, pickup - 1)
-                     - BAR_NOTES_WEIGHT * np.log2(notes_per_bar / BAR_NOTES) ** 2 - METER_SYNC_WEIGHT * sync)
+                     - BAR_NOTES_WEIGHT * np.log2(notes_per_bar / BAR_NOTES) ** 2 - METER_SYNC_WEIGHT * sync
+                     + repeats)
             if score > best_score:
                 origin = first - bar if first > pos_q[0] + 1e-6 else first
                 best, best_score = (meter, float(origin)), score
@@ -325,7 +337,8 @@ STABILITY_WEIGHT = 0.0
 LONG_PICKUP_COST = 0.5  # per beat of a pickup longer than one beat (pickups are a beat or less, mostly)
 ONSET_BONUS = 1.0  # a downbeat with an onset, on top of the note's accent
 MISSING_DOWNBEAT_COST = 3.0  # a downbeat without an onset (a note held over the barline, or a rest)
-METER_SYNC_WEIGHT = 4.0  # per share of notes held over the meter's next beat from off the beat
+METER_SYNC_WEIGHT = 4.0
+REPEAT_WEIGHT = 1.0  # per share of notes that recur a bar later  # per share of notes held over the meter's next beat from off the beat
 
 
 def meter_beat(meter: tuple[int, int]) -> tuple[int, float, int]:
@@ -389,7 +402,7 @@ def infer_rhythm(notes, *, bpm: float | None = None, meter: tuple[int, int] | No
     ends = snap_offsets(pos, off_pos, division)
     choices = [meter] if meter else METER_CHOICES if CROSS_DIVISION else [
         m for m in METER_CHOICES if meter_beat(m)[0] == division]
-    m, origin_q = meter_and_downbeat(pos * beat_q, ends * beat_q, beat_q, choices)
+    m, origin_q = meter_and_downbeat(pos * beat_q, ends * beat_q, beat_q, choices, midi=np.round(arr[:, 2]))
     k = np.arange(int(np.floor(origin_q / beat_q)), int(np.ceil(max(ends[-1], pos[-1]))) + 2)
     beat_times = _extend(beats, k)
     qpm = float(bpm) if bpm else 60.0 * beat_q * (len(k) - 1) / (beat_times[-1] - beat_times[0])

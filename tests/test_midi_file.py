@@ -98,3 +98,27 @@ def test_decoder_velocity_is_the_note_on_velocity():
     events = dec.push(post) + dec.flush()
     ons = [e.velocity for e in events if type(e).__name__ == "NoteOn"]
     assert ons == dec.velocities.tolist() == [note_velocity(.9), note_velocity(.6)]
+
+
+def test_inferred_tempo_map_and_meter_line_up_with_the_notes(tmp_path):
+    """svt_live.write's MIDI file: a set_tempo per tempo change, the meter, notes at their real times,
+    and the lead sheet's bar lines on the file's bar lines."""
+    import svt_live
+    from svt_live.leadsheet import infer_lead_sheet
+    from test_musicxml import TUNE, performed
+
+    notes, starts_q = performed(TUNE, qpm=132)
+    path = tmp_path / "t.mid"
+    svt_live.write(notes, path)
+    _, track = _read(path)
+    tempos = [m for m in track if m.type == "set_tempo"]
+    assert len(tempos) > 5  # the tempo follows the singer
+    ts = next(m for m in track if m.type == "time_signature")
+    assert (ts.numerator, ts.denominator) == (3, 4)
+    back = load_midi_notes(path)
+    np.testing.assert_allclose(back[:, :2], notes[:, :2], atol=1e-3)
+    onsets_q = np.array([t for t, m in _abs_ticks(track) if m.type == "note_on" and m.velocity]) / 960
+    # bar 1 starts after the pickup's two eighths: its first note sits on a bar line (3 quarters), within jitter
+    assert abs(onsets_q[2] / 3 - round(onsets_q[2] / 3)) < 0.1
+    sheet = infer_lead_sheet(notes)
+    np.testing.assert_allclose(sheet.rhythm.onset_q - sheet.rhythm.onset_q[0], starts_q)

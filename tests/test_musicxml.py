@@ -52,3 +52,111 @@ def test_no_notes_is_an_empty_bar(tmp_path):
     write_musicxml(path, np.zeros((0, 3)))
     part, notes = _read(path)
     assert notes == [] and len(part.getElementsByClass("Measure")) >= 1
+
+
+# "Oh my darling, Clementine"-like tune in 3/4, F major, with a one-beat pickup of two eighths:
+# (MIDI, quarter notes); the first two notes are the pickup before bar 1.
+TUNE = [(65, 0.5), (65, 0.5), (65, 1), (60, 1), (69, 0.5), (69, 0.5), (69, 1), (65, 1), (65, 0.5), (69, 0.5),
+        (72, 1.5), (72, 0.5), (70, 0.5), (69, 0.5), (67, 2), (67, 0.5), (69, 0.5), (70, 1), (70, 1), (69, 0.5),
+        (67, 0.5), (69, 1), (65, 1), (65, 0.5), (69, 0.5), (67, 1.5), (60, 0.5), (64, 0.5), (67, 0.5), (65, 3)]
+
+
+def performed(tune, qpm, seed=0, start_s=1.3, drift=0.04, jitter_s=0.02):
+    """The tune sung with human timing: drifting tempo, onset jitter, notes held 85 %, pitches off by cents."""
+    rng = np.random.default_rng(seed)
+    starts_q = np.concatenate([[0], np.cumsum([d for _, d in tune])])
+    factor = 1 + drift * np.sin(np.linspace(0, np.pi, len(tune) + 1))  # speeds up, then back
+    t = start_s + np.concatenate([[0], np.cumsum(np.diff(starts_q) * 60 / (qpm * factor[:-1]))])
+    on = t[:-1] + rng.normal(0, jitter_s, len(tune))
+    off = on + (t[1:] - t[:-1]) * 0.85
+    return np.column_stack([on, off, [m + rng.uniform(-0.3, 0.3) for m, _ in tune]]), starts_q[:-1]
+
+
+def test_inferred_lead_sheet_reads_back_as_the_tune(tmp_path):
+    """Tempo, meter, pickup, key, note values and positions in the bar come from the performance."""
+    import svt_live
+
+    notes, starts_q = performed(TUNE, qpm=132)
+    path = tmp_path / "Clementine.musicxml"
+    svt_live.write(notes, path)
+    text = path.read_text()
+    assert "Music21" not in text and "<part-name>Voice</part-name>" in text
+    score = music21.converter.parse(str(path))
+    assert score.metadata.bestTitle == "Clementine"
+    part = score.parts[0]
+    mark = part.recurse().getElementsByClass("MetronomeMark")[0]
+    assert abs(mark.getQuarterBPM() / 132 - 1) < 0.04
+    assert part.recurse().getElementsByClass("TimeSignature")[0].ratioString == "3/4"
+    assert part.recurse().getElementsByClass("KeySignature")[0].sharps == -1
+    measures = list(part.getElementsByClass("Measure"))
+    assert measures[0].paddingLeft == 2.0  # the pickup: one beat, two eighths
+    notes_read = [n for n in part.recurse().notes if not (n.tie and n.tie.type != "start")]
+    assert [n.pitch.midi for n in notes_read] == [m for m, _ in TUNE]
+    onsets = np.array([n.getOffsetInHierarchy(part) for n in notes_read])
+    np.testing.assert_allclose(np.diff(onsets), np.diff(starts_q))
+    assert all(n.pitch.accidental is None or n.pitch.name == "B-" for n in notes_read)
+    assert text.count("<accidental>") == 0  # B-flat is in the signature
+    assert "<beam" in text  # eighths beamed by beat
+
+
+@pytest.mark.parametrize("key, midi, expected", [
+    (Key(0, "major"), [69, 70, 71], ["A", "A#", "B"]),  # up: raised (never C double-flat)
+    (Key(0, "major"), [71, 70, 69], ["B", "B-", "A"]),  # down: lowered
+    (Key(7, "major"), [74, 75, 76], ["D", "D#", "E"]),
+    (Key(5, "major"), [60, 61, 62], ["C", "C#", "D"]),  # in a flat key too (never B double-sharp)
+    (Key(3, "major"), [62, 61, 60], ["D", "D-", "C"]),
+    (Key(9, "minor"), [69, 68, 69], ["A", "G#", "A"]),  # the leading tone
+])
+def test_spelling_by_key_and_direction(tmp_path, key, midi, expected):
+    path = tmp_path / "s.musicxml"
+    write_musicxml(path, [[i * 0.5, i * 0.5 + 0.45, m] for i, m in enumerate(midi)], key=key)
+    _, notes = _read(path)
+    assert [n.pitch.name for n in notes] == expected
+    assert all(n.pitch.accidental is None or abs(n.pitch.accidental.alter) < 2 for n in notes)
+
+
+def test_key_signature_notes_carry_no_accidental(tmp_path):
+    """A D major scale up and down: F# and C# come from the signature, written once each way nowhere."""
+    scale = [62, 64, 66, 67, 69, 71, 73, 74, 73, 71, 69, 67, 66, 64, 62]
+    path = tmp_path / "d.musicxml"
+    write_musicxml(path, [[i * 0.5, i * 0.5 + 0.45, m] for i, m in enumerate(scale)], key=estimate_key(
+        [[i, i + 1, m] for i, m in enumerate(scale)]))
+    assert path.read_text().count("<accidental>") == 0
+
+
+@pytest.mark.parametrize("name", ["x.mid", "x.json", "x.csv"])
+def test_write_other_formats_by_extension(tmp_path, name):
+    import svt_live
+    from svt_live.annotations import load_notes
+    from svt_live.api import Note
+
+    notes, _ = performed(TUNE[:8], qpm=100)
+    rows = [Note(a, b, p, 90) for a, b, p in notes]
+    path = tmp_path / name
+    svt_live.write(rows, path)
+    back = load_notes(path) if not name.endswith(".mid") else __import__(
+        "svt_live.annotations", fromlist=["load_midi_notes"]).load_midi_notes(path)
+    np.testing.assert_allclose(back[:, :2], notes[:, :2], atol=1e-3)
+    np.testing.assert_array_equal(np.round(back[:, 2]), np.round(notes[:, 2]))
+
+
+def test_write_refuses_unknown_extension_and_bad_rows(tmp_path):
+    import svt_live
+
+    with pytest.raises(ValueError, match="format"):
+        svt_live.write([[0, 1, 60]], tmp_path / "x.txt")
+    with pytest.raises(ValueError, match="offset"):
+        svt_live.write([[1, 0.5, 60]], tmp_path / "x.musicxml")
+    assert not list(tmp_path.iterdir())
+
+
+def test_given_tempo_meter_and_key_override(tmp_path):
+    import svt_live
+
+    notes, _ = performed(TUNE, qpm=132)
+    path = tmp_path / "o.musicxml"
+    svt_live.write(notes, path, bpm=66, meter=(6, 8), key="D minor")
+    part, _ = _read(path)
+    assert part.recurse().getElementsByClass("MetronomeMark")[0].getQuarterBPM() == pytest.approx(66)
+    assert part.recurse().getElementsByClass("TimeSignature")[0].ratioString == "6/8"
+    assert part.recurse().getElementsByClass("KeySignature")[0].sharps == -1
