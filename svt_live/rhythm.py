@@ -414,7 +414,7 @@ def infer_rhythm(notes, *, bpm: float | None = None, meter: tuple[int, int] | No
     ((3, 4), 90, [0.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 9.0])
     """
     arr = np.asarray(notes, dtype=np.float64).reshape(-1, 3)
-    if len(arr) < 2:
+    if len(np.unique(np.round(arr[:, 0], 2))) < MIN_ONSETS or np.ptp(arr[:, 0]) < 1.0:
         return _trivial(arr, bpm, meter)
     onsets = arr[:, 0]
     weights = 1.0 + np.clip(np.append(np.diff(onsets), arr[-1, 1] - arr[-1, 0]), 0, 2.0)
@@ -433,6 +433,8 @@ def infer_rhythm(notes, *, bpm: float | None = None, meter: tuple[int, int] | No
             if best is None or total < best[0]:
                 best = (total, division, beat_q, beats, pos)
     _, division, beat_q, beats, pos = best
+    if not np.all(np.diff(beats) > 0):  # a degenerate take (onsets crowded together): no beat to follow
+        return _trivial(arr, bpm, meter)
     off_pos = beat_position(arr[:, 1], beats)
     ends = snap_offsets(pos, off_pos, division)
     choices = [meter] if meter else METER_CHOICES if CROSS_DIVISION else [
@@ -445,7 +447,8 @@ def infer_rhythm(notes, *, bpm: float | None = None, meter: tuple[int, int] | No
                   float(pos[0] * beat_q - origin_q))
 
 
-TEMPO_WEIGHT = 1.0
+TEMPO_WEIGHT = 1.0  # the tempo prior's weight against the per-note costs
+MIN_ONSETS = 4  # distinct onsets needed to look for a beat
 
 
 def snap_offsets(pos: np.ndarray, off_pos: np.ndarray, division: int) -> np.ndarray:
@@ -476,13 +479,18 @@ def _extend(beats: np.ndarray, k: np.ndarray) -> np.ndarray:
 
 
 def _trivial(arr: np.ndarray, bpm, meter) -> Rhythm:
-    """No or one note: the given or default tempo and meter, the note on the first downbeat."""
+    """Too few distinct onsets to find a beat: the given or default tempo and meter from the first onset,
+    notes on the nearest eighth (each after the one before)."""
     m = meter or (4, 4)
     qpm = float(bpm or 120.0)
     _, beat_q, per_bar = meter_beat(m)
     start = float(arr[0, 0]) if len(arr) else 0.0
-    beat_s = 60.0 / qpm * beat_q
-    length = 0.0 if not len(arr) else max(beat_q / 2, round((arr[0, 1] - arr[0, 0]) / beat_s * 2) / 2 * beat_q)
-    k = np.arange(int(np.ceil(length / beat_q)) + per_bar + 1)
-    onset = np.zeros(len(arr[:1]))
-    return Rhythm(start + beat_s * k, k * beat_q, m, qpm, onset, onset + length, 0.0)
+    spq = 60.0 / qpm
+    on = np.round((arr[:, 0] - start) / spq * 2) / 2
+    for i in range(1, len(on)):
+        on[i] = max(on[i], on[i - 1] + 0.5)
+    off = np.maximum(np.round((arr[:, 1] - start) / spq * 2) / 2, on + 0.5)
+    off[:-1] = np.minimum(off[:-1], on[1:])
+    end = float(off.max()) if len(off) else 0.0
+    k = np.arange(int(np.ceil(end / beat_q)) + per_bar + 1)
+    return Rhythm(start + k * beat_q * spq, k * beat_q, m, qpm, on, off, 0.0)

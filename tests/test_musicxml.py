@@ -160,3 +160,22 @@ def test_given_tempo_meter_and_key_override(tmp_path):
     assert part.recurse().getElementsByClass("MetronomeMark")[0].getQuarterBPM() == pytest.approx(66)
     assert part.recurse().getElementsByClass("TimeSignature")[0].ratioString == "6/8"
     assert part.recurse().getElementsByClass("KeySignature")[0].sharps == -1
+
+
+@pytest.mark.parametrize("rows", [[], [[0.5, 1.0, 60]], [[0.5, 1.0, 60], [0.5, 0.9, 64]],
+                                  [[0, 0.2, 60], [0.1, 0.3, 62], [0.15, 2, 64]], [[0, 1, 60], [30, 31, 62]],
+                                  [[0, 1, 60], [0, 1, 62], [0, 1, 64], [0, 1, 65], [0.01, 1, 66]]])
+def test_too_few_onsets_for_a_beat_still_write(tmp_path, rows):
+    """No notes, one, chords, crowded onsets: a 120 BPM 4/4 sheet (and MIDI file) with every note."""
+    import svt_live
+
+    svt_live.write(rows, tmp_path / "x.musicxml")
+    svt_live.write(rows, tmp_path / "x.mid")
+    part, notes = _read(tmp_path / "x.musicxml")
+    assert len([n for n in notes if not (n.tie and n.tie.type != "start")]) == len(rows)
+    assert len(mido_notes(tmp_path / "x.mid")) == len(rows)
+
+
+def mido_notes(path):
+    import mido
+    return [m for m in mido.MidiFile(path).tracks[0] if m.type == "note_on" and m.velocity]
