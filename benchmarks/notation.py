@@ -291,6 +291,9 @@ def main(argv=None) -> int:
     ap.add_argument("-v", "--verbose", action="store_true", help="one line per melody")
     args = ap.parse_args(argv)
     t0 = time.time()
+    if args.limit <= 0:
+        print("\n".join(ssvd_rows(args.data_root, args.model, Path(args.cache))) if args.ssvd else "no melodies")
+        return 0
     melodies = load_melodies(args.limit, args.seed)
     rng = np.random.default_rng(args.seed + 1)
     takes = [perform(m, rng) for m in melodies]
