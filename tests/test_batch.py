@@ -111,6 +111,7 @@ def test_several_inputs_go_into_one_csv_with_a_file_column(songs, note_model, tm
     (["--midi-file"], "--midi-file needs a PATH"),
     (["--quantize", "1/5"], "--quantize takes 1/4, 1/8, 1/16 or 1/32"),
     (["--meter", "four"], "--meter takes"),
+    (["--key", "H"], "--key takes"),
     (["--tuning", "1000"], "--tuning 1000: give A4 in Hz between 400 and 480"),
     (["--bpm", "0"], "--bpm must be between 20 and 400"),
     (["--jobs", "0"], "--jobs must be between 1 and 64"),
