@@ -119,6 +119,8 @@ def score_from_positions(onset_q, offset_q, numbers, *, meter: tuple[int, int], 
 
 def _make_pickup(part, measures, pickup_q: float) -> None:
     """Turn the first bar's leading ``pickup_q`` quarter notes of rest into a pickup (anacrusis) bar."""
+    from music21.stream.enums import ShowNumber
+
     first = measures[0]
     for r in list(first.getElementsByClass("Rest")):
         if r.offset < pickup_q:
@@ -127,6 +129,7 @@ def _make_pickup(part, measures, pickup_q: float) -> None:
         first.setElementOffset(el, el.offset - pickup_q)
     first.paddingLeft = pickup_q
     first.number = 0
+    first.showNumber = ShowNumber.NEVER  # written implicit="yes": engravers count bar 1 after it
     for i, m in enumerate(measures[1:], start=1):
         part.setElementOffset(m, m.offset - pickup_q)
         m.number = i

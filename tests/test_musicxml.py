@@ -90,6 +90,7 @@ def test_inferred_lead_sheet_reads_back_as_the_tune(tmp_path):
     assert part.recurse().getElementsByClass("KeySignature")[0].sharps == -1
     measures = list(part.getElementsByClass("Measure"))
     assert measures[0].paddingLeft == 2.0  # the pickup: one beat, two eighths
+    assert "<measure implicit=\"yes\" number=\"0\">" in text
     notes_read = [n for n in part.recurse().notes if not (n.tie and n.tie.type != "start")]
     assert [n.pitch.midi for n in notes_read] == [m for m, _ in TUNE]
     onsets = np.array([n.getOffsetInHierarchy(part) for n in notes_read])
