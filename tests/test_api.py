@@ -15,6 +15,9 @@ def test_import_is_light_and_exports_the_api():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "'load_model', 'transcribe'" in out and "'Transcriber'" in out and out.strip().endswith("False")
     assert callable(svt_live.transcribe)
+    code = "import sys, svt_live; svt_live.write; print(sorted(m for m in ('torch', 'music21') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"  # svt_live.write loads music21 only when it writes a score
     with pytest.raises(AttributeError):
         svt_live.nothing_here  # noqa: B018
 
