@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .grid import check_bpm, parse_meter
 from .key import Key, parse_key
 
 EXTENSIONS = (".musicxml", ".xml", ".mid", ".midi", ".json", ".csv")
@@ -42,12 +43,20 @@ def write(notes, path: str | Path, *, bpm: float | None = None, meter: tuple[int
     bpm : float, optional
         Quarter notes per minute, held constant (``None``: the tempo is inferred and
         may drift; MIDI files then carry the tempo map).
-    meter : (int, int), optional
-        Time signature such as ``(3, 4)`` (``None``: inferred).
+    meter : (int, int) or str, optional
+        Time signature such as ``(3, 4)`` or ``"6/8"`` (``None``: inferred).
     key : svt_live.key.Key or str, optional
         Key such as ``"F major"``, ``"D minor"``, ``"Bb"`` or ``"F#m"`` (``None``: inferred).
     tuning_cents : float
         Tuning the pitches are rounded against (:mod:`svt_live.tuning`).
+
+    Raises
+    ------
+    ValueError
+        An unknown extension, rows that are not ``(onset_s, offset_s, midi)``, a
+        tempo outside 20-400, a meter or key that cannot be read; nothing is written.
+    OSError
+        The file cannot be written (naming ``path``).
 
     Examples
     --------
@@ -73,6 +82,10 @@ def write(notes, path: str | Path, *, bpm: float | None = None, meter: tuple[int
     rows, velocities = note_rows(notes)
     if isinstance(key, str):
         key = parse_key(key)
+    if isinstance(meter, str):
+        meter = parse_meter(meter)
+    if bpm is not None:
+        bpm = check_bpm(bpm)
     options = {"bpm": bpm, "meter": meter, "key": key, "tuning_cents": tuning_cents}
     if ext in (".musicxml", ".xml"):
         from .leadsheet import write_lead_sheet

@@ -17,9 +17,15 @@ How (every step a small function below):
    values first"); the beat times are then refitted to the snapped onsets by
    smoothed least squares (the grid follows the singer), and the notes snapped
    again. The hypothesis with the best fit, value and tempo priors wins.
-3. The meter (2, 3 or 4 beats; 6/8 for a beat divided in 3) and the downbeat
-   come from accents: long notes and onsets fall on downbeats, notes held
-   across a barline are rare. A first bar shorter than the meter is a pickup.
+3. The meter (2/4, 3/4, 4/4 or 6/8, whatever division won) and the downbeat
+   come from the snapped notes in quarter notes: long notes and onsets fall on
+   downbeats, notes held across a barline or over a beat from off it are rare,
+   a bar holds a handful of notes, a pickup is a beat or less, bars repeat
+   (:func:`meter_and_downbeat`). A first bar shorter than the meter is a pickup.
+
+With ``bpm`` given the beat period is held; with ``meter`` given only that
+meter is tried. The constants below were tuned on the development half of
+``python -m benchmarks.notation``.
 """
 from __future__ import annotations
 
@@ -42,6 +48,17 @@ OTHER_VALUE = 0.003
 DIVISION_COSTS = {2: 0.0, 3: 0.5}  # nats per note against compound meters: evenly spaced notes group by 2
 SYNCOPATION_COST = 1.5  # nats for a note that starts off the beat and is held over the next beat
 VALUE_WEIGHT = 1.0  # the note-value prior's weight against the timing fit
+TEMPO_WEIGHT = 1.0  # the tempo prior's weight (per take) against the mean cost per note
+MIN_ONSETS = 4  # distinct onsets needed to look for a beat
+# The meter: choices and the weights of its evidence (meter_and_downbeat).
+METER_CHOICES = ((2, 4), (3, 4), (4, 4), (6, 8))
+ONSET_BONUS = 1.0  # a downbeat with an onset, on top of the note's accent
+MISSING_DOWNBEAT_COST = 3.0  # a downbeat without an onset (a note held over the barline, or a rest)
+BAR_NOTES = 3.5  # notes a bar holds, about: bars of melodies hold a handful of notes
+BAR_NOTES_WEIGHT = 1.0
+LONG_PICKUP_COST = 0.5  # per beat of a pickup longer than one beat (pickups are a beat or less, mostly)
+METER_SYNC_WEIGHT = 4.0  # per share of notes held over the meter's next beat from off the beat
+REPEAT_WEIGHT = 1.0  # per share of notes that recur a bar later
 
 
 @dataclass(frozen=True)
@@ -315,8 +332,7 @@ def repetition(pos_q: np.ndarray, midi: np.ndarray, lag_q: float) -> float:
 
 
 def meter_and_downbeat(pos_q: np.ndarray, offsets_q: np.ndarray, beat_q: float, meters=None,
-                       stability: np.ndarray | None = None, midi: np.ndarray | None = None
-                       ) -> tuple[tuple[int, int], float]:
+                       midi: np.ndarray | None = None) -> tuple[tuple[int, int], float]:
     """The meter and the first bar's downbeat (quarter notes, at or before the first onset), from accents.
 
     A bar hypothesis (meter, and where its downbeats fall: on the tracked beats
@@ -327,12 +343,9 @@ def meter_and_downbeat(pos_q: np.ndarray, offsets_q: np.ndarray, beat_q: float, 
     for bars holding many more or fewer than :data:`BAR_NOTES` notes, for a
     pickup longer than a beat, and for notes that start off the meter's beat and
     are held over the next one (syncopation); plus, with ``midi``, the share of
-    notes that recur a bar later (:func:`repetition`). ``stability`` (0-1 per note, e.g.
-    how well its pitch fits the key) adds to a note's accent.
+    notes that recur a bar later (:func:`repetition`).
     """
     acc = accents(pos_q, offsets_q)
-    if stability is not None:
-        acc = acc + STABILITY_WEIGHT * np.asarray(stability)
     on = {int(round(p * 12)): a for p, a in zip(pos_q, acc)}  # twelfths of a quarter: exact keys
     spans_to = np.append(pos_q[1:], offsets_q[-1])
     best, best_score = None, -np.inf
@@ -354,26 +367,13 @@ def meter_and_downbeat(pos_q: np.ndarray, offsets_q: np.ndarray, beat_q: float, 
             sync = np.mean(off_beat & (spans_to > next_beat + 1e-6))
             pickup = ((first - pos_q[0]) % bar) / b
             notes_per_bar = len(pos_q) * bar / (pos_q[-1] - pos_q[0] + np.mean(np.diff(pos_q)))
-            score = (float(np.mean(vals)) + METER_BONUS.get(meter, 0.0) - LONG_PICKUP_COST * max(0.0, pickup - 1)
+            score = (float(np.mean(vals)) - LONG_PICKUP_COST * max(0.0, pickup - 1)
                      - BAR_NOTES_WEIGHT * np.log2(notes_per_bar / BAR_NOTES) ** 2 - METER_SYNC_WEIGHT * sync
                      + repeats)
             if score > best_score:
                 origin = first - bar if first > pos_q[0] + 1e-6 else first
                 best, best_score = (meter, float(origin)), score
     return best if best else ((4, 4), float(pos_q[0]))
-
-
-METER_CHOICES = ((2, 4), (3, 4), (4, 4), (6, 8))
-CROSS_DIVISION = True
-METER_BONUS = {(4, 4): 0.0, (3, 4): 0.0, (2, 4): 0.0, (6, 8): 0.0}
-BAR_NOTES = 3.5  # notes a bar holds, about: bars of melodies hold a handful of notes
-BAR_NOTES_WEIGHT = 1.0
-STABILITY_WEIGHT = 0.0
-LONG_PICKUP_COST = 0.5  # per beat of a pickup longer than one beat (pickups are a beat or less, mostly)
-ONSET_BONUS = 1.0  # a downbeat with an onset, on top of the note's accent
-MISSING_DOWNBEAT_COST = 3.0  # a downbeat without an onset (a note held over the barline, or a rest)
-METER_SYNC_WEIGHT = 4.0
-REPEAT_WEIGHT = 1.0  # per share of notes that recur a bar later  # per share of notes held over the meter's next beat from off the beat
 
 
 def meter_beat(meter: tuple[int, int]) -> tuple[int, float, int]:
@@ -437,18 +437,13 @@ def infer_rhythm(notes, *, bpm: float | None = None, meter: tuple[int, int] | No
         return _trivial(arr, bpm, meter)
     off_pos = beat_position(arr[:, 1], beats)
     ends = snap_offsets(pos, off_pos, division)
-    choices = [meter] if meter else METER_CHOICES if CROSS_DIVISION else [
-        m for m in METER_CHOICES if meter_beat(m)[0] == division]
-    m, origin_q = meter_and_downbeat(pos * beat_q, ends * beat_q, beat_q, choices, midi=np.round(arr[:, 2]))
+    m, origin_q = meter_and_downbeat(pos * beat_q, ends * beat_q, beat_q, [meter] if meter else METER_CHOICES,
+                                     midi=np.round(arr[:, 2]))
     k = np.arange(int(np.floor(origin_q / beat_q)), int(np.ceil(max(ends[-1], pos[-1]))) + 2)
     beat_times = _extend(beats, k)
     qpm = float(bpm) if bpm else 60.0 * beat_q * (len(k) - 1) / (beat_times[-1] - beat_times[0])
     return Rhythm(beat_times, k * beat_q - origin_q, m, qpm, pos * beat_q - origin_q, ends * beat_q - origin_q,
                   float(pos[0] * beat_q - origin_q))
-
-
-TEMPO_WEIGHT = 1.0  # the tempo prior's weight against the per-note costs
-MIN_ONSETS = 4  # distinct onsets needed to look for a beat
 
 
 def snap_offsets(pos: np.ndarray, off_pos: np.ndarray, division: int) -> np.ndarray:

@@ -156,7 +156,7 @@ def test_given_tempo_meter_and_key_override(tmp_path):
 
     notes, _ = performed(TUNE, qpm=132)
     path = tmp_path / "o.musicxml"
-    svt_live.write(notes, path, bpm=66, meter=(6, 8), key="D minor")
+    svt_live.write(notes, path, bpm=66, meter="6/8", key="D minor")
     part, _ = _read(path)
     assert part.recurse().getElementsByClass("MetronomeMark")[0].getQuarterBPM() == pytest.approx(66)
     assert part.recurse().getElementsByClass("TimeSignature")[0].ratioString == "6/8"
