@@ -20,11 +20,19 @@ EXTENSIONS = (".musicxml", ".xml", ".mid", ".midi", ".json", ".csv")
 
 def note_rows(notes) -> tuple[np.ndarray, np.ndarray | None]:
     """``(rows [n, 3] (onset_s, offset_s, midi), velocities [n] or None)`` from Notes or rows."""
-    notes = list(notes) if not isinstance(notes, np.ndarray) else notes
+    try:
+        notes = list(notes) if not isinstance(notes, np.ndarray) else notes
+    except TypeError:
+        raise ValueError("notes need (onset_s, offset_s, midi) rows of numbers, or svt_live.Note objects") from None
     if len(notes) and hasattr(notes[0], "onset"):
         rows = np.array([[n.onset, n.offset, n.pitch] for n in notes], dtype=np.float64)
         return rows, np.array([n.velocity for n in notes], dtype=np.int64)
-    rows = np.asarray(notes, dtype=np.float64).reshape(-1, 3) if len(notes) else np.zeros((0, 3))
+    try:
+        rows = np.asarray(notes, dtype=np.float64) if len(notes) else np.zeros((0, 3))
+    except (TypeError, ValueError):
+        rows = None
+    if rows is None or rows.ndim != 2 or rows.shape[1] != 3:
+        raise ValueError("notes need (onset_s, offset_s, midi) rows of numbers, or svt_live.Note objects")
     if not np.isfinite(rows).all() or (rows[:, 1] < rows[:, 0]).any():
         raise ValueError("notes need finite (onset_s, offset_s, midi) rows with offset >= onset")
     return rows, None

@@ -97,3 +97,27 @@ def test_a_long_array_keeps_memory_flat(note_model, robust):
     grown = float(p.stdout.strip())
     robust(f"peak memory grew {grown:.0f} MB from 10 s to 60 s of audio")
     assert grown < 30
+
+
+@pytest.mark.parametrize("name, notes, options, says", [
+    case("API: svt_live.write to an unknown extension", "x.txt", [[0, 1, 60]], {}, "cannot tell the format",
+         category="engine", expected="ValueError naming the extensions; nothing written"),
+    case("API: svt_live.write rows with NaN", "x.musicxml", [[0, math.nan, 60]], {}, "notes need finite",
+         category="engine", expected="ValueError; nothing written"),
+    case("API: svt_live.write a note ending before it starts", "x.mid", [[1, 0.5, 60]], {}, "notes need finite",
+         category="engine", expected="ValueError; nothing written"),
+    case("API: svt_live.write rows of two columns", "x.csv", [[0, 1]], {}, "rows of numbers",
+         category="engine", expected="ValueError; nothing written"),
+    case("API: svt_live.write bpm=0", "x.musicxml", [[0, 1, 60]], {"bpm": 0}, "--bpm must be between 20 and 400",
+         category="engine", expected="ValueError giving the range; nothing written"),
+    case("API: svt_live.write meter='four'", "x.musicxml", [[0, 1, 60]], {"meter": "four"}, "--meter takes",
+         category="engine", expected="ValueError with examples; nothing written"),
+    case("API: svt_live.write key='H'", "x.mid", [[0, 1, 60]], {"key": "H"}, "--key takes",
+         category="engine", expected="ValueError with examples; nothing written"),
+])
+def test_write_refuses_bad_arguments_before_writing(name, notes, options, says, tmp_path, robust):
+    with pytest.raises(ValueError) as err:
+        svt_live.write(notes, tmp_path / name, **options)
+    assert says in str(err.value), err.value
+    assert not list(tmp_path.iterdir())
+    robust(f"ValueError: {err.value}")
