@@ -12,11 +12,11 @@ import sys
 
 def guarded(prog: str, module: str) -> int:
     """Import ``module`` and return its ``main()``; a Ctrl-C on the way gives ``prog: interrupted`` and 130."""
-    from .stop import catch_early_interrupts
+    from .stop import early_interrupts
 
-    catch_early_interrupts()
     try:
-        return importlib.import_module(module).main()
+        with early_interrupts():
+            return importlib.import_module(module).main()
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130

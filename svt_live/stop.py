@@ -8,6 +8,7 @@ point where every output written so far is complete.
 """
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
 
@@ -21,17 +22,27 @@ def _early_interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
-def catch_early_interrupts() -> None:
+@contextlib.contextmanager
+def early_interrupts():
     """Remember a Ctrl-C that comes while the program starts (imports, model loading, opening devices).
 
-    The handler raises ``KeyboardInterrupt`` as Python's own does, and also records the signal: when the
-    exception is raised inside C code that drops it (an import's callback, PortAudio starting its JACK
-    client), the first :class:`StopRequest` entered later still sees the request and the command stops
-    there, saving what it has. Entry points call this first; main thread only.
+    Inside the block, SIGINT raises ``KeyboardInterrupt`` as Python's own handler does, and also records
+    the signal: when the exception is raised inside C code that drops it (an import's callback, PortAudio
+    starting its JACK client), the first :class:`StopRequest` entered later still sees the request and
+    the command stops there, saving what it has. The entry points run the whole command in this block;
+    on the way out the previous handler is back and nothing stays recorded. Main thread only.
     """
-    if threading.current_thread() is threading.main_thread() and \
-            signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+    global _pending
+    install = threading.current_thread() is threading.main_thread() and \
+        signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    if install:
         signal.signal(signal.SIGINT, _early_interrupt)
+    try:
+        yield
+    finally:
+        if install:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            _pending = None
 
 
 class StopRequest:

@@ -36,15 +36,22 @@ def test_a_ctrl_c_lost_during_start_up_stops_the_first_stop_request():
     saved = sig.getsignal(sig.SIGINT)
     try:
         sig.signal(sig.SIGINT, sig.default_int_handler)
-        stop_module.catch_early_interrupts()
-        try:
-            sig.raise_signal(sig.SIGINT)
-        except KeyboardInterrupt:
-            pass  # dropped, as a C callback would drop it
-        with stop_module.StopRequest() as request:
-            assert request and request.signal == sig.SIGINT
-        with stop_module.StopRequest() as later:
-            assert not later  # remembered once
+        with stop_module.early_interrupts():
+            try:
+                sig.raise_signal(sig.SIGINT)
+            except KeyboardInterrupt:
+                pass  # dropped, as a C callback would drop it
+            with stop_module.StopRequest() as request:
+                assert request and request.signal == sig.SIGINT
+            with stop_module.StopRequest() as later:
+                assert not later  # remembered once
+            try:
+                sig.raise_signal(sig.SIGINT)
+            except KeyboardInterrupt:
+                pass
+        # after the block (an entry point called in-process returned) nothing is remembered or installed
+        assert sig.getsignal(sig.SIGINT) is sig.default_int_handler
+        with stop_module.StopRequest() as after:
+            assert not after
     finally:
         sig.signal(sig.SIGINT, saved)
-        stop_module._pending = None
