@@ -16,7 +16,7 @@ from svt_live.exercise import LiveMarker
 from svt_live.metronome import click_times, click_track
 from svt_live.notes import NoteError
 from svt_live.score import Score, ScoreError, read_score
-from svt_live.sightsing import check
+from svt_live.sightsing import check, format_result
 
 SCORE = np.array([[0.0, 0.5, 60], [0.5, 1.0, 62], [1.0, 1.5, 64], [1.5, 2.0, 65],
                   [2.0, 2.5, 67], [2.5, 3.0, 65], [3.0, 3.5, 64], [3.5, 4.5, 62]], float)
@@ -242,3 +242,79 @@ def test_count_in_clicks_as_midi_on_a_synth_port(jack_server, monkeypatch, capsy
     beats = np.cumsum([dt for _, dt in got])[[i for i, (m, _) in enumerate(got) if m[0] == 0x99 and m[2]]]
     assert np.diff(beats) == pytest.approx([0.25, 0.25], abs=0.03)
     assert capsys.readouterr().err.split() == ["count-in", "1.1", "count-in", "1.2", "count-in", "1.3"]
+
+
+def test_a_note_at_the_tolerance_edge_is_borderline_neither_right_nor_wrong():
+    sung = perform(SCORE, ratio=1.0, wrong={1: 62.52, 3: 65.46, 5: 65.58})  # +52, +46, +58 cents
+    r = check(SCORE, sung)
+    assert statuses(r)[1] == "borderline" and statuses(r)[3] == "borderline" and statuses(r)[5] == "wrong"
+    s = r.summary()
+    assert (s["borderline"], s["wrong"], s["right"]) == (2, 1, 5)
+    assert [(b["index"], b["pitch_error_cents"]) for b in r.to_dict()["borderline"]] == [(1, 52.0), (3, 46.0)]
+    text = format_result(r)
+    assert "borderline 2 D4 +52 cents" in text and "2 borderline, 1 wrong" in text
+    assert statuses(check(SCORE, sung, borderline_cents=0))[1:4:2] == ["wrong", "right"]
+
+
+def test_nothing_sung_says_so_instead_of_none():
+    text = format_result(check(SCORE, np.zeros((0, 3))))
+    assert "None" not in text and "no notes sung" in text
+
+
+def class_of_takes(tmp_path):
+    """An exercise and a class folder: one take with a wrong, a missed and an extra note, one sung right
+    (its file name starts with '=', a spreadsheet formula), one silent."""
+    exercise = synth.write_midi(tmp_path / "ex.mid", SCORE.tolist())
+    d = tmp_path / "class"
+    d.mkdir()
+    sung = perform(SCORE, wrong={2: 66.0}, skip={4}, extra=[(6.25, 6.65, 70.0)])
+    sung[:, 1] -= 0.05
+    synth.write_wav(d / "anna.wav", synth.sung_tones(sung, 7.5))
+    good = perform(SCORE, start=0.5, ratio=1.0)
+    good[:, 1] -= 0.05
+    synth.write_wav(d / "=bob.wav", synth.sung_tones(good, 6.0))
+    synth.write_wav(d / "silent.wav", np.zeros(3 * synth.SR, np.float32))
+    return exercise, sorted(d.glob("*.wav"))
+
+
+def test_a_class_at_once_writes_a_report_per_take_and_a_table(tmp_path, capsys):
+    import csv
+
+    exercise, takes = class_of_takes(tmp_path)
+    reports = tmp_path / "reports"
+    assert main([*map(str, takes), "--score", str(exercise), "--report", f"{reports}/"]) == 0
+    captured = capsys.readouterr()
+    assert "None" not in captured.out and "no notes sung" in captured.out and "Traceback" not in captured.err
+    names = ["=bob.json", "=bob.html", "anna.json", "anna.html", "silent.json", "silent.html", "class.csv"]
+    assert [line for line in captured.err.splitlines() if line.startswith("wrote")] == \
+        [f"wrote {reports / n}" for n in names]
+    anna = json.loads((reports / "anna.json").read_text())
+    assert [n["status"] for n in anna["notes"]][2:5] == ["wrong", "right", "missed"]
+    rows = list(csv.reader((reports / "class.csv").open()))
+    assert rows[0] == ["take", "score_notes", "right", "borderline", "wrong", "missed", "extra",
+                       "mean_cents_off", "onset_spread_ms"]
+    assert rows[1][:7] == ["'=bob", "8", "8", "0", "0", "0", "0"]  # never read as a formula
+    assert rows[2][:7] == ["anna", "8", "6", "0", "1", "1", "1"] and float(rows[2][7]) > 0
+    assert rows[3] == ["silent", "8", "0", "0", "0", "8", "0", "", ""]
+
+
+@pytest.mark.parametrize("how", ["ends with /", "exists"])
+def test_one_take_with_a_report_folder_writes_into_it(tmp_path, how, capsys):
+    exercise, takes = class_of_takes(tmp_path)
+    reports = tmp_path / "reports"
+    if how == "exists":
+        reports.mkdir()
+    arg = f"{reports}/" if how == "ends with /" else str(reports)
+    assert main([str(takes[1]), "--score", str(exercise), "--report", arg]) == 0
+    assert sorted(p.name for p in reports.iterdir()) == ["anna.html", "anna.json", "class.csv"]
+    assert f"wrote {reports / 'anna.json'}" in capsys.readouterr().err
+
+
+def test_an_unreadable_take_is_one_line_and_the_class_goes_on(tmp_path, capsys):
+    exercise, takes = class_of_takes(tmp_path)
+    bad = tmp_path / "class" / "broken.wav"
+    bad.write_bytes(b"RIFF\0\0\0\0WAVEjunk")
+    rc = main([str(bad), str(takes[1]), "--score", str(exercise), "--report", str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    assert rc == 1 and "Traceback" not in err and "broken.wav" in err
+    assert (tmp_path / "r" / "anna.json").exists() and (tmp_path / "r" / "class.csv").exists()
