@@ -31,6 +31,7 @@ from .sightsing import CheckResult, check, format_result, mark
 
 DEFAULT_TOLERANCE_CENTS = 50.0
 LIVE_MARGIN_S = 0.5  # a score note is judged live once the take is this far past where it was expected
+LIVE_VOTE_NOTES = 4  # sung notes from which a live take's start and tempo are voted for, as a file's
 CLASS_TABLE = "class.csv"
 
 
@@ -74,18 +75,26 @@ def sung_notes(path: str | Path, lm, on_block=None) -> np.ndarray:
 
 
 def live_check(score: np.ndarray, sung: np.ndarray, tolerance_cents: float, start_s: float) -> CheckResult:
-    """The check of a take still being sung: the score starts at ``start_s`` (the end of the count-in)
-    or, once a note is sung, where that first note puts it, at the written tempo (the local time map
-    then follows the singer)."""
+    """The check of a take still being sung. From ``LIVE_VOTE_NOTES`` sung notes on, the check of a
+    finished take (:func:`check`: the start and tempo voted for by the notes so far), as long as it
+    starts no earlier than ``start_s`` (the end of the count-in); before that, the score starts at
+    ``start_s`` or where the first sung note puts it, at the written tempo (the local time map then
+    follows the singer)."""
+    if len(sung) >= LIVE_VOTE_NOTES:
+        r = check(score, sung, tolerance_cents)
+        if r.start_s >= start_s - LIVE_MARGIN_S:
+            return r
     first = sung[0, 0] - score[0, 0] if len(sung) else start_s
     return check(score, sung, tolerance_cents, time_map=(max(start_s, first), 1.0))
 
 
 def settled(result: CheckResult, now_s: float) -> int:
-    """How many score notes, from the first, have a verdict that later singing will not change: up to
-    the first one neither sung nor ``LIVE_MARGIN_S`` in the past at take time ``now_s``."""
+    """How many score notes, from the first, have a verdict that later singing is unlikely to change: up
+    to the first one that is sung by the last sung note (the next one may still move it), or neither sung
+    nor ``LIVE_MARGIN_S`` in the past at take time ``now_s``."""
+    last = len(result.sung) - 1
     for k, c in enumerate(result.notes):
-        if c.sung is None and c.expected_s > now_s - LIVE_MARGIN_S:
+        if (c.sung is None and c.expected_s > now_s - LIVE_MARGIN_S) or (c.sung is not None and c.sung >= last):
             return k
     return len(result.notes)
 
@@ -104,7 +113,7 @@ class LiveMarker:
         self.marks: list[str] = []  # the status of each note printed, in order
 
     def on_event(self, ev) -> None:
-        if self.take.add(ev):
+        if self.take.add(ev) and len(self.take.rows) >= LIVE_VOTE_NOTES:  # before that the start is a guess
             r = live_check(self.score.notes, self.take.notes, self.tolerance, self.start_s)
             done = settled(r, ev.time)
             for c in r.notes[self.marked:done]:

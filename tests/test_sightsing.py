@@ -166,14 +166,43 @@ def test_the_command_checks_a_sung_take_and_writes_the_report(tmp_path, capsys):
 
 
 def test_live_marks_each_note_once_as_it_is_sung():
+    """Marks start once four notes are sung (the start and tempo are voted for as in a file), and a sung
+    note is marked when the next one ends (that one may still move it); the take's end checks the rest."""
     score = Score(SCORE)
     out = io.StringIO()
     marker = LiveMarker(score, 50.0, start_s=2.0, out=out)
-    for on, off, p in perform(SCORE, start=2.0, ratio=1.0, wrong={2: 66.0}, skip={4}):
+    noise = [(0.5, 0.7, 71.0)]  # a sound before the singer starts does not shift the exercise
+    for on, off, p in [*noise, *perform(SCORE, start=2.0, ratio=1.0, wrong={2: 66.0}, skip={4})]:
         marker.on_event(NoteOff(off, int(round(p)), on, p, off))
     lines = out.getvalue().splitlines()
-    assert [line.split()[3] for line in lines] == ["right", "right", "wrong", "right", "missed", "right",
-                                                   "right", "right"]
+    assert [line.split()[3] for line in lines] == ["right", "right", "wrong", "right", "missed", "right", "right"]
+    assert marker.marks == [line.split()[3] for line in lines]
+
+
+def test_live_marks_and_the_file_check_measure_the_same_pitches(tmp_path):
+    """A take streamed as a microphone take gives it (its audio, then each note's end) is marked live with
+    the verdicts the file check gives the same recording, pitches measured from the sung fundamental."""
+    from svt_live.audio import load_audio
+    from svt_live.checkpoint import load_model
+    from svt_live.engine import Engine
+    from svt_live.exercise import sung_notes
+
+    sung = perform(SCORE, start=0.6, ratio=1.0, wrong={2: 66.0, 6: 64.7}, skip={4})
+    sung[:, 1] -= 0.05
+    take = synth.write_wav(tmp_path / "take.wav", synth.sung_tones(sung, 6.0))
+    lm = load_model(None)
+    marker = LiveMarker(Score(SCORE), 50.0, start_s=0.0, out=io.StringIO(), cfg=lm.features)
+    engine = Engine(lm, synth.SR, 0.02, on_event=marker.on_event, on_audio=marker.on_audio)
+    audio = load_audio(take, synth.SR)
+    for k in range(0, len(audio), 320):
+        engine.push(audio[k:k + 320])
+    engine.finish()
+    file_notes = sung_notes(take, lm)
+    np.testing.assert_allclose(marker.take.notes, file_notes, atol=1e-4)
+    assert np.abs(file_notes[:, 2] - sung[:, 2]).max() < 0.2  # the sung f0
+    final = check(SCORE, file_notes)
+    assert marker.marks == [c.status for c in final.notes][:len(marker.marks)] and len(marker.marks) >= 6
+    assert marker.marks[2] == "wrong" and marker.marks[4] == "missed" and marker.marks[6] == "wrong"
 
 
 def test_count_in_clicks_on_every_beat():
@@ -318,3 +347,41 @@ def test_an_unreadable_take_is_one_line_and_the_class_goes_on(tmp_path, capsys):
     err = capsys.readouterr().err
     assert rc == 1 and "Traceback" not in err and "broken.wav" in err
     assert (tmp_path / "r" / "anna.json").exists() and (tmp_path / "r" / "class.csv").exists()
+
+
+def test_the_html_report_is_one_page_that_a_browser_shows(tmp_path, capsys):
+    """``--report take.html``: one self-contained page (nothing fetched); headless Chromium renders the
+    exercise's notes in their verdicts' colours (skipped where Chromium is not installed)."""
+    import shutil
+    import subprocess
+    from html.parser import HTMLParser
+
+    exercise, takes = class_of_takes(tmp_path)
+    page = tmp_path / "anna.html"
+    assert main([str(takes[1]), "--score", str(exercise), "--report", str(page)]) == 0
+    assert f"wrote {page}" in capsys.readouterr().err
+    text = page.read_text()
+    refs = []
+
+    class Refs(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            refs.extend(v for k, v in attrs if k in ("src", "href") and v)
+    Refs().feed(text)
+    assert refs == [] and "<link" not in text and "<script" not in text and "@import" not in text
+    assert text.count("<ellipse") >= len(SCORE) and re.search(r">\+2\d\d</text>", text)  # the wrong note's cents
+    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if browser is None:
+        pytest.skip("headless Chromium is not installed")
+    shot = tmp_path / "shot.png"
+    subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                    f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1040,700", f"--screenshot={shot}",
+                    page.as_uri()], check=True, capture_output=True, timeout=120)
+    from PIL import Image
+
+    pixels = np.asarray(Image.open(shot).convert("RGB")).reshape(-1, 3).astype(int)
+
+    def near(hex_colour):
+        rgb = np.array([int(hex_colour[k:k + 2], 16) for k in (1, 3, 5)])
+        return int((np.abs(pixels - rgb).sum(1) < 30).sum())
+    from svt_live.sightreport import COLOURS
+    assert near(COLOURS["right"]) > 200 and near(COLOURS["wrong"]) > 100 and near(COLOURS["extra"]) > 50
