@@ -2,7 +2,8 @@
 
 :class:`PianoRoll` paints a :class:`gui.take.Take`: reference notes (orange
 outlines), an exercise's notes as target lanes (grey until sung, then green
-when right, red when wrong or missed), the frame pitch contour (thin line, under the notes), the notes
+when right, amber when borderline, red when wrong or missed), the frame pitch
+contour (thin line, under the notes), the notes
 (blue; the sounding note yellow, its key lit on the keyboard), the play head
 at the stream time, a time axis (seconds) and a keyboard labelled with note
 names (C4 = MIDI 60). While a take records the view follows the newest audio;
@@ -41,6 +42,7 @@ COLORS = {
     "target": QColor(200, 200, 200, 45), "target_edge": QColor(200, 200, 200, 160),
     "target_ok": QColor(70, 200, 90, 90), "target_ok_edge": QColor(90, 230, 110, 230),
     "target_bad": QColor(230, 60, 60, 100), "target_bad_edge": QColor(255, 90, 90, 240),
+    "target_border": QColor(230, 160, 0, 100), "target_border_edge": QColor(255, 185, 40, 240),
     "white_key": QColor("#eeeeee"), "black_key": QColor("#2b2b2b"), "key_lit": QColor("#ffcc33"),
 }
 
@@ -272,7 +274,8 @@ class PianoRoll(QWidget):
             off = on + (c.offset - c.onset) * r.tempo_ratio
             if not self._visible(on, off):
                 continue
-            kind = "target" if k >= take.settled else "target_ok" if c.status in SUNG_RIGHT else "target_bad"
+            kind = ("target" if k >= take.settled else "target_ok" if c.status in SUNG_RIGHT
+                    else "target_border" if c.status == "borderline" else "target_bad")
             p.setPen(QPen(COLORS[f"{kind}_edge"], 1.5))
             p.setBrush(COLORS[kind])
             x0 = self.x_of(on)
@@ -351,7 +354,8 @@ class PianoRoll(QWidget):
         if self.take is not None and self.take.reference is not None:
             items.append(("reference", COLORS["ref_edge"], "box"))
         if self.take is not None and self.take.exercise is not None:
-            items += [("right", COLORS["target_ok_edge"], "box"), ("wrong", COLORS["target_bad_edge"], "box")]
+            items += [("right", COLORS["target_ok_edge"], "box"), ("borderline", COLORS["target_border_edge"], "box"),
+                      ("wrong", COLORS["target_bad_edge"], "box")]
         font = QFont(self.font().family(), 1)
         font.setPixelSize(11)
         p.setFont(font)

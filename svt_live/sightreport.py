@@ -117,6 +117,7 @@ def staff_svg(score: Score, result: CheckResult, width: float = 980.0) -> str:
     n_rows = int(notes[-1, 0] / beat // row_beats) + 1
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{n_rows * row_h:.0f}" '
            f'viewBox="0 0 {width:.0f} {n_rows * row_h:.0f}" font-family="sans-serif">']
+    last_label = None  # (x, row, lowered) of the last cents label
     for r in range(n_rows):
         y_bottom = r * row_h + 40 + above * GAP / 2 + 4 * GAP
 
@@ -163,6 +164,9 @@ def staff_svg(score: Score, result: CheckResult, width: float = 980.0) -> str:
                     out.append(_svt("line", x1=sx, x2=sx + 8, y1=fy, y2=fy + (10 if up else -10), stroke="#222",
                                     stroke_width=1.6))
             low = y_bottom + max(0, bottom - step) * GAP / 2 + 22
+            crowded = last_label is not None and x - last_label[0] < 36 and last_label[1] == r
+            low += 13 if crowded and not last_label[2] else 0  # labels of close notes alternate in height
+            last_label = (x, r, crowded and not last_label[2])
             label = "missed" if c.pitch_error_cents is None else f"{c.pitch_error_cents:+.0f}"
             out.append(_text(x, low, label, font_size=11, text_anchor="middle",
                              fill=MISSED_EDGE if c.status in ("wrong", "missed") else
