@@ -27,7 +27,7 @@ from .f0 import NotePitcher
 from .features import FeatureConfig
 from .outputs import printable
 from .score import Score, read_score
-from .sightsing import CheckResult, check, format_result, mark
+from .sightsing import MAX_PAIRS, CheckResult, check, format_result, mark
 
 DEFAULT_TOLERANCE_CENTS = 50.0
 LIVE_MARGIN_S = 0.5  # a score note is judged live once the take is this far past where it was expected
@@ -113,7 +113,9 @@ class LiveMarker:
         self.marks: list[str] = []  # the status of each note printed, in order
 
     def on_event(self, ev) -> None:
-        if self.take.add(ev) and len(self.take.rows) >= LIVE_VOTE_NOTES:  # before that the start is a guess
+        if not self.take.add(ev) or len(self.take.rows) * len(self.score.notes) > MAX_PAIRS:
+            return  # a take too long to compare is checked (and refused) at its end
+        if len(self.take.rows) >= LIVE_VOTE_NOTES:  # before that the start is a guess
             r = live_check(self.score.notes, self.take.notes, self.tolerance, self.start_s)
             done = settled(r, ev.time)
             for c in r.notes[self.marked:done]:

@@ -83,6 +83,7 @@ WRONG_COST = 1.0  # added to a match whose pitch is off by more than the toleran
 MAX_TIME_COST = 9.0  # squared onset error (in tau) beyond which a match is never cheaper than skipping
 MAX_ROUNDS = 8  # alignments after the first, each on the time map refitted to the one before
 TEMPO_RANGE = (0.5, 2.0)  # sung duration / written duration searched by the initial vote
+MAX_PAIRS = 10_000_000  # score notes x sung notes the alignment compares at most (about 60 bytes each)
 BORDERLINE_CENTS = 5.0  # a pitch error this close to the tolerance's edge is borderline
 STATUSES = ("right", "borderline", "wrong", "missed", "held", "octave")
 SUNG_RIGHT = ("right", "held", "octave")  # statuses that are sung right
@@ -360,6 +361,9 @@ def check(score, sung, tolerance_cents: float = 50.0, time_map: tuple[float, flo
     score, sung = _as_notes(score, "score"), _as_notes(sung, "sung notes")
     if not len(score):
         raise NoteError("score: no notes")
+    if len(score) * len(sung) > MAX_PAIRS:
+        raise NoteError(f"{len(sung)} sung notes against {len(score)} written: more than the check compares "
+                        f"({MAX_PAIRS:.0e} pairs); check a shorter take or exercise")
     if not (0 < tolerance_cents < np.inf):
         raise ValueError(f"tolerance_cents must be positive, got {tolerance_cents}")
     if not (0 <= borderline_cents < np.inf):
