@@ -19,7 +19,7 @@ import math
 import numpy as np
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QToolTip, QWidget
 
 from svt_live.notes import NOTE_NAMES
 
@@ -82,6 +82,7 @@ class PianoRoll(QWidget):
         self.setMinimumSize(320, 200)
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self.setMouseTracking(True)  # hovering over an exercise lane says what was sung there
 
     # ---- model -------------------------------------------------------------
     def set_take(self, take: Take | None) -> None:
@@ -141,6 +142,51 @@ class PianoRoll(QWidget):
             self.refresh()
         else:
             self.set_t0(anchor - x / self.px_per_s, by_user=False)
+
+    def show_last_notes(self) -> None:
+        """After a take: keep the view if a note is in it, else scroll so the last note ends where the
+        newest audio sat while following (a take stopped long after the singing would show nothing)."""
+        notes = self.take.notes_array() if self.take is not None else np.zeros((0, 3))
+        if not len(notes) or ((notes[:, 1] > self.t0) & (notes[:, 0] < self.t0 + self.view_seconds)).any():
+            return
+        self.set_t0(float(notes[:, 1].max()) - FOLLOW_AT * self.view_seconds, by_user=False)
+
+    def lane_at(self, t: float, midi: float):
+        """The exercise note (:class:`~svt_live.sightsing.NoteCheck`) whose lane is at take time ``t`` (s) and
+        pitch ``midi``, or None."""
+        r = self.take.check if self.take is not None else None
+        if r is None:
+            return None
+        for k, c in enumerate(r.notes):
+            off = c.expected_s + (c.offset - c.onset) * r.tempo_ratio
+            if c.expected_s <= t <= off and abs(midi - (c.pitch + 12 * r.octave_shift)) <= 0.5:
+                return c if k < self.take.settled else None
+        return None
+
+    def lane_text(self, t: float, midi: float) -> str | None:
+        """What the hover tip says over an exercise lane: the note, its verdict, what was sung and its cents."""
+        c = self.lane_at(t, midi)
+        if c is None:
+            return None
+        text = f"note {c.index + 1} {note_name(int(c.pitch))}: {c.status}"
+        if c.pitch_error_cents is not None:
+            sung = c.pitch + 12 * self.take.check.octave_shift + c.pitch_error_cents / 100
+            text += f", sung {note_name(int(round(sung)))} ({c.pitch_error_cents:+.0f} cents)"
+        if c.onset_error_ms is not None:
+            text += f", {abs(c.onset_error_ms):.0f} ms {'late' if c.onset_error_ms > 0 else 'early'}"
+        return text
+
+    def mouseMoveEvent(self, ev) -> None:
+        pos = ev.position()
+        text = None
+        if pos.x() > KEY_WIDTH:  # the inverse of x_of and y_of
+            text = self.lane_text(self.t0 + (pos.x() - KEY_WIDTH) / self.px_per_s,
+                                  self.pitch_hi + 0.5 - pos.y() / self._row_height())
+        if text:
+            QToolTip.showText(ev.globalPosition().toPoint(), text, self)
+        else:
+            QToolTip.hideText()
+        super().mouseMoveEvent(ev)
 
     def fit(self) -> None:
         """Zoom so the whole take fits the width."""
