@@ -51,7 +51,10 @@ Conventions
   dropped for the voice's range, or the transcription's octave error. It
   counts as sung, not as a mistake.
 - An unmatched sung note shorter than ``GLIDE_S`` that touches a matched
-  one is a *glide* (a scoop into or out of that note), not an extra note.
+  one is a *glide* (a scoop into or out of that note), not an extra note;
+  so is one of any length that carries on a matched note without a break
+  (within ``GLIDE_GAP_S``) less than a semitone from it: the note held on
+  longer, which the transcription split (listed with the glides).
 
 Statuses per score note: ``right``, ``borderline``, ``wrong``, ``missed``, ``held``, ``octave``.
 Mistakes are ``wrong`` and ``missed`` score notes and ``extra`` sung notes; ``borderline``
@@ -431,8 +434,11 @@ def pitch_verdict(cents: float, tolerance_cents: float, borderline_cents: float 
 def is_glide(sung: np.ndarray, j: int, matched: set[int]) -> bool:
     """Whether sung note ``j`` is a glide: shorter than ``GLIDE_S`` and touching (within
     ``GLIDE_GAP_S``) the sung note before or after it that is matched to a score note. A singer's
-    scoop into a note, which the transcription may cut off as a note of its own, is not an extra note."""
-    on, off, _ = sung[j]
+    scoop into a note, which the transcription may cut off as a note of its own, is not an extra note;
+    nor is the rest of a matched note held on (touching it, less than a semitone away), however long."""
+    on, off, p = sung[j]
+    if j - 1 in matched and on - sung[j - 1, 1] <= GLIDE_GAP_S and abs(p - sung[j - 1, 2]) < 1.0:
+        return True
     if off - on >= GLIDE_S:
         return False
     before = j - 1 in matched and on - sung[j - 1, 1] <= GLIDE_GAP_S
