@@ -38,7 +38,9 @@ CLASS_TABLE = "class.csv"
 class SungTake:
     """The notes of a take as the check reads them, gathered as the take runs: each note's pitch is
     measured from the sung fundamental when it ends (:class:`svt_live.f0.NotePitcher`), not taken
-    from the network. Give it the engine's audio (:meth:`on_audio`) and its events (:meth:`add`)."""
+    from the network, and a note whose fundamental steps to another pitch inside it (a legato change
+    the transcription did not split) becomes two. Give it the engine's audio (:meth:`on_audio`) and
+    its events (:meth:`add`)."""
 
     def __init__(self, cfg: FeatureConfig = FeatureConfig()):
         self.pitcher = NotePitcher(cfg)
@@ -49,7 +51,7 @@ class SungTake:
         """Take an engine event; returns whether it was a note's end (and the note is measured)."""
         if not isinstance(ev, NoteOff):
             return False
-        self.rows.append((ev.onset, ev.time, self.pitcher.measure(ev.onset, ev.time, ev.midi)))
+        self.rows += self.pitcher.measure_parts(ev.onset, ev.time, ev.midi)
         return True
 
     @property
@@ -225,9 +227,7 @@ def _run_mic(args, lm, score: Score, tolerance: float, report_paths_: list[Path]
     marker = LiveMarker(score, tolerance, count_in.seconds, cfg=lm.features)
 
     def finish(notes) -> list[str]:
-        # the notes as measured when each ended (the same ones the marks saw); the engine's if they differ
-        sung = marker.take.notes if len(marker.take.notes) == len(notes) else notes
-        result = check(score.notes, sung, tolerance)
+        result = check(score.notes, marker.take.notes, tolerance)  # as measured when each ended, as marked
         print(format_result(result))
         return _write_reports(report_paths_, score, "microphone", lm.label, result, args.quiet)
 

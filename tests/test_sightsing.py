@@ -385,3 +385,24 @@ def test_the_html_report_is_one_page_that_a_browser_shows(tmp_path, capsys):
         return int((np.abs(pixels - rgb).sum(1) < 30).sum())
     from svt_live.sightreport import COLOURS
     assert near(COLOURS["right"]) > 200 and near(COLOURS["wrong"]) > 100 and near(COLOURS["extra"]) > 50
+
+
+def test_a_legato_change_inside_one_transcribed_note_is_measured_as_two_notes():
+    """A note whose sung fundamental steps to another pitch and stays (legato, no new attack) is two notes,
+    each measured from its own part; a steady note with vibrato stays one."""
+    from svt_live.f0 import NotePitcher
+    from svt_live.tuning import midi_to_hz
+
+    sr = synth.SR
+    t = np.arange(int(1.2 * sr)) / sr
+    midi = np.where(t < 0.6, 58.0, 60.0) + 0.3 * np.sin(2 * np.pi * 5.5 * t)  # two semitones up, +-30 cent vibrato
+    phase = 2 * np.pi * np.cumsum(midi_to_hz(midi)) / sr
+    audio = sum(0.3 / k * np.sin(k * phase) for k in range(1, 6)).astype(np.float32)
+    pitcher = NotePitcher()
+    pitcher.push(audio)
+    parts = pitcher.measure_parts(0.1, 1.1, 58.9)  # as the network might read it: one note between the two
+    assert len(parts) == 2 and parts[0][1] == pytest.approx(0.6, abs=0.06)
+    assert [round(p) for _, _, p in parts] == [58, 60]
+    steady = NotePitcher()
+    steady.push(audio[:int(0.6 * sr)])
+    assert len(steady.measure_parts(0.05, 0.55, 58.0)) == 1
