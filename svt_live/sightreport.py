@@ -6,11 +6,11 @@
   verdict and the sung cents under it, the take's piano roll, the note table.
 - :func:`write_class_table`: ``class.csv``, a row per take.
 
-Every file goes through :func:`svt_live.outputs.atomic_write`.
+Every file goes through the project's writers (:func:`svt_live.outputs.write_bytes`, and
+:func:`svt_live.annotations.write_csv_rows` for the table).
 """
 from __future__ import annotations
 
-import csv
 import html
 import json
 from pathlib import Path
@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .notes import note_name
-from .outputs import atomic_write
+from .outputs import write_bytes
 from .score import Score
 from .sightsing import SUNG_RIGHT, CheckResult, summary_line
 
@@ -35,40 +35,23 @@ def report_dict(score: Score, take: str, model: str, result: CheckResult) -> dic
 
 
 def write_json_report(path: str | Path, report: dict) -> None:
-    payload = json.dumps(report, indent=1)
-    atomic_write(path, lambda tmp: Path(tmp).write_text(payload + "\n"))
+    write_bytes(path, (json.dumps(report, indent=1) + "\n").encode())
 
 
-def csv_cell(value) -> str:
-    """A table cell that no spreadsheet reads as a formula (a leading ``= + - @``, tab or CR gets a ``'``).
-
-    >>> csv_cell("=HYPERLINK(1)"), csv_cell("-3"), csv_cell(-3), csv_cell(None)
-    ("'=HYPERLINK(1)", "'-3", '-3', '')
-    """
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        return str(value)
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
-def class_row(take: str, result: CheckResult) -> list[str]:
-    """One take's row of ``class.csv`` (:data:`CLASS_COLUMNS`); ``right`` counts held and octave notes."""
+def class_row(take: str, result: CheckResult) -> list:
+    """One take's row of ``class.csv`` (:data:`CLASS_COLUMNS`); ``right`` counts held and octave notes,
+    ``None`` (an empty cell) where nothing was sung to measure."""
     s = result.summary()
-    return [csv_cell(take), *(csv_cell(v) for v in (s["score_notes"], sum(s[k] for k in SUNG_RIGHT), s["borderline"],
-                                                    s["wrong"], s["missed"], s["extra"], s["mean_abs_cents"],
-                                                    s["onset_spread_ms"]))]
+    return [take, s["score_notes"], sum(s[k] for k in SUNG_RIGHT), s["borderline"], s["wrong"], s["missed"],
+            s["extra"], s["mean_abs_cents"], s["onset_spread_ms"]]
 
 
 def write_class_table(path: str | Path, results: dict[str, CheckResult]) -> None:
-    """``class.csv``: a header (:data:`CLASS_COLUMNS`), then a row per take (``{take: result}``);
-    an empty cell where nothing was sung to measure."""
-    def write(tmp):
-        with open(tmp, "w", newline="") as f:
-            w = csv.writer(f)
-            w.writerow(CLASS_COLUMNS)
-            w.writerows(class_row(take, r) for take, r in results.items())
-    atomic_write(path, write)
+    """``class.csv``: a header (:data:`CLASS_COLUMNS`), then a row per take (``{take: result}``), through the
+    project's one CSV writer (:func:`svt_live.annotations.write_csv_rows`: no cell read as a formula)."""
+    from .annotations import write_csv_rows
+
+    write_csv_rows(path, list(CLASS_COLUMNS), [class_row(take, r) for take, r in results.items()])
 
 
 # ---- the page ------------------------------------------------------------------------------------------
@@ -298,6 +281,5 @@ tolerance {result.tolerance_cents:g} cents</div>
 
 
 def write_html_report(path: str | Path, report: dict, score: Score, result: CheckResult) -> None:
-    """The one-page HTML report (:func:`html_page`), written through :func:`atomic_write`."""
-    page = html_page(report, score, result)
-    atomic_write(path, lambda tmp: Path(tmp).write_text(page, encoding="utf-8"))
+    """The one-page HTML report (:func:`html_page`), written through :func:`svt_live.outputs.write_bytes`."""
+    write_bytes(path, html_page(report, score, result).encode("utf-8"))
