@@ -2,7 +2,8 @@
 
 :class:`PianoRoll` paints a :class:`gui.take.Take`: reference notes (orange
 outlines), an exercise's notes as target lanes (grey until sung, then green
-when right, red when wrong or missed), the frame pitch contour (thin line, under the notes), the notes
+when right, amber when borderline, red when wrong or missed), the frame pitch
+contour (thin line, under the notes), the notes
 (blue; the sounding note yellow, its key lit on the keyboard), the play head
 at the stream time, a time axis (seconds) and a keyboard labelled with note
 names (C4 = MIDI 60). While a take records the view follows the newest audio;
@@ -18,7 +19,7 @@ import math
 import numpy as np
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QToolTip, QWidget
 
 from svt_live.notes import NOTE_NAMES
 
@@ -41,6 +42,7 @@ COLORS = {
     "target": QColor(200, 200, 200, 45), "target_edge": QColor(200, 200, 200, 160),
     "target_ok": QColor(70, 200, 90, 90), "target_ok_edge": QColor(90, 230, 110, 230),
     "target_bad": QColor(230, 60, 60, 100), "target_bad_edge": QColor(255, 90, 90, 240),
+    "target_border": QColor(230, 160, 0, 100), "target_border_edge": QColor(255, 185, 40, 240),
     "white_key": QColor("#eeeeee"), "black_key": QColor("#2b2b2b"), "key_lit": QColor("#ffcc33"),
 }
 
@@ -80,6 +82,7 @@ class PianoRoll(QWidget):
         self.setMinimumSize(320, 200)
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self.setMouseTracking(True)  # hovering over an exercise lane says what was sung there
 
     # ---- model -------------------------------------------------------------
     def set_take(self, take: Take | None) -> None:
@@ -139,6 +142,51 @@ class PianoRoll(QWidget):
             self.refresh()
         else:
             self.set_t0(anchor - x / self.px_per_s, by_user=False)
+
+    def show_last_notes(self) -> None:
+        """After a take: keep the view if a note is in it, else scroll so the last note ends where the
+        newest audio sat while following (a take stopped long after the singing would show nothing)."""
+        notes = self.take.notes_array() if self.take is not None else np.zeros((0, 3))
+        if not len(notes) or ((notes[:, 1] > self.t0) & (notes[:, 0] < self.t0 + self.view_seconds)).any():
+            return
+        self.set_t0(float(notes[:, 1].max()) - FOLLOW_AT * self.view_seconds, by_user=False)
+
+    def lane_at(self, t: float, midi: float):
+        """The exercise note (:class:`~svt_live.sightsing.NoteCheck`) whose lane is at take time ``t`` (s) and
+        pitch ``midi``, or None."""
+        r = self.take.check if self.take is not None else None
+        if r is None:
+            return None
+        for k, c in enumerate(r.notes):
+            off = c.expected_s + (c.offset - c.onset) * r.tempo_ratio
+            if c.expected_s <= t <= off and abs(midi - (c.pitch + 12 * r.octave_shift)) <= 0.5:
+                return c if k < self.take.settled else None
+        return None
+
+    def lane_text(self, t: float, midi: float) -> str | None:
+        """What the hover tip says over an exercise lane: the note, its verdict, what was sung and its cents."""
+        c = self.lane_at(t, midi)
+        if c is None:
+            return None
+        text = f"note {c.index + 1} {note_name(int(c.pitch))}: {c.status}"
+        if c.pitch_error_cents is not None:
+            sung = c.pitch + 12 * self.take.check.octave_shift + c.pitch_error_cents / 100
+            text += f", sung {note_name(int(round(sung)))} ({c.pitch_error_cents:+.0f} cents)"
+        if c.onset_error_ms is not None:
+            text += f", {abs(c.onset_error_ms):.0f} ms {'late' if c.onset_error_ms > 0 else 'early'}"
+        return text
+
+    def mouseMoveEvent(self, ev) -> None:
+        pos = ev.position()
+        text = None
+        if pos.x() > KEY_WIDTH:  # the inverse of x_of and y_of
+            text = self.lane_text(self.t0 + (pos.x() - KEY_WIDTH) / self.px_per_s,
+                                  self.pitch_hi + 0.5 - pos.y() / self._row_height())
+        if text:
+            QToolTip.showText(ev.globalPosition().toPoint(), text, self)
+        else:
+            QToolTip.hideText()
+        super().mouseMoveEvent(ev)
 
     def fit(self) -> None:
         """Zoom so the whole take fits the width."""
@@ -272,7 +320,8 @@ class PianoRoll(QWidget):
             off = on + (c.offset - c.onset) * r.tempo_ratio
             if not self._visible(on, off):
                 continue
-            kind = "target" if k >= take.settled else "target_ok" if c.status in SUNG_RIGHT else "target_bad"
+            kind = ("target" if k >= take.settled else "target_ok" if c.status in SUNG_RIGHT
+                    else "target_border" if c.status == "borderline" else "target_bad")
             p.setPen(QPen(COLORS[f"{kind}_edge"], 1.5))
             p.setBrush(COLORS[kind])
             x0 = self.x_of(on)
@@ -351,7 +400,8 @@ class PianoRoll(QWidget):
         if self.take is not None and self.take.reference is not None:
             items.append(("reference", COLORS["ref_edge"], "box"))
         if self.take is not None and self.take.exercise is not None:
-            items += [("right", COLORS["target_ok_edge"], "box"), ("wrong", COLORS["target_bad_edge"], "box")]
+            items += [("right", COLORS["target_ok_edge"], "box"), ("borderline", COLORS["target_border_edge"], "box"),
+                      ("wrong", COLORS["target_bad_edge"], "box")]
         font = QFont(self.font().family(), 1)
         font.setPixelSize(11)
         p.setFont(font)

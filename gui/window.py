@@ -46,6 +46,7 @@ MESSAGE_COLORS = {  # kind: (background, text, border)
 }
 CHECKPOINT_ITEM = "Checkpoint file…"
 LEVEL_FLOOR_DB = -60.0
+UNLIKE_EXERCISE = 1 / 3  # a take with fewer of the exercise's notes found than this share gets a warning
 
 
 def list_mics(rescan: bool = False) -> tuple[list[dict], str | None]:
@@ -212,6 +213,8 @@ class MainWindow(QMainWindow):
         self.reference_action = action("Load &reference…", self.ask_load_reference, ["Ctrl+R"], file_menu)
         self.exercise_action = action("Open e&xercise (score to sing)…", self.ask_load_exercise, ["Ctrl+Shift+O"],
                                       file_menu)
+        self.clear_exercise_action = action("C&lear exercise", self.clear_exercise, [], file_menu)
+        self.clear_exercise_action.setEnabled(False)
         file_menu.addSeparator()
         self.save_action = action("&Save take…", self.ask_save_take, ["Ctrl+S"], file_menu)
         self.png_action = action("&Export roll as PNG…", self.ask_export_png, ["Ctrl+E"], file_menu)
@@ -573,6 +576,7 @@ class MainWindow(QMainWindow):
                 self.roll.fit()
             else:
                 self.roll.follow = False
+                self.roll.show_last_notes()
                 self.roll.refresh()
             self.progress.setValue(1000)
             n = len(self.take.notes_array())
@@ -654,13 +658,29 @@ class MainWindow(QMainWindow):
                 return False
         remember_folder(self.settings, "score", path)
         self.exercise = score
+        self.clear_exercise_action.setEnabled(True)
+        notes = f"Exercise {Path(path).name}: {len(score.notes)} notes ({score.voice}), {score.bpm:g} per minute"
+        self.show_message("; ".join([notes] + [str(w.message) for w in caught]), "warning" if caught else "info")
+        if self.recording:  # the take running goes on as it started; the next one is checked
+            return True
         self.take.set_exercise(score)
         if self.take.finished or self.take.notes:
             self._check_exercise()
+        elif self.input_choice[0] == "file" and self.audio_path:  # a file chosen, not yet transcribed: its verdict
+            self.start()
         self.roll.refresh()
-        notes = f"Exercise {Path(path).name}: {len(score.notes)} notes ({score.voice}), {score.bpm:g} per minute"
-        self.show_message("; ".join([notes] + [str(w.message) for w in caught]), "warning" if caught else "info")
         return True
+
+    def clear_exercise(self) -> None:
+        """Sing without an exercise again: its lanes and verdicts go, from the shown take too."""
+        self.exercise = None
+        self.clear_exercise_action.setEnabled(False)
+        if self._next_take is not None:
+            self._next_take.set_exercise(None)
+        if not self.recording:
+            self.take.set_exercise(None)
+        self.roll.refresh()
+        self.show_message("Exercise cleared", "info")
 
     def _check_exercise(self) -> None:
         """Check the finished take against the exercise and show the summary."""
@@ -668,12 +688,18 @@ class MainWindow(QMainWindow):
             return
         audio = self.take.audio.path if self.take.audio is not None else (
             self.audio_path if self._spec is not None and self._spec.kind == "file" else None)
-        s = self.take.check_exercise(audio).summary()
+        from svt_live.sightsing import summary_line
+
+        r = self.take.check_exercise(audio)
         self.roll.refresh()
-        self.show_message(f"Exercise: {s['right'] + s['held'] + s['octave']}/{s['score_notes']} notes right "
-                          f"({100 * s['within_tolerance']:.0f} %), {s['wrong']} wrong, {s['missed']} missed, "
-                          f"{s['extra']} extra; mean pitch error {s['mean_abs_cents']} cents, onset spread "
-                          f"{s['onset_spread_ms']} ms, tempo ×{s['tempo_ratio']:.2f}", "info")
+        text = f"Exercise: {summary_line(r)}"
+        s = r.summary()
+        found = sum(s[k] for k in ("right", "held", "octave", "borderline"))
+        if found < UNLIKE_EXERCISE * s["score_notes"]:
+            self.show_message(f"This take does not look like the exercise: {found} of its {s['score_notes']} "
+                              f"notes found (File > Clear exercise to sing without it). {text}", "warning")
+        else:
+            self.show_message(text, "info")
 
     def _update_score(self) -> None:
         self.last_score = self.take.score()

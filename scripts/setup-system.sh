@@ -3,7 +3,8 @@
 # (real audio/MIDI servers for the tests, no sound hardware needed), the
 # libraries Qt needs to render offscreen, the libraries of Qt 6's xcb platform
 # plugin (svt-gui on an X11 desktop; the list of "Qt for X11 Requirements"
-# that the PySide6 wheel does not bundle), Xvfb and xwininfo (the xcb test). Installs with apt-get only what is
+# that the PySide6 wheel does not bundle), Xvfb and xwininfo (the xcb test),
+# and where Debian packages it, Chromium (the HTML report's browser test). Installs with apt-get only what is
 # missing, and only where that is allowed (root, apt-get present); otherwise
 # prints what to install and carries on.
 set -u
@@ -12,6 +13,9 @@ libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0 fonts-dejavu-core \
 libx11-xcb1 libxrender1 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 \
 libxcb-randr0 libxcb-render0 libxcb-render-util0 libxcb-shape0 libxcb-shm0 libxcb-sync1 \
 libxcb-xfixes0 libxcb-xkb1 libxkbcommon-x11-0 xvfb xauth x11-utils"
+# headless Chromium renders the sight-singing HTML report in its test (which skips without it);
+# only where the distribution packages it as a deb (Debian), not as a snap
+apt-cache show chromium >/dev/null 2>&1 && PKGS="$PKGS chromium"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

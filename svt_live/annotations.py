@@ -143,14 +143,21 @@ def load_vocadito_csv(path: str | Path) -> np.ndarray:
     return validate_notes(notes, source=str(path))[0]
 
 
+def smpte_tick_seconds(division: int) -> float | None:
+    """Seconds per tick of a MIDI file's SMPTE time division (16 bits, unsigned: frames per second x
+    ticks per frame); ``None`` for a division in ticks per beat."""
+    if not division & 0x8000:
+        return None
+    fps = 256 - (division >> 8)  # the high byte is minus the frame rate, two's complement
+    return 1.0 / ((29.97 if fps == 29 else fps) * (division & 0xFF))
+
+
 def _midi_seconds(division: int, track) -> list:
     """``(seconds, message)`` of every message of one merged track, given the file's time division
     (16 bits, unsigned): through its tempo changes (ticks per beat) or at a fixed rate (SMPTE
     division: frames per second x ticks per frame)."""
-    smpte = division & 0x8000
-    if smpte:
-        fps = 256 - (division >> 8)  # the high byte is minus the frame rate, two's complement
-        seconds_per_tick = 1.0 / ((29.97 if fps == 29 else fps) * (division & 0xFF))
+    seconds_per_tick = smpte_tick_seconds(division)
+    smpte = seconds_per_tick is not None
     t, tempo, out = 0.0, 500000, []
     for msg in track:
         t += msg.time * (seconds_per_tick if smpte else tempo * 1e-6 / division)

@@ -138,7 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
     sing = p.add_argument_group("sight-singing")
     sing.add_argument("--score", metavar="EXERCISE", help="check the take against this score (.mid, .musicxml, "
                                                           ".mxl): every note right, wrong or missed, extra notes")
-    sing.add_argument("--report", metavar="PATH", help="--score: the verdicts as JSON (a folder for several files)")
+    sing.add_argument("--report", metavar="PATH", help="--score: the verdicts, an .html page or JSON; a folder "
+                      "(several takes, or a path ending in /) gets both per take and class.csv")
     sing.add_argument("--tolerance-cents", type=float, metavar="CENTS",
                       help="--score: largest pitch error of a right note (default 50)")
     sing.add_argument("--count-in", type=int, metavar="BARS", help="--score with --input mic: click BARS bars at "
@@ -527,9 +528,14 @@ def _check_score(args) -> None:
         if args.report or args.tolerance_cents is not None or args.count_in is not None:
             raise UsageError("--report, --tolerance-cents and --count-in need --score")
         return
-    if args.input == "file" and (args.eval or args.json or args.csv or args.midi_file or args.plot):
+    if args.input == "file" and (args.eval or args.json or args.csv or args.midi_file or args.plot
+                                 or args.musicxml or args.output_dir):
         raise UsageError("--score checks files and writes --report; transcribe without --score for "
-                         "--eval, --json, --csv, --midi-file and --plot")
+                         "--eval, --json, --csv, --midi-file, --musicxml, --plot and --output-dir")
+    ignored = [flag for flag, given in (("--jobs", args.jobs != 1), ("--skip-existing", args.skip_existing),
+                                        ("--realtime", args.realtime)) if given]
+    if ignored:
+        raise UsageError(f"--score checks one take after another; {ignored[0]} does not work with it")
     if args.count_in is not None and (args.input != "mic" or not 0 <= args.count_in <= 16):
         raise UsageError(f"--count-in takes 0 to 16 bars and needs --input mic, got {args.count_in}")
     if args.tolerance_cents is not None and not 0 < args.tolerance_cents <= 1200:

@@ -101,12 +101,15 @@ class Engine:
     :class:`~svt_live.inference.PosteriorStream`), so events come one hop
     later but are the same; ``decoder``: what turns posteriors into events
     (default a :class:`~svt_live.decode.NoteDecoder` with the model's settings;
-    live mode's port uses an :class:`~svt_live.early.EarlyNoteDecoder`).
+    live mode's port uses an :class:`~svt_live.early.EarlyNoteDecoder`);
+    ``on_audio``: optional callback given every block of resampled audio (model
+    rate) before the events it leads to (the sight-singing check measures sung
+    pitches from it).
     """
 
     def __init__(self, lm: LoadedModel, sample_rate: int | None = None, hop_seconds: float = LIVE_HOP,
                  on_event: Callable | None = None, on_frames: Callable | None = None, overlap: bool = False,
-                 decoder=None):
+                 decoder=None, on_audio: Callable | None = None):
         self.lm = lm
         self.sr = lm.features.sample_rate
         self.input_rate = self.sr if sample_rate is None else int(sample_rate)
@@ -117,7 +120,7 @@ class Engine:
         self.post = PosteriorStream(lm, overlap)
         self.decoder = decoder or NoteDecoder(lm.decoding, lm.features.frame_seconds)
         self.hop = max(1, int(round(hop_seconds * self.sr)))
-        self.on_event, self.on_frames = on_event, on_frames
+        self.on_event, self.on_frames, self.on_audio = on_event, on_frames, on_audio
         self._resampler = (av.AudioResampler(format="flt", layout="mono", rate=self.sr)
                            if self.input_rate != self.sr else None)
         self._pending: list[np.ndarray] = []
@@ -177,6 +180,8 @@ class Engine:
     def _process(self, final: bool) -> list:
         samples = np.concatenate(self._pending) if self._pending else np.zeros(0, np.float32)
         self._pending, self._n_pending = [], 0
+        if self.on_audio is not None and samples.size:
+            self.on_audio(samples)
         mel = self.mel.push(samples)
         if final:
             mel = torch.cat([mel, self.mel.flush()])

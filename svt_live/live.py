@@ -129,7 +129,7 @@ def live_options(args) -> dict:
 def run_live(lm, input_device: int | str | None = None, live_model: str | None = None,
              hop_seconds: float | None = None, bends: bool = False, midi_out: str | None = None,
              seconds: float | None = None, outputs: dict | None = None, save_audio: str | None = None,
-             quiet: bool = False, on_event=None, on_start=None, on_finish=None) -> int:
+             quiet: bool = False, on_event=None, on_start=None, on_finish=None, on_audio=None) -> int:
     """Transcribe the microphone until Ctrl-C/SIGTERM or ``seconds``; returns the exit status.
 
     ``lm``: the accurate model (the take's files); ``input_device``: index, name or None (the
@@ -138,7 +138,8 @@ def run_live(lm, input_device: int | str | None = None, live_model: str | None =
     ``midi_out``: MIDI port name or None; ``outputs``: ``{"json" | "csv" | "midi_file": path}``;
     ``save_audio``: WAV path of the recording; ``quiet``: no printed NoteOns or ``wrote`` lines.
     Hooks (the sight-singing check uses them): ``on_event(event)`` for every note event,
-    ``on_start()`` once the microphone runs, ``on_finish(notes) -> [error lines]`` after the take.
+    ``on_start()`` once the microphone runs, ``on_finish(notes) -> [error lines]`` after the take,
+    ``on_audio(samples)`` for the audio the accurate network gets (model rate), before its events.
     """
     live_lm = load_live_model(live_model, next(lm.model.parameters()).device)
     with StopRequest() as stop:
@@ -148,7 +149,7 @@ def run_live(lm, input_device: int | str | None = None, live_model: str | None =
             _say(f"error: {exc}")
             return 1
         hop = hop_seconds or LIVE_HOP
-        engine = LowLatencyEngine(lm, live_lm, mic.sample_rate, hop, bends, on_event)
+        engine = LowLatencyEngine(lm, live_lm, mic.sample_rate, hop, bends, on_event, on_audio=on_audio)
         midi = MidiSink(_open_midi(midi_out, bends), _say)
         driver = Driver(engine, ([] if quiet else [print_note_ons(latency=True)]) + [midi])
         recorder = WavRecorder(save_audio, mic.sample_rate, mic.channels) if save_audio else None

@@ -73,20 +73,23 @@ class LowLatencyEngine:
         Live hops per call of the accurate engine (>= 1).
     refine : bool
         Let the accurate network's frames correct the port's sounding note.
+    on_audio : callable, optional
+        The accurate engine's audio callback (:class:`~svt_live.engine.Engine`).
     """
 
     def __init__(self, lm: LoadedModel, live_lm: LoadedModel, sample_rate: int | None = None,
                  hop_seconds: float = LIVE_HOP, bends: bool = False, on_event: Callable | None = None,
                  on_frames: Callable | None = None,
                  confirm_frames: int = CONFIRM_FRAMES, correct_frames: int = CORRECT_FRAMES,
-                 accurate_hops: int = ACCURATE_HOPS, refine: bool = REFINE, sure_onset: float = SURE_ONSET):
+                 accurate_hops: int = ACCURATE_HOPS, refine: bool = REFINE, sure_onset: float = SURE_ONSET,
+                 on_audio: Callable | None = None):
         if int(accurate_hops) < 1:
             raise ValueError(f"accurate_hops must be >= 1, got {accurate_hops}")
         early = EarlyNoteDecoder(live_lm.decoding, live_lm.features.frame_seconds, confirm_frames,
                                  correct_frames, bends, sure_onset=sure_onset)
         self.live = Engine(live_lm, sample_rate, hop_seconds, decoder=early)
         self.accurate = Engine(lm, sample_rate, hop_seconds * int(accurate_hops), on_event,
-                               self._refine if refine else on_frames)
+                               self._refine if refine else on_frames, on_audio=on_audio)
         self.accurate_events: list = []  # the accurate path's events (NoteOn / NoteOff), for the GUI
         self._on_frames, self._refined = on_frames, []  # the caller's frame callback; refinement events
         self._chunk = max(1, int(round(hop_seconds * self.live.input_rate)))  # input samples per live hop

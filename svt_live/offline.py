@@ -61,12 +61,14 @@ def note_contours(notes: np.ndarray, pitch: np.ndarray, voiced: np.ndarray, fram
 
 
 def transcribe_blocks(blocks, lm: LoadedModel, sample_rate: int, hop_seconds: float, contours: bool = False,
-                      on_block: Callable | None = None, sinks=(), overlap: bool = True) -> Transcription:
+                      on_block: Callable | None = None, sinks=(), overlap: bool = True,
+                      on_audio: Callable | None = None) -> Transcription:
     """Run sample blocks ``[n]`` at ``sample_rate`` through a fresh engine; keep what file mode needs.
 
     ``contours``: also keep each note's sung pitch contour (for pitch bends);
     ``on_block``: called after every block (e.g. to honour a stop request);
-    ``sinks``: :class:`~svt_live.driver.Driver` sinks, given the events of every block.
+    ``sinks``: :class:`~svt_live.driver.Driver` sinks, given the events of every block;
+    ``on_audio``: the engine's audio callback (:class:`~svt_live.engine.Engine`).
     """
     from .driver import Driver
     from .engine import Engine
@@ -76,7 +78,8 @@ def transcribe_blocks(blocks, lm: LoadedModel, sample_rate: int, hop_seconds: fl
     def keep(first: int, post: dict) -> None:
         for k in frames:
             frames[k].append(post[k])
-    eng = Engine(lm, sample_rate, hop_seconds, on_frames=keep if contours else None, overlap=overlap)
+    eng = Engine(lm, sample_rate, hop_seconds, on_frames=keep if contours else None, overlap=overlap,
+                 on_audio=on_audio)
     Driver(eng, list(sinks) + ([lambda events: on_block()] if on_block is not None else [])).run(blocks)
     result = Transcription(eng.notes, eng.velocities)
     if contours:

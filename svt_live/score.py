@@ -13,7 +13,11 @@ count-in, and ``voice``: which part of the file the notes come from.
 
 Where the file has more than one voice, or chords, the first voice is used,
 the top note of each chord is kept, and a warning says so. An empty or
-unreadable score raises :class:`ScoreError` with a one-line reason.
+unreadable score raises :class:`ScoreError` with a one-line reason, and so does
+one that would cost more than its size: more than ``MAX_SCORE_NOTES`` notes, or
+MusicXML (inflated, for ``.mxl``: the sizes its zip declares) over ``MAX_XML_BYTES``.
+A MIDI file's tempo map is read in linear time; SMPTE time is read at its frame
+rate; a tempo of 0 or a time division of 0 is refused.
 """
 from __future__ import annotations
 
@@ -28,6 +32,8 @@ from .notes import NoteError, validate_notes
 MIDI_EXTENSIONS = (".mid", ".midi")
 MUSICXML_EXTENSIONS = (".musicxml", ".xml", ".mxl")
 DEFAULT_BPM, DEFAULT_BEATS = 120.0, 4
+MAX_SCORE_NOTES = 2000  # an exercise's notes: the check holds score notes x sung notes (a 10-minute take: 0.5 GB)
+MAX_XML_BYTES = 20_000_000  # MusicXML read into music21's tree costs about 20 times its size
 
 
 class ScoreError(NoteError):
@@ -71,20 +77,28 @@ def _monophonic(notes: np.ndarray, path: Path, voice: str) -> np.ndarray:
     return line
 
 
-def _tick_seconds(mid) -> callable:
-    """Ticks from the start -> seconds, following every ``set_tempo`` of the file."""
-    import mido
+def tick_seconds(division: int, tempo_changes) -> callable:
+    """Absolute ticks ``[k]`` -> seconds ``[k]`` for a MIDI file's time division (16 bits, unsigned) and its
+    tempo map ``[(tick, microseconds per beat), ...]`` (any order; 120 per minute before the first), in
+    time linear in the map's length: SMPTE divisions run at their fixed rate.
 
-    changes = sorted((tick, msg.tempo) for track in mid.tracks
-                     for tick, msg in zip(np.cumsum([m.time for m in track]), track) if msg.type == "set_tempo")
-    points = [(0, 0.0, 500000)]  # (tick, seconds, tempo from there)
-    for tick, tempo in changes:
-        t0, s0, tempo0 = points[-1]
-        points.append((tick, s0 + mido.tick2second(tick - t0, mid.ticks_per_beat, tempo0), tempo))
+    >>> tick_seconds(480, [(960, 1000000)])([480, 960, 1440]).tolist()
+    [0.5, 1.0, 2.0]
+    """
+    from .annotations import smpte_tick_seconds
 
-    def seconds(tick: int) -> float:
-        t0, s0, tempo0 = next(p for p in reversed(points) if p[0] <= tick)
-        return s0 + mido.tick2second(tick - t0, mid.ticks_per_beat, tempo0)
+    per_tick = smpte_tick_seconds(division)
+    if per_tick is not None:
+        return lambda ticks: np.asarray(ticks, np.float64) * per_tick
+    changes = sorted(tempo_changes)
+    at = np.array([0] + [t for t, _ in changes], np.float64)  # a breakpoint's tick, and the tempo from it
+    tempo = np.array([500000] + [v for _, v in changes], np.float64)
+    start = np.concatenate([[0.0], np.cumsum(np.diff(at) * tempo[:-1] * 1e-6 / division)])
+
+    def seconds(ticks):
+        ticks = np.asarray(ticks, np.float64)
+        k = np.searchsorted(at, ticks, side="right") - 1
+        return start[k] + (ticks - at[k]) * tempo[k] * 1e-6 / division
     return seconds
 
 
@@ -93,31 +107,69 @@ def _read_midi(path: Path) -> Score:
 
     try:
         mid = mido.MidiFile(str(path))
-        seconds = _tick_seconds(mid)
-    except (OSError, EOFError, ValueError, KeyError, IndexError) as exc:
+    except Exception as exc:  # noqa: BLE001  a damaged file fails mido in many ways
         raise ScoreError(f"{path}: not a readable MIDI file ({exc})") from None
-    tempo = next((mido.tempo2bpm(m.tempo) for m in mido.merge_tracks(mid.tracks) if m.type == "set_tempo"), None)
-    beats = next((m.numerator for m in mido.merge_tracks(mid.tracks) if m.type == "time_signature"), None)
-    voices: dict[tuple, list] = {}
+    division = mid.ticks_per_beat & 0xFFFF  # mido reads it as a signed number
+    if division == 0 or division & 0x8000 and not (division & 0xFF and 256 - (division >> 8)):
+        raise ScoreError(f"{path}: time division {division}: 0 ticks per beat or per frame")
+    tempi, beats, voices, names = [], None, {}, {}
     for n, track in enumerate(mid.tracks):
         tick, open_at = 0, {}
         for msg in track:
             tick += msg.time
-            if msg.type == "note_on" and msg.velocity > 0:
+            if msg.type == "set_tempo":
+                if msg.tempo <= 0:
+                    raise ScoreError(f"{path}: tempo 0 at tick {tick}")
+                tempi.append((tick, msg.tempo))
+            elif msg.type == "time_signature" and beats is None:
+                beats = msg.numerator
+            elif msg.type == "track_name":
+                names.setdefault(n, msg.name)
+            elif msg.type == "note_on" and msg.velocity > 0:
                 open_at.setdefault((msg.channel, msg.note), tick)
             elif msg.type in ("note_off", "note_on"):
                 start = open_at.pop((msg.channel, msg.note), None)
                 if start is not None:
-                    voices.setdefault((n, msg.channel), []).append([seconds(start), seconds(tick), float(msg.note)])
+                    voices.setdefault((n, msg.channel), []).append((start, tick, float(msg.note)))
     if not voices:
         raise ScoreError(f"{path}: no notes in this MIDI file")
-    (track, channel), notes = min(voices.items())
-    name = next((m.name for m in mid.tracks[track] if m.type == "track_name"), "")
+    (track, channel), ticks = min(voices.items())
+    _check_length(path, len(ticks))
+    name = names.get(track, "")
     voice = f"track {track + 1}{f' {name!r}' if name else ''} channel {channel + 1}"
     if len(voices) > 1:
         warnings.warn(f"{path}: {len(voices)} voices with notes; the exercise is the first, {voice}", stacklevel=3)
-    notes = validate_notes(sorted(notes), source=str(path))[0]
-    return Score(_monophonic(notes, path, voice), tempo or DEFAULT_BPM, beats or DEFAULT_BEATS, voice, str(path))
+    ticks = np.array(ticks, np.float64)
+    seconds = tick_seconds(division, tempi)
+    notes = np.stack([seconds(ticks[:, 0]), seconds(ticks[:, 1]), ticks[:, 2]], axis=1)
+    notes = validate_notes(notes[np.argsort(notes[:, 0], kind="stable")], source=str(path))[0]
+    first = min(tempi)[1] if tempi and division < 0x8000 else None
+    return Score(_monophonic(notes, path, voice), mido.tempo2bpm(first) if first else DEFAULT_BPM,
+                 beats or DEFAULT_BEATS, voice, str(path))
+
+
+def _check_length(path: Path, n_notes: int) -> None:
+    """Refuse an exercise longer than ``MAX_SCORE_NOTES`` (the check's memory grows with score x sung notes)."""
+    if n_notes > MAX_SCORE_NOTES:
+        raise ScoreError(f"{path}: {n_notes} notes; an exercise has at most {MAX_SCORE_NOTES}")
+
+
+def _check_xml_size(path: Path) -> None:
+    """Refuse MusicXML that would inflate past ``MAX_XML_BYTES`` before music21 reads it: a ``.mxl`` by
+    the sizes its zip declares (what inflating it yields at most), a plain file by its size."""
+    import zipfile
+
+    if zipfile.is_zipfile(path):
+        try:
+            with zipfile.ZipFile(path) as z:
+                size = sum(i.file_size for i in z.infolist())
+        except (zipfile.BadZipFile, OSError, ValueError) as exc:
+            raise ScoreError(f"{path}: not a readable MusicXML archive ({exc})") from None
+    else:
+        size = path.stat().st_size
+    if size > MAX_XML_BYTES:
+        raise ScoreError(f"{path}: {size / 1e6:.0f} MB of MusicXML; an exercise has at most "
+                         f"{MAX_XML_BYTES / 1e6:.0f} MB")
 
 
 def _read_musicxml(path: Path) -> Score:
@@ -125,6 +177,7 @@ def _read_musicxml(path: Path) -> Score:
         from music21 import converter, meter, tempo
     except ImportError:
         raise ScoreError(f"{path}: reading MusicXML needs music21 (pip install music21)") from None
+    _check_xml_size(path)
     try:  # forceSource: parse the XML itself, never a cached pickle
         parsed = converter.parse(str(path), format="musicxml", forceSource=True)
     except Exception as exc:  # music21 raises many types for a bad file; each becomes one line
@@ -152,6 +205,7 @@ def _read_musicxml(path: Path) -> Score:
     marks = list(parsed.recurse().getElementsByClass(tempo.MetronomeMark))
     sigs = list(parsed.recurse().getElementsByClass(meter.TimeSignature))
     bpm = marks[0].getQuarterBPM() if marks and marks[0].getQuarterBPM() else DEFAULT_BPM
+    _check_length(path, len(rows))
     notes = validate_notes(sorted(rows), source=str(path))[0]
     return Score(_monophonic(notes, path, voice), float(bpm), sigs[0].numerator if sigs else DEFAULT_BEATS,
                  voice, str(path))
@@ -176,6 +230,7 @@ def read_score(path: str | Path) -> Score:
             notes = load_notes(path)
         except NoteError as exc:
             raise ScoreError(f"{exc} (scores: .mid, .musicxml, .mxl, or svt-live notes)") from None
+        _check_length(path, len(notes))
         score = Score(_monophonic(notes, path, "the notes"), path=str(path), voice="the notes")
     if not len(score.notes):
         raise ScoreError(f"{path}: no notes in this score")

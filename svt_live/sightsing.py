@@ -39,6 +39,10 @@ Conventions
   ``None`` estimates the singer's own). Within ``tolerance_cents`` (default
   50) the note is *right*, else *wrong*. The summary's ``median_cents``
   shows a singer sitting flat or sharp throughout.
+- A note sung within ``borderline_cents`` (default 5, at most a quarter of
+  the tolerance) of the tolerance's edge is *borderline*: a few cents of
+  measurement decide between right and wrong there, so it is neither (it is
+  listed apart, with its cents). The same holds at the edge of an octave.
 - A score note repeating the pitch of the one before, inside a sung note
   already matched to that one, is *held*: sung without a new attack
   (or the attack was not heard). It counts as sung, not as a mistake.
@@ -47,10 +51,14 @@ Conventions
   dropped for the voice's range, or the transcription's octave error. It
   counts as sung, not as a mistake.
 - An unmatched sung note shorter than ``GLIDE_S`` that touches a matched
-  one is a *glide* (a scoop into or out of that note), not an extra note.
+  one is a *glide* (a scoop into or out of that note), not an extra note;
+  so is one of any length that carries on a matched note without a break
+  (within ``GLIDE_GAP_S``) less than a semitone from it: the note held on
+  longer, which the transcription split (listed with the glides).
 
-Statuses per score note: ``right``, ``wrong``, ``missed``, ``held``, ``octave``.
-Mistakes are ``wrong`` and ``missed`` score notes and ``extra`` sung notes.
+Statuses per score note: ``right``, ``borderline``, ``wrong``, ``missed``, ``held``, ``octave``.
+Mistakes are ``wrong`` and ``missed`` score notes and ``extra`` sung notes; ``borderline``
+notes are neither mistakes nor sung right.
 
 Examples
 --------
@@ -78,8 +86,11 @@ WRONG_COST = 1.0  # added to a match whose pitch is off by more than the toleran
 MAX_TIME_COST = 9.0  # squared onset error (in tau) beyond which a match is never cheaper than skipping
 MAX_ROUNDS = 8  # alignments after the first, each on the time map refitted to the one before
 TEMPO_RANGE = (0.5, 2.0)  # sung duration / written duration searched by the initial vote
-STATUSES = ("right", "wrong", "missed", "held", "octave")
-SUNG_RIGHT = ("right", "held", "octave")  # statuses that are not mistakes
+MAX_PAIRS = 10_000_000  # score notes x sung notes the alignment compares at most (about 60 bytes each)
+BORDERLINE_CENTS = 5.0  # a pitch error this close to the tolerance's edge is borderline
+STATUSES = ("right", "borderline", "wrong", "missed", "held", "octave")
+SUNG_RIGHT = ("right", "held", "octave")  # statuses that are sung right
+MISTAKES = ("wrong", "missed")  # statuses that are mistakes (with the extra sung notes)
 
 
 @dataclass(frozen=True)
@@ -125,8 +136,8 @@ class CheckResult:
     def summary(self) -> dict:
         """Counts per status, ``within_tolerance`` (share of score notes sung right, held or an octave off),
         ``mean_abs_cents`` and ``onset_spread_ms`` (standard deviation of onset errors) over
-        the sung score notes, ``median_onset_error_ms``, and the time map."""
-        cents = np.array([n.pitch_error_cents for n in self.notes if n.status in ("right", "wrong")])
+        the sung score notes (``None`` when none was sung), ``median_onset_error_ms``, and the time map."""
+        cents = np.array([n.pitch_error_cents for n in self.notes if n.status in ("right", "borderline", "wrong")])
         onsets = np.array([n.onset_error_ms for n in self.notes if n.onset_error_ms is not None])
         n = len(self.notes)
 
@@ -152,7 +163,11 @@ class CheckResult:
                   "sung": None if c.sung is None else self._sung_dict(c.sung),
                   "pitch_error_cents": r(c.pitch_error_cents), "onset_error_ms": r(c.onset_error_ms)}
                  for c in self.notes]
-        return {"summary": self.summary(), "notes": notes, "extra": [self._sung_dict(j) for j in self.extra],
+        return {"summary": self.summary(), "notes": notes,
+                "borderline": [{"index": c.index, "name": note_name(c.pitch),
+                                "pitch_error_cents": r(c.pitch_error_cents)} for c in self.notes
+                               if c.status == "borderline"],
+                "extra": [self._sung_dict(j) for j in self.extra],
                 "glides": [self._sung_dict(j) for j in self.glides]}
 
     def _sung_dict(self, j: int) -> dict:
@@ -319,7 +334,8 @@ def estimate_tuning(written: np.ndarray, sung: np.ndarray, pairs, limit_cents: f
 
 
 def check(score, sung, tolerance_cents: float = 50.0, time_map: tuple[float, float] | None = None,
-          tuning_cents: float | None = 0.0, tempo_range=TEMPO_RANGE) -> CheckResult:
+          tuning_cents: float | None = 0.0, tempo_range=TEMPO_RANGE,
+          borderline_cents: float = BORDERLINE_CENTS) -> CheckResult:
     """Judge every note of ``score`` against the ``sung`` notes.
 
     Parameters
@@ -337,6 +353,9 @@ def check(score, sung, tolerance_cents: float = 50.0, time_map: tuple[float, flo
         ``None``: the singer's own, estimated from the take (:func:`estimate_tuning`).
     tempo_range : (low, high)
         Tempo ratios the vote considers.
+    borderline_cents : float
+        A pitch error within this of the tolerance's edge is ``borderline`` (at most a quarter of
+        the tolerance is used; 0: no note is borderline).
 
     Returns
     -------
@@ -345,8 +364,14 @@ def check(score, sung, tolerance_cents: float = 50.0, time_map: tuple[float, flo
     score, sung = _as_notes(score, "score"), _as_notes(sung, "sung notes")
     if not len(score):
         raise NoteError("score: no notes")
+    if len(score) * len(sung) > MAX_PAIRS:
+        raise NoteError(f"{len(sung)} sung notes against {len(score)} written: more than the check compares "
+                        f"({MAX_PAIRS:.0e} pairs); check a shorter take or exercise")
     if not (0 < tolerance_cents < np.inf):
         raise ValueError(f"tolerance_cents must be positive, got {tolerance_cents}")
+    if not (0 <= borderline_cents < np.inf):
+        raise ValueError(f"borderline_cents must be 0 or more, got {borderline_cents}")
+    border = min(borderline_cents, tolerance_cents / 4)
     if time_map is not None:
         start, ratio = time_map
         octave = best_octave(score, sung, start, ratio) if len(sung) else 0
@@ -380,8 +405,8 @@ def check(score, sung, tolerance_cents: float = 50.0, time_map: tuple[float, flo
             verdicts.append(_unmatched(i, score, sung, matched, verdicts, expected, written))
             continue
         cents = 100.0 * (sung[j, 2] - written[i]) - tuning
-        verdicts.append(NoteCheck(i, on, off, p, pitch_verdict(cents, tolerance_cents), float(expected[i]), int(j),
-                                  float(cents), 1000.0 * (sung[j, 0] - timing[i])))
+        verdicts.append(NoteCheck(i, on, off, p, pitch_verdict(cents, tolerance_cents, border), float(expected[i]),
+                                  int(j), float(cents), 1000.0 * (sung[j, 0] - timing[i])))
     unmatched = sorted(set(range(len(sung))) - set(matched.values()))
     glides = [j for j in unmatched if is_glide(sung, j, set(matched.values()))]
     extra = [j for j in unmatched if j not in glides]
@@ -389,19 +414,31 @@ def check(score, sung, tolerance_cents: float = 50.0, time_map: tuple[float, flo
                        float(tolerance_cents))
 
 
-def pitch_verdict(cents: float, tolerance_cents: float) -> str:
+def pitch_verdict(cents: float, tolerance_cents: float, borderline_cents: float = 0.0) -> str:
     """``right`` within the tolerance, ``octave`` within it of a whole number of octaves away (one
-    note dropped an octave for the voice's range, or the transcription's octave error), else ``wrong``."""
-    if abs(cents) <= tolerance_cents:
-        return "right"
-    return "octave" if abs(cents - 1200.0 * round(cents / 1200.0)) <= tolerance_cents else "wrong"
+    note dropped an octave for the voice's range, or the transcription's octave error), else ``wrong``;
+    ``borderline`` within ``borderline_cents`` of the tolerance's edge (either side), where a few
+    cents of measurement decide.
+
+    >>> [pitch_verdict(c, 50, 5) for c in (20, 47, -53, 80, 1190)]
+    ['right', 'borderline', 'borderline', 'wrong', 'octave']
+    """
+    off = abs(cents - 1200.0 * round(cents / 1200.0)) if abs(cents) > tolerance_cents + borderline_cents else abs(cents)
+    if abs(off - tolerance_cents) <= borderline_cents:
+        return "borderline"
+    if off > tolerance_cents:
+        return "wrong"
+    return "right" if abs(cents) <= tolerance_cents else "octave"
 
 
 def is_glide(sung: np.ndarray, j: int, matched: set[int]) -> bool:
     """Whether sung note ``j`` is a glide: shorter than ``GLIDE_S`` and touching (within
     ``GLIDE_GAP_S``) the sung note before or after it that is matched to a score note. A singer's
-    scoop into a note, which the transcription may cut off as a note of its own, is not an extra note."""
-    on, off, _ = sung[j]
+    scoop into a note, which the transcription may cut off as a note of its own, is not an extra note;
+    nor is the rest of a matched note held on (touching it, less than a semitone away), however long."""
+    on, off, p = sung[j]
+    if j - 1 in matched and on - sung[j - 1, 1] <= GLIDE_GAP_S and abs(p - sung[j - 1, 2]) < 1.0:
+        return True
     if off - on >= GLIDE_S:
         return False
     before = j - 1 in matched and on - sung[j - 1, 1] <= GLIDE_GAP_S
@@ -413,7 +450,7 @@ def _unmatched(i, score, sung, matched, verdicts, expected, written) -> NoteChec
     """A score note no sung note was matched to: ``held`` when it repeats the pitch of the note
     before and the sung note matched to that one lasts past its expected onset, else ``missed``."""
     on, off, p = score[i]
-    if i > 0 and verdicts[-1].status in SUNG_RIGHT and score[i - 1, 2] == p:
+    if i > 0 and verdicts[-1].status in (*SUNG_RIGHT, "borderline") and score[i - 1, 2] == p:
         j = verdicts[-1].sung
         if sung[j, 0] < expected[i] < sung[j, 1]:
             return NoteCheck(i, on, off, p, "held", float(expected[i]), j, verdicts[-1].pitch_error_cents, None)
@@ -422,25 +459,38 @@ def _unmatched(i, score, sung, matched, verdicts, expected, written) -> NoteChec
 
 def mark(c: NoteCheck) -> str:
     """One printable line for a verdict, e.g. ``  3  E4   wrong  +112 cents   -40 ms``."""
-    sign = {"right": "ok", "held": "ok", "octave": "ok", "wrong": "WRONG", "missed": "MISSED"}[c.status]
-    line = f"{c.index + 1:4d}  {note_name(c.pitch):>4}  {sign:<6} {c.status:<6}"
+    sign = {"right": "ok", "held": "ok", "octave": "ok", "borderline": "~", "wrong": "WRONG",
+            "missed": "MISSED"}[c.status]
+    line = f"{c.index + 1:4d}  {note_name(c.pitch):>4}  {sign:<6} {c.status:<10}"
     if c.pitch_error_cents is not None:
         line += f"  {c.pitch_error_cents:+5.0f} cents"
-        if c.status == "wrong":
+        if c.status in ("wrong", "borderline"):
             line += f" (sung {note_name(c.pitch + c.pitch_error_cents / 100.0)})"
     if c.onset_error_ms is not None:
         line += f"  {c.onset_error_ms:+5.0f} ms"
-    return line
+    return line.rstrip()
 
 
 def format_result(r: CheckResult) -> str:
-    """The printed report: one line per score note, the extra sung notes and the summary."""
-    lines = ["   #  note  verdict        pitch       onset"] + [mark(c) for c in r.notes]
+    """The printed report: one line per score note, the borderline and extra sung notes, the summary."""
+    lines = ["   #  note  verdict            pitch       onset"] + [mark(c) for c in r.notes]
+    lines += [f"borderline {c.index + 1} {note_name(c.pitch)} {c.pitch_error_cents:+.0f} cents"
+              for c in r.notes if c.status == "borderline"]
     lines += [f"extra {note_name(r.sung[j, 2]):>4} at {r.sung[j, 0]:.2f} s" for j in r.extra]
-    s = r.summary()
-    lines.append(f"{sum(s[k] for k in SUNG_RIGHT)}/{s['score_notes']} notes within {r.tolerance_cents:g} cents "
-                 f"({100 * s['within_tolerance']:.0f} %), {s['wrong']} wrong, {s['missed']} missed, "
-                 f"{s['extra']} extra; mean |pitch error| {s['mean_abs_cents']} cents, onset spread "
-                 f"{s['onset_spread_ms']} ms; start {s['start_s']:.2f} s, tempo x{s['tempo_ratio']:.2f}"
-                 + (f", {s['octave_shift']:+d} octave(s)" if s["octave_shift"] else ""))
+    lines.append(summary_line(r))
     return "\n".join(lines)
+
+
+def summary_line(r: CheckResult) -> str:
+    """The summary in one line: notes sung right, borderline, mistakes, the mean pitch error and
+    onset spread (``no notes sung`` when there are none), the time map."""
+    s = r.summary()
+    if s["mean_abs_cents"] is None:
+        sung = "no notes sung" if not len(r.sung) else "no note of the exercise sung"
+    else:
+        sung = f"mean |pitch error| {s['mean_abs_cents']} cents" + (
+            f", onset spread {s['onset_spread_ms']} ms" if s["onset_spread_ms"] is not None else "")
+    return (f"{sum(s[k] for k in SUNG_RIGHT)}/{s['score_notes']} notes within {r.tolerance_cents:g} cents "
+            f"({100 * s['within_tolerance']:.0f} %), {s['borderline']} borderline, {s['wrong']} wrong, "
+            f"{s['missed']} missed, {s['extra']} extra; {sung}; start {s['start_s']:.2f} s, "
+            f"tempo x{s['tempo_ratio']:.2f}" + (f", {s['octave_shift']:+d} octave(s)" if s["octave_shift"] else ""))

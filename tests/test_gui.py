@@ -19,7 +19,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QSettings, Qt, QTimer  # noqa: E402
+from PySide6.QtCore import QPoint, QSettings, Qt, QTimer  # noqa: E402
 
 from gui.pianoroll import COLORS, KEY_WIDTH  # noqa: E402
 from gui.take import Take  # noqa: E402
@@ -853,7 +853,7 @@ def test_exercise_lanes_turn_green_or_red_and_the_take_ends_with_the_summary(qtb
     r = win.take.check
     assert [n.status for n in r.notes] == ["right", "right", "wrong", "right", "missed", "right", "right", "right"]
     assert win.take.settled == len(SCORE)
-    assert win.messages[-1] == ("info", win.messages[-1][1]) and "6/8 notes right" in win.messages[-1][1]
+    assert win.messages[-1] == ("info", win.messages[-1][1]) and "6/8 notes within 50 cents" in win.messages[-1][1]
     assert "2 wrong" not in win.messages[-1][1] and "1 wrong, 1 missed, 1 extra" in win.messages[-1][1]
     roll = win.roll
     roll.fit()
@@ -879,3 +879,60 @@ def test_exercise_lanes_settle_while_a_real_time_take_runs(qtbot, make_window, t
     during = [n for n, done in seen if not done]
     assert any(0 < n < 8 for n in during), during  # lanes settle as the notes are sung
     assert [n.status for n in win.take.check.notes][:4] == ["right", "right", "wrong", "right"]
+
+
+def test_an_exercise_can_be_cleared_and_hovering_a_lane_says_what_was_sung(qtbot, make_window, tmp_path):
+    from PySide6.QtWidgets import QToolTip
+
+    exercise, take = exercise_and_take(tmp_path)
+    win = make_window()
+    assert not win.clear_exercise_action.isEnabled()
+    assert win.load_exercise(exercise) and win.clear_exercise_action.isEnabled()
+    run_file(qtbot, win, take)
+    roll, wrong = win.roll, win.take.check.notes[2]
+    roll.fit()
+    t, midi = wrong.expected_s + 0.1, wrong.pitch
+    assert roll.lane_text(t, midi).startswith("note 3 E4: wrong, sung F#4 (+2")  # cents, then the timing
+    assert roll.lane_text(t, midi + 3) is None
+    qtbot.mouseMove(roll, QPoint(int(roll.x_of(t)), int(roll.y_of(midi))))
+    qtbot.waitUntil(lambda: QToolTip.isVisible() and "wrong" in QToolTip.text(), timeout=3000)
+    win.clear_exercise()
+    assert win.exercise is None and win.take.check is None and not win.clear_exercise_action.isEnabled()
+    assert roll.lane_text(t, midi) is None
+    run_file(qtbot, win, take)
+    assert win.take.exercise is None and not [m for k, m in win.messages if k == "warning"]
+
+
+def test_a_take_unlike_the_exercise_gets_a_warning(qtbot, make_window, tmp_path):
+    import synth
+    from test_sightsing import SCORE
+
+    _, take = exercise_and_take(tmp_path)
+    other = synth.write_midi(tmp_path / "other.mid", (SCORE + [0, 0, 6]).tolist())  # a tritone away: nothing matches
+    win = make_window()
+    assert win.load_exercise(other)
+    run_file(qtbot, win, take)
+    kind, text = win.messages[-1]
+    assert kind == "warning" and "does not look like the exercise" in text and "Clear exercise" in text
+
+
+def test_loading_an_exercise_for_a_chosen_file_gives_its_verdict_without_recording(qtbot, make_window, tmp_path):
+    exercise, take = exercise_and_take(tmp_path)
+    win = make_window()
+    assert win.open_audio_file(take, start=False) and not win.take.notes
+    with qtbot.waitSignal(win.takeFinished, timeout=TAKE_TIMEOUT_MS):
+        assert win.load_exercise(exercise)
+    assert [n.status for n in win.take.check.notes][2:5] == ["wrong", "right", "missed"]
+    assert "6/8 notes within 50 cents" in win.messages[-1][1]
+
+
+def test_after_a_take_the_view_shows_its_last_notes(qtbot, make_window, tmp_path):
+    _, take = exercise_and_take(tmp_path)
+    win = make_window()
+    run_file(qtbot, win, take)
+    roll = win.roll
+    roll.zoom(4.0)
+    roll.t0 = 100.0  # as if the take had gone on in silence long after the singing
+    roll.show_last_notes()
+    last = win.take.notes_array()[-1]
+    assert roll.t0 < last[1] < roll.t0 + roll.view_seconds

@@ -16,7 +16,7 @@ from svt_live.exercise import LiveMarker
 from svt_live.metronome import click_times, click_track
 from svt_live.notes import NoteError
 from svt_live.score import Score, ScoreError, read_score
-from svt_live.sightsing import check
+from svt_live.sightsing import check, format_result
 
 SCORE = np.array([[0.0, 0.5, 60], [0.5, 1.0, 62], [1.0, 1.5, 64], [1.5, 2.0, 65],
                   [2.0, 2.5, 67], [2.5, 3.0, 65], [3.0, 3.5, 64], [3.5, 4.5, 62]], float)
@@ -166,14 +166,43 @@ def test_the_command_checks_a_sung_take_and_writes_the_report(tmp_path, capsys):
 
 
 def test_live_marks_each_note_once_as_it_is_sung():
+    """Marks start once four notes are sung (the start and tempo are voted for as in a file), and a sung
+    note is marked when the next one ends (that one may still move it); the take's end checks the rest."""
     score = Score(SCORE)
     out = io.StringIO()
     marker = LiveMarker(score, 50.0, start_s=2.0, out=out)
-    for on, off, p in perform(SCORE, start=2.0, ratio=1.0, wrong={2: 66.0}, skip={4}):
+    noise = [(0.5, 0.7, 71.0)]  # a sound before the singer starts does not shift the exercise
+    for on, off, p in [*noise, *perform(SCORE, start=2.0, ratio=1.0, wrong={2: 66.0}, skip={4})]:
         marker.on_event(NoteOff(off, int(round(p)), on, p, off))
     lines = out.getvalue().splitlines()
-    assert [line.split()[3] for line in lines] == ["right", "right", "wrong", "right", "missed", "right",
-                                                   "right", "right"]
+    assert [line.split()[3] for line in lines] == ["right", "right", "wrong", "right", "missed", "right", "right"]
+    assert marker.marks == [line.split()[3] for line in lines]
+
+
+def test_live_marks_and_the_file_check_measure_the_same_pitches(tmp_path):
+    """A take streamed as a microphone take gives it (its audio, then each note's end) is marked live with
+    the verdicts the file check gives the same recording, pitches measured from the sung fundamental."""
+    from svt_live.audio import load_audio
+    from svt_live.checkpoint import load_model
+    from svt_live.engine import Engine
+    from svt_live.exercise import sung_notes
+
+    sung = perform(SCORE, start=0.6, ratio=1.0, wrong={2: 66.0, 6: 64.7}, skip={4})
+    sung[:, 1] -= 0.05
+    take = synth.write_wav(tmp_path / "take.wav", synth.sung_tones(sung, 6.0))
+    lm = load_model(None)
+    marker = LiveMarker(Score(SCORE), 50.0, start_s=0.0, out=io.StringIO(), cfg=lm.features)
+    engine = Engine(lm, synth.SR, 0.02, on_event=marker.on_event, on_audio=marker.on_audio)
+    audio = load_audio(take, synth.SR)
+    for k in range(0, len(audio), 320):
+        engine.push(audio[k:k + 320])
+    engine.finish()
+    file_notes = sung_notes(take, lm)
+    np.testing.assert_allclose(marker.take.notes, file_notes, atol=1e-4)
+    assert np.abs(file_notes[:, 2] - sung[:, 2]).max() < 0.2  # the sung f0
+    final = check(SCORE, file_notes)
+    assert marker.marks == [c.status for c in final.notes][:len(marker.marks)] and len(marker.marks) >= 6
+    assert marker.marks[2] == "wrong" and marker.marks[4] == "missed" and marker.marks[6] == "wrong"
 
 
 def test_count_in_clicks_on_every_beat():
@@ -242,3 +271,138 @@ def test_count_in_clicks_as_midi_on_a_synth_port(jack_server, monkeypatch, capsy
     beats = np.cumsum([dt for _, dt in got])[[i for i, (m, _) in enumerate(got) if m[0] == 0x99 and m[2]]]
     assert np.diff(beats) == pytest.approx([0.25, 0.25], abs=0.03)
     assert capsys.readouterr().err.split() == ["count-in", "1.1", "count-in", "1.2", "count-in", "1.3"]
+
+
+def test_a_note_at_the_tolerance_edge_is_borderline_neither_right_nor_wrong():
+    sung = perform(SCORE, ratio=1.0, wrong={1: 62.52, 3: 65.46, 5: 65.58})  # +52, +46, +58 cents
+    r = check(SCORE, sung)
+    assert statuses(r)[1] == "borderline" and statuses(r)[3] == "borderline" and statuses(r)[5] == "wrong"
+    s = r.summary()
+    assert (s["borderline"], s["wrong"], s["right"]) == (2, 1, 5)
+    assert [(b["index"], b["pitch_error_cents"]) for b in r.to_dict()["borderline"]] == [(1, 52.0), (3, 46.0)]
+    text = format_result(r)
+    assert "borderline 2 D4 +52 cents" in text and "2 borderline, 1 wrong" in text
+    assert statuses(check(SCORE, sung, borderline_cents=0))[1:4:2] == ["wrong", "right"]
+
+
+def test_nothing_sung_says_so_instead_of_none():
+    text = format_result(check(SCORE, np.zeros((0, 3))))
+    assert "None" not in text and "no notes sung" in text
+
+
+def class_of_takes(tmp_path):
+    """An exercise and a class folder: one take with a wrong, a missed and an extra note, one sung right
+    (its file name starts with '=', a spreadsheet formula), one silent."""
+    exercise = synth.write_midi(tmp_path / "ex.mid", SCORE.tolist())
+    d = tmp_path / "class"
+    d.mkdir()
+    sung = perform(SCORE, wrong={2: 66.0}, skip={4}, extra=[(6.25, 6.65, 70.0)])
+    sung[:, 1] -= 0.05
+    synth.write_wav(d / "anna.wav", synth.sung_tones(sung, 7.5))
+    good = perform(SCORE, start=0.5, ratio=1.0)
+    good[:, 1] -= 0.05
+    synth.write_wav(d / "=bob.wav", synth.sung_tones(good, 6.0))
+    synth.write_wav(d / "silent.wav", np.zeros(3 * synth.SR, np.float32))
+    return exercise, sorted(d.glob("*.wav"))
+
+
+def test_a_class_at_once_writes_a_report_per_take_and_a_table(tmp_path, capsys):
+    import csv
+
+    exercise, takes = class_of_takes(tmp_path)
+    reports = tmp_path / "reports"
+    assert main([*map(str, takes), "--score", str(exercise), "--report", f"{reports}/"]) == 0
+    captured = capsys.readouterr()
+    assert "None" not in captured.out and "no notes sung" in captured.out and "Traceback" not in captured.err
+    names = ["=bob.json", "=bob.html", "anna.json", "anna.html", "silent.json", "silent.html", "class.csv"]
+    assert [line for line in captured.err.splitlines() if line.startswith("wrote")] == \
+        [f"wrote {reports / n}" for n in names]
+    anna = json.loads((reports / "anna.json").read_text())
+    assert [n["status"] for n in anna["notes"]][2:5] == ["wrong", "right", "missed"]
+    rows = list(csv.reader((reports / "class.csv").open()))
+    assert rows[0] == ["take", "score_notes", "right", "borderline", "wrong", "missed", "extra",
+                       "mean_cents_off", "onset_spread_ms"]
+    assert rows[1][:7] == ["'=bob", "8", "8", "0", "0", "0", "0"]  # never read as a formula
+    assert rows[2][:7] == ["anna", "8", "6", "0", "1", "1", "1"] and float(rows[2][7]) > 0
+    assert rows[3] == ["silent", "8", "0", "0", "0", "8", "0", "", ""]
+
+
+@pytest.mark.parametrize("how", ["ends with /", "exists"])
+def test_one_take_with_a_report_folder_writes_into_it(tmp_path, how, capsys):
+    exercise, takes = class_of_takes(tmp_path)
+    reports = tmp_path / "reports"
+    if how == "exists":
+        reports.mkdir()
+    arg = f"{reports}/" if how == "ends with /" else str(reports)
+    assert main([str(takes[1]), "--score", str(exercise), "--report", arg]) == 0
+    assert sorted(p.name for p in reports.iterdir()) == ["anna.html", "anna.json", "class.csv"]
+    assert f"wrote {reports / 'anna.json'}" in capsys.readouterr().err
+
+
+def test_an_unreadable_take_is_one_line_and_the_class_goes_on(tmp_path, capsys):
+    exercise, takes = class_of_takes(tmp_path)
+    bad = tmp_path / "class" / "broken.wav"
+    bad.write_bytes(b"RIFF\0\0\0\0WAVEjunk")
+    rc = main([str(bad), str(takes[1]), "--score", str(exercise), "--report", str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    assert rc == 1 and "Traceback" not in err and "broken.wav" in err
+    assert (tmp_path / "r" / "anna.json").exists() and (tmp_path / "r" / "class.csv").exists()
+
+
+def test_the_html_report_is_one_page_that_a_browser_shows(tmp_path, capsys):
+    """``--report take.html``: one self-contained page (nothing fetched); headless Chromium renders the
+    exercise's notes in their verdicts' colours (skipped where Chromium is not installed)."""
+    import shutil
+    import subprocess
+    from html.parser import HTMLParser
+
+    exercise, takes = class_of_takes(tmp_path)
+    page = tmp_path / "anna.html"
+    assert main([str(takes[1]), "--score", str(exercise), "--report", str(page)]) == 0
+    assert f"wrote {page}" in capsys.readouterr().err
+    text = page.read_text()
+    refs = []
+
+    class Refs(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            refs.extend(v for k, v in attrs if k in ("src", "href") and v)
+    Refs().feed(text)
+    assert refs == [] and "<link" not in text and "<script" not in text and "@import" not in text
+    assert text.count("<ellipse") >= len(SCORE) and re.search(r">\+2\d\d</text>", text)  # the wrong note's cents
+    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if browser is None:
+        pytest.skip("headless Chromium is not installed")
+    shot = tmp_path / "shot.png"
+    subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                    f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1040,700", f"--screenshot={shot}",
+                    page.as_uri()], check=True, capture_output=True, timeout=120)
+    from PIL import Image
+
+    pixels = np.asarray(Image.open(shot).convert("RGB")).reshape(-1, 3).astype(int)
+
+    def near(hex_colour):
+        rgb = np.array([int(hex_colour[k:k + 2], 16) for k in (1, 3, 5)])
+        return int((np.abs(pixels - rgb).sum(1) < 30).sum())
+    from svt_live.sightreport import COLOURS
+    assert near(COLOURS["right"]) > 200 and near(COLOURS["wrong"]) > 100 and near(COLOURS["extra"]) > 50
+
+
+def test_a_legato_change_inside_one_transcribed_note_is_measured_as_two_notes():
+    """A note whose sung fundamental steps to another pitch and stays (legato, no new attack) is two notes,
+    each measured from its own part; a steady note with vibrato stays one."""
+    from svt_live.f0 import NotePitcher
+    from svt_live.tuning import midi_to_hz
+
+    sr = synth.SR
+    t = np.arange(int(1.2 * sr)) / sr
+    midi = np.where(t < 0.6, 58.0, 60.0) + 0.3 * np.sin(2 * np.pi * 5.5 * t)  # two semitones up, +-30 cent vibrato
+    phase = 2 * np.pi * np.cumsum(midi_to_hz(midi)) / sr
+    audio = sum(0.3 / k * np.sin(k * phase) for k in range(1, 6)).astype(np.float32)
+    pitcher = NotePitcher()
+    pitcher.push(audio)
+    parts = pitcher.measure_parts(0.1, 1.1, 58.9)  # as the network might read it: one note between the two
+    assert len(parts) == 2 and parts[0][1] == pytest.approx(0.6, abs=0.06)
+    assert [round(p) for _, _, p in parts] == [58, 60]
+    steady = NotePitcher()
+    steady.push(audio[:int(0.6 * sr)])
+    assert len(steady.measure_parts(0.05, 0.55, 58.0)) == 1

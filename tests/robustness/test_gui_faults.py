@@ -73,3 +73,16 @@ def test_unreadable_reference_is_a_message(make_window, tmp_path, robust):
     robust(f"loaded: {ok}; message `{win.messages[-1][1]}`")
     assert not ok and win.messages[-1][0] == "error" and "nested too deeply" in win.messages[-1][1]
     assert win.reference is None
+
+
+@pytest.mark.robustness("gui", "the window says why in its message strip; the exercise before stays loaded",
+                        case="exercise MIDI file with tempo 0 (was: a ZeroDivisionError on stderr, the window silent)")
+def test_a_bad_exercise_is_a_message(make_window, tmp_path, capfd, robust):
+    from .test_exercises import zero_tempo
+
+    win = make_window()
+    assert not win.load_exercise(zero_tempo(tmp_path / "ex.mid"))
+    kind, text = win.messages[-1]
+    robust(f"{kind}: `{text}`")
+    assert kind == "error" and "tempo 0" in text and "ex.mid" in win.message_label.text()
+    assert win.exercise is None and "Traceback" not in capfd.readouterr().err
