@@ -4,7 +4,6 @@ reference files that read wrong or crash (deep JSON, odd MIDI, byte order marks,
 import json
 import warnings
 
-import mido
 import numpy as np
 import pytest
 import torch
@@ -15,7 +14,7 @@ from svt_live.features import FeatureConfig
 from svt_train.cli import main as train_main
 from test_cli import eval_rows
 
-from .helpers import case, seen, svt
+from .helpers import case, midi_file, seen, svt
 
 NOTES = [[0.2 + 0.5 * i, 0.6 + 0.5 * i, 60.0 + i] for i in range(4)]
 
@@ -150,22 +149,8 @@ def test_checkpoint_settings_are_bounded(make, says, note_model, tmp_path, capsy
 
 
 def midi(path, notes, kind: int = 1, division: int = 480):
-    """``notes`` as a MIDI file of type ``kind`` (type 2: one note per track, each from 0 s); ``division``
-    is written as given (0, or an SMPTE division with the top bit set)."""
-    mid = mido.MidiFile(type=kind, ticks_per_beat=480)
-    for group in ([[n] for n in notes] if kind == 2 else [notes]):
-        track, last = mido.MidiTrack(), 0
-        for on, off, p in group:
-            for t, msg in ((on, "note_on"), (off, "note_off")):
-                tick = int(round(t * 960))  # 120 BPM at 480 ticks per beat
-                track.append(mido.Message(msg, note=int(p), velocity=80 if msg == "note_on" else 0, time=tick - last))
-                last = tick
-        mid.tracks.append(track)
-    mid.save(path)
-    data = bytearray(path.read_bytes())
-    data[12:14] = division.to_bytes(2, "big")
-    path.write_bytes(bytes(data))
-    return path
+    """``notes`` as a MIDI file of type ``kind`` at 120 BPM (:func:`helpers.midi_file`)."""
+    return midi_file(path, notes, kind=kind, division=division)
 
 
 ONE_LINE = "exit 1, one-line error"

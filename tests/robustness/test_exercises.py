@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 import zipfile
 
-import mido
 import numpy as np
 import pytest
 
@@ -16,28 +15,14 @@ from svt_live.features import FeatureConfig
 from svt_live.score import MAX_SCORE_NOTES, read_score
 
 from .helpers import case, seen, svt
+from .helpers import midi_file as make_midi_file
 
 NOTES = [[0.0, 0.5, 60], [0.5, 1.0, 62], [1.0, 1.5, 64], [1.5, 2.0, 65]]
 
 
 def midi_file(path, notes=NOTES, tempi=(), division=480, tempo=500000):
-    """``notes`` (seconds at ``tempo``) as a one-track MIDI file, ``tempi`` set_tempo values one tick apart
-    first (a tempo map), ``division`` written as given (0, or SMPTE with the top bit set)."""
-    mid = mido.MidiFile(ticks_per_beat=480)
-    track = mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=tempo)])
-    track += [mido.MetaMessage("set_tempo", tempo=t, time=1) for t in tempi]
-    last = 0
-    for on, off, p in notes:
-        for t, kind in ((on, "note_on"), (off, "note_off")):
-            tick = int(round(t * 480 * 1e6 / tempo))
-            track.append(mido.Message(kind, note=int(p), velocity=80 if kind == "note_on" else 0, time=tick - last))
-            last = tick
-    mid.tracks.append(track)
-    mid.save(path)
-    data = bytearray(path.read_bytes())
-    data[12:14] = division.to_bytes(2, "big")
-    path.write_bytes(bytes(data))
-    return path
+    """:func:`helpers.midi_file` with this file's notes by default."""
+    return make_midi_file(path, notes, tempi=tempi, division=division, tempo=tempo)
 
 
 def zero_tempo(path):
