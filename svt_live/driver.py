@@ -93,12 +93,24 @@ class MidiSink:
         The open port (None: the sink does nothing).
     warn : callable
         Called with a one-line message when the port fails.
+    aids : PortAids, optional
+        The playing aids (:mod:`svt_live.playaids`) that rewrite the port's events.
+    clock : callable, optional
+        Stream time now (seconds), for ``aids``' hold (default: the events' ``emitted_at``).
     """
 
-    def __init__(self, midi, warn: Callable[[str], None]):
+    def __init__(self, midi, warn: Callable[[str], None], aids=None, clock: Callable[[], float] | None = None):
         self.midi, self.warn = midi, warn
+        self.aids = aids if aids is not None and aids.active else None
+        self.clock = clock
 
     def __call__(self, events: list) -> None:
+        if self.aids is not None and self.midi is not None:
+            now = self.clock() if self.clock is not None else max((e.emitted_at for e in events), default=0.0)
+            events = self.aids(events, now)
+        self._send(events)
+
+    def _send(self, events: list) -> None:
         for ev in events:
             if self.midi is None:
                 return
@@ -109,7 +121,10 @@ class MidiSink:
                 self.close()
 
     def close(self) -> None:
-        """Close the port (note-offs, all-notes-off); further events are dropped."""
+        """Send what the aids hold back, then close the port (note-offs, all-notes-off); further events
+        are dropped."""
+        if self.aids is not None and self.midi is not None:
+            self._send(self.aids.flush())
         midi, self.midi = self.midi, None
         if midi is not None:
             try:
