@@ -181,8 +181,10 @@ class MainWindow(QMainWindow):
 
         sb = self.statusBar()
         self.progress = QProgressBar(minimum=0, maximum=1000, value=0, maximumWidth=160, visible=False)
-        self.latency_label = QLabel("latency —", toolTip="Time from a note's start to its NoteOn on the MIDI "
-                                    "port (emitted_at - time, audio time): last note and median over the take")
+        self.latency_label = QLabel("engine latency —", toolTip="Time from a note's start in the audio svt-gui "
+                                    "received to its NoteOn on the MIDI port (emitted_at - time, audio time): last "
+                                    "note and median over the take. The sound card's and PortAudio's buffering "
+                                    "before the audio arrives come on top")
         self._port_latency: list[float] = []  # of the take's NoteOns on the MIDI port, seconds
         self.dropped_label = QLabel("dropped 0", toolTip="Microphone blocks lost (input overflows)")
         self.cpu_label = QLabel("CPU —", toolTip="Engine thread's CPU time per second of wall time "
@@ -532,7 +534,7 @@ class MainWindow(QMainWindow):
         self.last_score = None
         self.score_label.setText("")
         live = self._spec is not None and self._spec.live
-        self.latency_label.setText("latency —" if live else "latency (live only)")
+        self.latency_label.setText("engine latency —" if live else "latency (live only)")
         self._port_latency = []
         self.dropped_label.setText("dropped 0")
         self.notes_label.setText("0 notes")
@@ -558,7 +560,8 @@ class MainWindow(QMainWindow):
         self._port_latency += up.port_latency
         lat = self._port_latency
         if lat and self._spec is not None and self._spec.live:  # full-speed files: not meaningful
-            self.latency_label.setText(f"latency {1000 * lat[-1]:.0f} ms (median {1000 * np.median(lat):.0f})")
+            self.latency_label.setText(f"engine latency {1000 * lat[-1]:.0f} ms "
+                                       f"(median {1000 * np.median(lat):.0f})")
         self.dropped_label.setText(f"dropped {up.overflows}")
         cpu = f"CPU {100 * up.cpu:.0f} %"
         if self._spec is not None and not self._spec.live:

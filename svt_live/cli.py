@@ -67,7 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
                                             "audio file under them); - reads standard input")
     src = p.add_argument_group("input")
     src.add_argument("--input", choices=["file", "mic"], default="file",
-                     help="'mic' transcribes the microphone live until Ctrl-C (default: the files given)")
+                     help="'mic' transcribes the microphone live until Ctrl-C, printing each NoteOn with its "
+                          "engine latency (from the audio reaching svt-live; the sound card's and PortAudio's "
+                          "buffering come on top) (default: the files given)")
     src.add_argument("--input-device", help="microphone: device index or name (see --list-devices)")
     src.add_argument("--seconds", type=float, help="microphone: stop after this many seconds")
     src.add_argument("--save-audio", metavar="WAV", help="microphone: also save the take as a 16-bit WAV")

@@ -134,15 +134,20 @@ class MidiSink:
 
 
 def note_on_line(ev: NoteOn, latency: bool = False) -> str:
-    """The line printed for a NoteOn: stream time, name, number, velocity (and latency in ms).
+    """The line printed for a NoteOn: stream time, name, number, velocity (and its engine latency in ms).
+
+    The engine latency is ``emitted_at - time``: from the note's start in the audio svt-live received
+    to the NoteOn. It leaves out what comes before the audio reaches svt-live (the sound card's period,
+    PortAudio's buffering) and after the NoteOn leaves (the MIDI system, the synth):
+    ``docs/low-latency.md`` says what an end-to-end figure adds.
 
     Examples
     --------
     >>> note_on_line(NoteOn(1.5, 69, 80, 1.56), latency=True)
-    '     1.50 s    A4 ( 69)  vel  80  latency   60 ms'
+    '     1.50 s    A4 ( 69)  vel  80  engine latency   60 ms'
     """
     line = f"{ev.time:9.2f} s  {note_name(ev.pitch):>4} ({ev.pitch:3d})  vel {ev.velocity:3d}"
-    return line + (f"  latency {1000 * (ev.emitted_at - ev.time):4.0f} ms" if latency else "")
+    return line + (f"  engine latency {1000 * (ev.emitted_at - ev.time):4.0f} ms" if latency else "")
 
 
 def print_note_ons(latency: bool = False) -> Callable[[list], None]:

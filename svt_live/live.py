@@ -3,8 +3,9 @@
 Two networks hear the take (:mod:`svt_live.lowlatency`): the live network's
 early NoteOns (and, with ``--pitch-bends``, the sung contour as pitch-wheel
 messages, bend range set by RPN) go to the MIDI port and are printed as
-they are sent (note time in stream seconds, name, velocity, latency =
-stream time at emission minus note time); the accurate network's notes
+they are sent (note time in stream seconds, name, velocity, engine latency =
+stream time at emission minus note time: it leaves out the audio's buffering
+before svt-live gets the samples); the accurate network's notes
 are the take's files, the notes file mode gives on the recording.
 Ctrl-C (SIGINT) or SIGTERM, the end of ``--seconds`` or a dying input
 stream all end the take the same way: the engines close open notes, the

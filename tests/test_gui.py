@@ -360,7 +360,7 @@ def test_realtime_file_session_stop_and_save_midi(qtbot, make_window, tmp_path, 
     assert any(0 < n for t, n in live if t < 2.6), "no note appeared while recording"
     assert len({n for _, n in live}) > 2, "the note count did not grow during the take"
     assert win.take.stream_time < 2.9  # stopped before the end of the 3 s clip (1.4 s of margin for a loaded machine)
-    assert "latency" in win.latency_label.text() and "ms" in win.latency_label.text()
+    assert "engine latency" in win.latency_label.text() and "ms" in win.latency_label.text()
 
     notes = win.take.notes_array()
     assert len(notes) > 2
@@ -596,7 +596,7 @@ def test_mic_that_dies_keeps_the_take(qtbot, make_window, monkeypatch, random_mo
     assert win.messages[-1][0] == "error" and "stopped" in win.messages[-1][1]
     assert len(win.take.notes_array()) > 5 and win.take.stream_time == pytest.approx(2.5, abs=0.05)
     assert win.dropped_label.text() == "dropped 3"
-    assert "latency" in win.latency_label.text() and "ms" in win.latency_label.text()
+    assert "engine latency" in win.latency_label.text() and "ms" in win.latency_label.text()
 
 
 def test_no_such_input_device(qtbot, make_window, random_model):
