@@ -3,6 +3,7 @@ through short gaps; on event streams, on the live engine with sung tones and on 
 from __future__ import annotations
 
 import time
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -125,7 +126,7 @@ def test_random_streams_never_go_back_and_never_hang():
         for aids in (PortAids(D_MINOR), PortAids(hold_seconds=0.08), PortAids(Scale(7, "pentatonic-minor"), 0.2)):
             out = run(aids, events)
             check_stream([e for e in out if not isinstance(e, PitchBend)])
-            assert all(b.time >= a.time for a, b in zip(out, out[1:]))
+            assert all(b.time >= a.time for a, b in pairwise(out))
             if aids.scale is not None:
                 assert all(e.pitch % 12 in aids.scale.pitch_classes for e in out if isinstance(e, NoteOn))
 
@@ -179,10 +180,10 @@ def test_the_engine_port_plays_the_scale_and_holds_the_breath(sung_take):
 
 def test_a_jack_port_receives_the_snapped_notes(jack_server):
     import rtmidi
+    from test_midi import receive
 
     from svt_live.driver import Driver, MidiSink
     from svt_live.midi import MidiOut
-    from test_midi import receive
 
     class Echo:  # an engine whose events are given with the blocks
         stream_time = 0.0
