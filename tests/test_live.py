@@ -218,12 +218,12 @@ def test_ctrl_c_closes_notes_midi_and_saves_everything(live, pulse_server, jack_
 def test_scale_and_hold_reach_the_port_and_the_files_keep_what_was_sung(live, pulse_server, jack_server,
                                                                          note_model, clip16, tmp_path):
     """--scale D:minor --hold-ms 100: every NoteOn a JACK client receives is a note of D minor and is
-    closed by its NoteOff; the printed lines and the saved files keep the sung numbers."""
+    closed by its NoteOff; the saved files keep the sung numbers."""
     from svt_live.scale import Scale
 
     rtmidi = pytest.importorskip("rtmidi")
     env = dict(pulse_server, JACK_DEFAULT_SERVER=jack_server["JACK_DEFAULT_SERVER"], SVT_MIDI_API="jack")
-    run = live(["--input-device", "pulse", "--model", note_model, "--live-model", note_model, "--seconds", 5.0,
+    run = live(["--input-device", "pulse", "--model", note_model, "--live-model", note_model, "--seconds", 8.0,
                 "--midi-out", "svt-live-scale", "--scale", "D:minor", "--hold-ms", "100",
                 "--json", tmp_path / "take.json"], env)
     run.wait_for(listening)
@@ -248,10 +248,8 @@ def test_scale_and_hold_reach_the_port_and_the_files_keep_what_was_sung(live, pu
         if status in (0x80, 0x90):
             (sounding.add if status == 0x90 else sounding.discard)(pitch)
     assert not sounding and got[-1] == [0xB0, 123, 0]
-    printed = [int(re.search(r"\(\s*(\d+)\)", line).group(1)) for line in run.out]
     saved = np.round(load_notes(tmp_path / "take.json", song_id="live")[:, 2]) % 12
-    assert any(p % 12 not in d_minor for p in printed) and any(p not in d_minor for p in saved), \
-        "the printed lines and the files keep what was sung"
+    assert any(p not in d_minor for p in saved), f"the files keep what was sung: {saved}"
 
 
 def test_sigterm_and_unavailable_midi(live, pulse_server, note_model, tmp_path):
