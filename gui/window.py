@@ -34,6 +34,7 @@ from svt_live.outputs import os_error_line
 
 from .dialogs import Dialogs
 from .pianoroll import MAX_PX_PER_S, MIN_PX_PER_S, PianoRoll, save_png
+from .portaids import PortAidsBar
 from .reference import Reference, read_reference
 from .settings import last_folder, remember_folder, stored_list, stored_value
 from .take import Take
@@ -148,10 +149,11 @@ class MainWindow(QMainWindow):
         row2 = QHBoxLayout()
         self.model_combo = QComboBox(minimumContentsLength=14)
         self.midi_combo = QComboBox(minimumContentsLength=14)
+        self.port_aids = PortAidsBar()
         self.record_button = QPushButton("● Record", toolTip="Record / stop (Space)", minimumWidth=100)
         self.reference_button = QPushButton("Reference…", toolTip="Load a reference annotation to compare with")
         self.score_label = QLabel("", textInteractionFlags=Qt.TextInteractionFlag.TextSelectableByMouse)
-        for w in (QLabel("Model:"), self.model_combo, QLabel("MIDI out:"), self.midi_combo,
+        for w in (QLabel("Model:"), self.model_combo, QLabel("MIDI out:"), self.midi_combo, self.port_aids,
                   self.record_button, self.reference_button, self.score_label):
             row2.addWidget(w)
         row2.addStretch(1)
@@ -179,8 +181,10 @@ class MainWindow(QMainWindow):
 
         sb = self.statusBar()
         self.progress = QProgressBar(minimum=0, maximum=1000, value=0, maximumWidth=160, visible=False)
-        self.latency_label = QLabel("latency —", toolTip="Time from a note's start to its NoteOn on the MIDI "
-                                    "port (emitted_at - time, audio time): last note and median over the take")
+        self.latency_label = QLabel("engine latency —", toolTip="Time from a note's start in the audio svt-gui "
+                                    "received to its NoteOn on the MIDI port (emitted_at - time, audio time): last "
+                                    "note and median over the take. The sound card's and PortAudio's buffering "
+                                    "before the audio arrives come on top")
         self._port_latency: list[float] = []  # of the take's NoteOns on the MIDI port, seconds
         self.dropped_label = QLabel("dropped 0", toolTip="Microphone blocks lost (input overflows)")
         self.cpu_label = QLabel("CPU —", toolTip="Engine thread's CPU time per second of wall time "
@@ -195,6 +199,7 @@ class MainWindow(QMainWindow):
         self.reference_button.clicked.connect(self.ask_load_reference)
         self.model_combo.activated.connect(self._model_activated)
         self.midi_combo.currentIndexChanged.connect(lambda _: self._save_choice())
+        self.port_aids.changed.connect(self._save_choice)
         self.realtime_check.toggled.connect(lambda _: self._save_choice())
         self.scrollbar.valueChanged.connect(self._scrolled)
         self.roll.viewChanged.connect(self._sync_scrollbar)
@@ -254,6 +259,7 @@ class MainWindow(QMainWindow):
             self.midi_combo.addItem(f"{want[5:]} (not found)", want)
             i = self.midi_combo.count() - 1
         self.midi_combo.setCurrentIndex(max(0, i))
+        self.port_aids.restore(self.settings)
 
         self.realtime_check.setChecked(stored_value(self.settings, "input/realtime", False, bool))
         self.roll.px_per_s = stored_value(self.settings, "view/px_per_s", 100.0, float,
@@ -280,6 +286,7 @@ class MainWindow(QMainWindow):
             s.setValue("model", self.model_combo.currentData())
         s.setValue("model/checkpoints", json.dumps(self._checkpoints))
         s.setValue("midi/out", self.midi_combo.currentData())
+        self.port_aids.save(s)
 
     # ---- input -------------------------------------------------------------------
     def refresh_devices(self, rescan: bool = False) -> None:
@@ -462,7 +469,8 @@ class MainWindow(QMainWindow):
         if self.reference is not None and self.reference.belongs_to(kind, self.audio_path):
             self._next_take.set_reference(self.reference.notes, self.reference.name)
         self._next_take.set_exercise(self.exercise)
-        self.worker = EngineWorker(spec, self.model_name, self.models, midi_spec, after=closing, parent=self)
+        self.worker = EngineWorker(spec, self.model_name, self.models, midi_spec, after=closing, parent=self,
+                                   aids=self.port_aids.aids())
         self.worker.update.connect(self._on_update)
         self.worker.failed.connect(lambda text: self.show_message(text, "error"))
         self.worker.warning.connect(lambda text: self.show_message(text, "warning"))
@@ -514,7 +522,7 @@ class MainWindow(QMainWindow):
     def _set_busy(self, busy: bool) -> None:
         self.record_button.setText("■ Stop" if busy else "● Record")
         for w in (self.input_combo, self.refresh_button, self.open_button, self.model_combo, self.midi_combo,
-                  self.realtime_check, self.open_action):
+                  self.port_aids, self.realtime_check, self.open_action):
             w.setEnabled(not busy)
         if not busy:
             self._input_changed()
@@ -526,7 +534,7 @@ class MainWindow(QMainWindow):
         self.last_score = None
         self.score_label.setText("")
         live = self._spec is not None and self._spec.live
-        self.latency_label.setText("latency —" if live else "latency (live only)")
+        self.latency_label.setText("engine latency —" if live else "latency (live only)")
         self._port_latency = []
         self.dropped_label.setText("dropped 0")
         self.notes_label.setText("0 notes")
@@ -552,7 +560,8 @@ class MainWindow(QMainWindow):
         self._port_latency += up.port_latency
         lat = self._port_latency
         if lat and self._spec is not None and self._spec.live:  # full-speed files: not meaningful
-            self.latency_label.setText(f"latency {1000 * lat[-1]:.0f} ms (median {1000 * np.median(lat):.0f})")
+            self.latency_label.setText(f"engine latency {1000 * lat[-1]:.0f} ms "
+                                       f"(median {1000 * np.median(lat):.0f})")
         self.dropped_label.setText(f"dropped {up.overflows}")
         cpu = f"CPU {100 * up.cpu:.0f} %"
         if self._spec is not None and not self._spec.live:

@@ -168,11 +168,12 @@ class EngineWorker(QThread):
     started_source = Signal(object)
 
     def __init__(self, source: SourceSpec, model: str | None, models: ModelCache,
-                 midi_out: tuple | None = None, after: threading.Thread | None = None, parent=None):
+                 midi_out: tuple | None = None, after: threading.Thread | None = None, parent=None, aids=None):
         super().__init__(parent)
         self.after = after  # a level monitor still closing the device: waited for before opening it
         self.source, self.model_name, self.models = source, model, models
         self.midi_spec = midi_out  # None, ("virtual",) or ("port", name)
+        self.aids = aids  # the port's playing aids (svt_live.playaids.PortAids) or None
         self._stop = threading.Event()
         self.mic = None  # the open MicSource (GUI reads level_db and overflows)
         self.audio = None  # a microphone take's recording (gui.take.TakeAudio), complete once run() ends
@@ -199,8 +200,10 @@ class EngineWorker(QThread):
             torch.set_num_threads(1)
         try:
             lm = self.models.get(self.model_name)
+            engine = None
             self._midi = MidiSink(self._open_midi() if self.source.live else None,
-                                  lambda msg: self.warning.emit(f"MIDI output stopped: {msg}"))
+                                  lambda msg: self.warning.emit(f"MIDI output stopped: {msg}"), self.aids,
+                                  clock=lambda: engine.stream_time if engine is not None else 0.0)
             blocks, rate = self._open_source(lm.features.sample_rate)
             self.started_source.emit({"sample_rate": rate, "duration": self.duration, "model": lm.label,
                                       "frame_seconds": lm.features.frame_seconds})

@@ -174,12 +174,34 @@ def transcribe(path_or_samples, sample_rate: int | None = None, model=None) -> l
 class Transcriber:
     """Streaming transcription: push samples as they come, get note events.
 
+    Two paths, both pushed the same way:
+
+    - default (``live=False``): the model's own streaming decoder. Its NoteOns come a median of
+      120 ms (p95 160 ms) after the sung onset: the "accurate path" of ``python -m
+      benchmarks.latency`` (SSVD dev, docs/low-latency.md).
+    - ``live=True``: live mode's low-latency path (:class:`~svt_live.lowlatency.LowLatencyEngine`,
+      as ``svt-live --input mic`` runs it): :meth:`push` returns the early events of the live
+      network (``live_model``, default ``singing_crnn_live``), NoteOns a median of 40 ms (p95 70
+      ms) after the sung onset (``python -m benchmarks.latency --compare``, SSVD dev, 26 songs;
+      docs/low-latency.md), with fewer right notes than the files (79.6 % COnP F1 as heard against
+      87.9 %); :attr:`notes` stay the model's accurate notes, those of :func:`transcribe`.
+
+    Both latencies are engine latency: from the audio reaching :meth:`push` to the event; the
+    audio's own buffering before that (sound card period, PortAudio) comes on top.
+
     Parameters
     ----------
     model : str, pathlib.Path or LoadedModel, optional
-        The model (default: the shipped default).
+        The model (default: the shipped default): the notes.
     sample_rate : int
         Rate of the pushed samples in Hz (required).
+    live : bool
+        Run the low-latency path (above).
+    live_model : str, pathlib.Path or LoadedModel, optional
+        With ``live``: the causal network of the early events (default ``singing_crnn_live``).
+    bends : bool
+        With ``live``: also return :class:`~svt_live.events.PitchBend` events (the sung contour
+        around each note's number, as ``--pitch-bends`` sends them).
 
     Examples
     --------
@@ -197,17 +219,34 @@ class Transcriber:
     >>> whole = svt_live.transcribe(audio, 16000)  # the same notes, to float32 rounding of the pitch
     >>> [(n.onset, n.offset, n.velocity) for n in t.notes] == [(n.onset, n.offset, n.velocity) for n in whole]
     True
+    >>> fast = svt_live.Transcriber(sample_rate=16000, live=True)  # early events, the same notes
+    >>> early = [e for i in range(0, len(audio), 160) for e in fast.push(audio[i:i + 160])] + fast.finish()
+    >>> [(n.onset, n.offset) for n in fast.notes] == [(n.onset, n.offset) for n in whole]
+    True
     """
 
-    def __init__(self, model=None, sample_rate: int | None = None):
+    def __init__(self, model=None, sample_rate: int | None = None, live: bool = False, live_model=None,
+                 bends: bool = False):
         from .engine import LIVE_HOP, Engine
         rate = check_sample_rate(sample_rate)
-        self._engine = Engine(_model(model), rate, LIVE_HOP)
+        lm = _model(model)
+        if live:
+            from .lowlatency import LowLatencyEngine, load_live_model
+            device = next(lm.model.parameters()).device
+            live_lm = live_model if isinstance(live_model, LoadedModel) else load_live_model(
+                None if live_model is None else str(live_model), device)
+            self._engine = LowLatencyEngine(lm, live_lm, rate, LIVE_HOP, bends)
+        elif live_model is not None or bends:
+            raise ValueError("live_model and bends need live=True")
+        else:
+            self._engine = Engine(lm, rate, LIVE_HOP)
+        self.live = bool(live)
         self._block = int(PUSH_SECONDS * rate)
 
     def push(self, samples) -> list:
         """Feed samples ``[n]``, ``[n, channels]`` or ``[channels, n]``; return the new
-        :class:`~svt_live.events.NoteOn` / :class:`~svt_live.events.NoteOff` events.
+        :class:`~svt_live.events.NoteOn` / :class:`~svt_live.events.NoteOff` events (with ``live``:
+        the live network's early events, and :class:`~svt_live.events.PitchBend` with ``bends``).
 
         Any length: a long array is fed :data:`PUSH_SECONDS` at a time, so memory does not grow with it.
         """
@@ -225,5 +264,6 @@ class Transcriber:
 
     @property
     def notes(self) -> list[Note]:
-        """Notes closed so far, in onset order."""
+        """Notes closed so far, in onset order (with ``live``: the model's accurate notes, not the
+        early events')."""
         return _notes(self._engine.notes, self._engine.velocities)

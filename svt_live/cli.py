@@ -45,6 +45,7 @@ from .tuning import describe_tuning
 
 NOTE_EXTENSIONS = (".json", ".txt", ".csv", ".mid", ".midi")
 IN_OUTPUT_DIR = "\0--output-dir"  # an output flag given without a path (no real path holds a NUL)
+MAX_HOLD_MS = 2000.0  # --hold-ms: longer holds turn phrases into one note
 LIMITS = {"seconds": 7 * 24 * 3600.0, "hop": 60.0, "onset_tolerance": 10.0}  # the largest sane value of each
 
 
@@ -66,7 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
                                             "audio file under them); - reads standard input")
     src = p.add_argument_group("input")
     src.add_argument("--input", choices=["file", "mic"], default="file",
-                     help="'mic' transcribes the microphone live until Ctrl-C (default: the files given)")
+                     help="'mic' transcribes the microphone live until Ctrl-C, printing each NoteOn with its "
+                          "engine latency (from the audio reaching svt-live; the sound card's and PortAudio's "
+                          "buffering come on top) (default: the files given)")
     src.add_argument("--input-device", help="microphone: device index or name (see --list-devices)")
     src.add_argument("--seconds", type=float, help="microphone: stop after this many seconds")
     src.add_argument("--save-audio", metavar="WAV", help="microphone: also save the take as a 16-bit WAV")
@@ -97,6 +100,14 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--midi-out", nargs="?", const="svt-live", metavar="PORT",
                      help="send live MIDI: no value opens a virtual port 'svt-live', or name an existing port "
                           "(MIDI system: $SVT_MIDI_API = alsa, jack, coremidi or winmm; default ALSA, then JACK)")
+    out.add_argument("--scale", metavar="KEY:MODE",
+                     help="live MIDI port: snap each NoteOn to the nearest note of this scale (e.g. D:minor, "
+                          "C:major, A:dorian; modes: major, minor, harmonic-minor, dorian, phrygian, lydian, "
+                          "mixolydian, pentatonic-major, pentatonic-minor, blues, chromatic = off; an exact tie "
+                          "goes the way the melody went); the saved files keep what was sung")
+    out.add_argument("--hold-ms", type=float, default=0.0, metavar="N",
+                     help="live MIDI port: keep a note sounding through an unvoiced gap when the next NoteOn, "
+                          "within N ms, has the same number (its NoteOff waits up to N ms; default 0 = off)")
     out.add_argument("--plot", nargs="?", const=IN_OUTPUT_DIR, metavar="PATH", help="piano roll PNG of the whole take (with --eval: reference "
                                                     "overlaid; a folder for several files)")
     out.add_argument("--plot-span", nargs=2, type=float, metavar=("START", "END"),
@@ -507,6 +518,15 @@ def _check(args) -> None:
     if args.midi_out is not None and not args.midi_out.strip():
         raise UsageError("--midi-out '': give a port's name (see --list-midi-ports), or no value for a virtual "
                          "port 'svt-live'")
+    if (args.scale is not None or args.hold_ms) and not (args.input == "mic" and args.midi_out):
+        raise UsageError("--scale and --hold-ms shape the live MIDI port: they need --input mic --midi-out")
+    if not 0 <= args.hold_ms <= MAX_HOLD_MS:  # also refuses nan
+        raise UsageError(f"--hold-ms must be 0 to {MAX_HOLD_MS:g} ms, got {args.hold_ms}")
+    try:
+        from .scale import parse_scale
+        args.scale_given = parse_scale(args.scale) if args.scale is not None else None
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     if args.input == "file" and args.midi_out and not args.realtime:
         raise UsageError("--midi-out with files needs --realtime (or use --input mic)")
     for flag, most in LIMITS.items():

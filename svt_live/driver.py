@@ -93,12 +93,24 @@ class MidiSink:
         The open port (None: the sink does nothing).
     warn : callable
         Called with a one-line message when the port fails.
+    aids : PortAids, optional
+        The playing aids (:mod:`svt_live.playaids`) that rewrite the port's events.
+    clock : callable, optional
+        Stream time now (seconds), for ``aids``' hold (default: the events' ``emitted_at``).
     """
 
-    def __init__(self, midi, warn: Callable[[str], None]):
+    def __init__(self, midi, warn: Callable[[str], None], aids=None, clock: Callable[[], float] | None = None):
         self.midi, self.warn = midi, warn
+        self.aids = aids if aids is not None and aids.active else None
+        self.clock = clock
 
     def __call__(self, events: list) -> None:
+        if self.aids is not None and self.midi is not None:
+            now = self.clock() if self.clock is not None else max((e.emitted_at for e in events), default=0.0)
+            events = self.aids(events, now)
+        self._send(events)
+
+    def _send(self, events: list) -> None:
         for ev in events:
             if self.midi is None:
                 return
@@ -109,7 +121,10 @@ class MidiSink:
                 self.close()
 
     def close(self) -> None:
-        """Close the port (note-offs, all-notes-off); further events are dropped."""
+        """Send what the aids hold back, then close the port (note-offs, all-notes-off); further events
+        are dropped."""
+        if self.aids is not None and self.midi is not None:
+            self._send(self.aids.flush())
         midi, self.midi = self.midi, None
         if midi is not None:
             try:
@@ -119,15 +134,20 @@ class MidiSink:
 
 
 def note_on_line(ev: NoteOn, latency: bool = False) -> str:
-    """The line printed for a NoteOn: stream time, name, number, velocity (and latency in ms).
+    """The line printed for a NoteOn: stream time, name, number, velocity (and its engine latency in ms).
+
+    The engine latency is ``emitted_at - time``: from the note's start in the audio svt-live received
+    to the NoteOn. It leaves out what comes before the audio reaches svt-live (the sound card's period,
+    PortAudio's buffering) and after the NoteOn leaves (the MIDI system, the synth):
+    ``docs/low-latency.md`` says what an end-to-end figure adds.
 
     Examples
     --------
     >>> note_on_line(NoteOn(1.5, 69, 80, 1.56), latency=True)
-    '     1.50 s    A4 ( 69)  vel  80  latency   60 ms'
+    '     1.50 s    A4 ( 69)  vel  80  engine latency   60 ms'
     """
     line = f"{ev.time:9.2f} s  {note_name(ev.pitch):>4} ({ev.pitch:3d})  vel {ev.velocity:3d}"
-    return line + (f"  latency {1000 * (ev.emitted_at - ev.time):4.0f} ms" if latency else "")
+    return line + (f"  engine latency {1000 * (ev.emitted_at - ev.time):4.0f} ms" if latency else "")
 
 
 def print_note_ons(latency: bool = False) -> Callable[[list], None]:

@@ -188,8 +188,7 @@ class EarlyNoteDecoder:
         note.pitches.append(pitch)
         if note.midi is None:
             if len(note.pitches) >= self.confirm or note.strength >= self.sure:
-                self._note_on(note, note.start + ONSET_LEAD_FRAMES, int(round(statistics.median(note.pitches))),
-                              now, events)
+                self._note_on(note, note.start + ONSET_LEAD_FRAMES, statistics.median(note.pitches), now, events)
             return
         if not note.refined:
             self._settle(note, t, pitch, now, events)
@@ -200,17 +199,18 @@ class EarlyNoteDecoder:
         note.wrong = note.wrong + 1 if abs(settled - note.midi) > self.tolerance else 0
         if note.wrong >= self.correct:
             self.n_corrections += 1
-            self._note_on(note, self._note_off(note, t, now, events), int(round(settled)), now, events)
+            self._note_on(note, self._note_off(note, t, now, events), settled, now, events)
         elif self.bends:
             self._bend(note, t, pitch, now, events)
 
-    def _note_on(self, note: _Sounding, stamp: int, midi: int, now: float, events: list) -> None:
-        """NoteOn of ``midi`` stamped at frame ``stamp`` (the onset, or a retrigger's own frame)."""
-        note.midi, note.sent_at, note.wrong = int(np.clip(midi, 0, 127)), stamp, 0
+    def _note_on(self, note: _Sounding, stamp: int, midi: float, now: float, events: list) -> None:
+        """NoteOn of the nearest note to ``midi`` (fractional) stamped at frame ``stamp`` (the onset, or a
+        retrigger's own frame)."""
+        note.midi, note.sent_at, note.wrong = int(np.clip(round(midi), 0, 127)), stamp, 0
         if self.bends:
             note.bend = None
             self._bend(note, stamp, (note.refined or note.pitches)[-1], now, events)
-        events.append(NoteOn(stamp * self.frame_seconds, note.midi, note_velocity(note.strength), now))
+        events.append(NoteOn(stamp * self.frame_seconds, note.midi, note_velocity(note.strength), now, float(midi)))
         self.n_note_ons += 1
 
     def _bend(self, note: _Sounding, t: int, pitch: float, now: float, events: list) -> None:

@@ -12,12 +12,14 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class NoteOn:
-    """A note started: ``pitch`` is the nearest MIDI note, ``velocity`` 1-127."""
+    """A note started: ``pitch`` is the nearest MIDI note, ``velocity`` 1-127; ``midi``, when known, the
+    fractional sung pitch the number was rounded from (the live port's ``--scale`` snaps it)."""
 
     time: float
     pitch: int
     velocity: int
     emitted_at: float = 0.0
+    midi: float | None = None
 
 
 @dataclass(frozen=True)

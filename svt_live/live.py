@@ -3,8 +3,9 @@
 Two networks hear the take (:mod:`svt_live.lowlatency`): the live network's
 early NoteOns (and, with ``--pitch-bends``, the sung contour as pitch-wheel
 messages, bend range set by RPN) go to the MIDI port and are printed as
-they are sent (note time in stream seconds, name, velocity, latency =
-stream time at emission minus note time); the accurate network's notes
+they are sent (note time in stream seconds, name, velocity, engine latency =
+stream time at emission minus note time: it leaves out the audio's buffering
+before svt-live gets the samples); the accurate network's notes
 are the take's files, the notes file mode gives on the recording.
 Ctrl-C (SIGINT) or SIGTERM, the end of ``--seconds`` or a dying input
 stream all end the take the same way: the engines close open notes, the
@@ -32,6 +33,7 @@ from .lowlatency import LowLatencyEngine, load_live_model
 from .mic import MicError, MicSource
 from .midi import MidiOut, MidiPortError, write_midi_file
 from .outputs import OutputFile
+from .playaids import PortAids
 from .stop import StopRequest
 
 JSON_KEY = "live"  # song id of the take in the --json output
@@ -123,20 +125,23 @@ def live_options(args) -> dict:
     return {"input_device": args.input_device, "live_model": args.live_model, "hop_seconds": args.hop,
             "bends": args.pitch_bends, "midi_out": args.midi_out, "seconds": args.seconds,
             "outputs": {"json": args.json, "csv": args.csv, "midi_file": args.midi_file},
-            "save_audio": args.save_audio, "quiet": args.quiet}
+            "save_audio": args.save_audio, "quiet": args.quiet,
+            "aids": PortAids(getattr(args, "scale_given", None), args.hold_ms / 1000.0)}
 
 
 def run_live(lm, input_device: int | str | None = None, live_model: str | None = None,
              hop_seconds: float | None = None, bends: bool = False, midi_out: str | None = None,
              seconds: float | None = None, outputs: dict | None = None, save_audio: str | None = None,
-             quiet: bool = False, on_event=None, on_start=None, on_finish=None, on_audio=None) -> int:
+             quiet: bool = False, on_event=None, on_start=None, on_finish=None, on_audio=None,
+             aids: PortAids | None = None) -> int:
     """Transcribe the microphone until Ctrl-C/SIGTERM or ``seconds``; returns the exit status.
 
     ``lm``: the accurate model (the take's files); ``input_device``: index, name or None (the
     default input); ``live_model``: the port's network (default :data:`~svt_live.lowlatency.LIVE_MODEL`);
     ``hop_seconds``: audio per model call (default ``LIVE_HOP``); ``bends``: pitch bends on the port;
     ``midi_out``: MIDI port name or None; ``outputs``: ``{"json" | "csv" | "midi_file": path}``;
-    ``save_audio``: WAV path of the recording; ``quiet``: no printed NoteOns or ``wrote`` lines.
+    ``save_audio``: WAV path of the recording; ``quiet``: no printed NoteOns or ``wrote`` lines;
+    ``aids``: the port's playing aids (:class:`~svt_live.playaids.PortAids`: scale, hold).
     Hooks (the sight-singing check uses them): ``on_event(event)`` for every note event,
     ``on_start()`` once the microphone runs, ``on_finish(notes) -> [error lines]`` after the take,
     ``on_audio(samples)`` for the audio the accurate network gets (model rate), before its events.
@@ -150,7 +155,9 @@ def run_live(lm, input_device: int | str | None = None, live_model: str | None =
             return 1
         hop = hop_seconds or LIVE_HOP
         engine = LowLatencyEngine(lm, live_lm, mic.sample_rate, hop, bends, on_event, on_audio=on_audio)
-        midi = MidiSink(_open_midi(midi_out, bends), _say)
+        midi = MidiSink(_open_midi(midi_out, bends), _say, aids, clock=lambda: engine.stream_time)
+        if midi.midi is not None and midi.aids is not None:
+            _say(f"MIDI out plays {midi.aids.summary}")
         driver = Driver(engine, ([] if quiet else [print_note_ons(latency=True)]) + [midi])
         recorder = WavRecorder(save_audio, mic.sample_rate, mic.channels) if save_audio else None
         failure = None

@@ -360,7 +360,7 @@ def test_realtime_file_session_stop_and_save_midi(qtbot, make_window, tmp_path, 
     assert any(0 < n for t, n in live if t < 2.6), "no note appeared while recording"
     assert len({n for _, n in live}) > 2, "the note count did not grow during the take"
     assert win.take.stream_time < 2.9  # stopped before the end of the 3 s clip (1.4 s of margin for a loaded machine)
-    assert "latency" in win.latency_label.text() and "ms" in win.latency_label.text()
+    assert "engine latency" in win.latency_label.text() and "ms" in win.latency_label.text()
 
     notes = win.take.notes_array()
     assert len(notes) > 2
@@ -382,21 +382,21 @@ def test_realtime_file_session_stop_and_save_midi(qtbot, make_window, tmp_path, 
     assert len(early) and np.allclose(rounded(early), full[:len(early)], atol=1e-6)
 
 
-def test_realtime_session_sends_midi_through_jack(qtbot, make_window, monkeypatch, jack_server, random_model,
-                                                  short_clip):
-    """MIDI out 'virtual': a JACK port 'svt-live' appears while recording and carries live mode's early
-    events (the bundled live network's), while the take holds the accurate notes."""
+def port_take(qtbot, make_window, monkeypatch, model, clip, setup=lambda win: None) -> tuple:
+    """A real-time take of ``clip`` with MIDI out 'virtual' on JACK (``setup(win)`` first): the window and
+    the messages a JACK client received from the port 'svt-live'."""
     import gui.window
     rtmidi = pytest.importorskip("rtmidi")
     monkeypatch.setenv("SVT_MIDI_API", "jack")
     # no PortAudio here: started while this jackd runs, it would join it and abort at exit after jackd stops
     monkeypatch.setattr(gui.window, "list_mics", lambda rescan=False: ([], "not listed in this test"))
     win = make_window()
-    win.set_model(random_model)
+    win.set_model(model)
     win.realtime_check.setChecked(True)
     win.midi_combo.setCurrentIndex(win.midi_combo.findData("virtual"))
+    setup(win)
     listener = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name="gui-listener")
-    assert win.open_audio_file(short_clip)
+    assert win.open_audio_file(clip)
     port = []
     qtbot.waitUntil(lambda: bool(port.extend(i for i, p in enumerate(listener.get_ports()) if "svt-live" in p)
                                  or port), timeout=10_000)
@@ -412,18 +412,70 @@ def test_realtime_session_sends_midi_through_jack(qtbot, make_window, monkeypatc
     listener.close_port()
     listener.delete()
     assert not [t for k, t in win.messages if k in ("error", "warning")], win.messages
+    return win, got
+
+
+def offline_live_take(model, clip) -> tuple:
+    """The same stream through live mode's engine, offline: the engine and its port events."""
     from svt_live.audio import load_audio
     from svt_live.checkpoint import load_model
     from svt_live.lowlatency import LowLatencyEngine, load_live_model
 
-    eng = LowLatencyEngine(load_model(random_model), load_live_model(), 16000)  # the same stream, offline
-    audio = load_audio(short_clip)
-    events = [e for i in range(0, len(audio), 320) for e in eng.push(audio[i:i + 320])] + eng.finish()
+    eng = LowLatencyEngine(load_model(model), load_live_model(), 16000)
+    audio = load_audio(clip)
+    return eng, [e for i in range(0, len(audio), 320) for e in eng.push(audio[i:i + 320])] + eng.finish()
+
+
+def test_realtime_session_sends_midi_through_jack(qtbot, make_window, monkeypatch, jack_server, random_model,
+                                                  short_clip):
+    """MIDI out 'virtual': a JACK port 'svt-live' appears while recording and carries live mode's early
+    events (the bundled live network's), while the take holds the accurate notes."""
+    win, got = port_take(qtbot, make_window, monkeypatch, random_model, short_clip)
+    eng, events = offline_live_take(random_model, short_clip)
     want = [[0x90, e.pitch, e.velocity] if isinstance(e, NoteOn) else [0x80, e.pitch, 0] for e in events]
     assert len(got) > 4 and got[-1] == [0xB0, 123, 0]
     it = iter(want)  # in order (a JACK cycle that overruns on a loaded machine can drop one message)
     assert all(m in it for m in got[:-1]) and len(got) - 1 >= 0.8 * len(want[want.index(got[0]):])
     assert_same_notes(win.take.notes_array(), eng.notes)  # the take: the accurate notes
+
+
+def test_the_port_plays_the_chosen_scale_and_the_take_keeps_what_was_sung(qtbot, make_window, monkeypatch,
+                                                                          jack_server, random_model, short_clip):
+    """Scale D minor in the MIDI area: every NoteOn on the port is a note of D minor, the NoteOffs close
+    them, and the take holds the accurate notes as sung."""
+    from svt_live.scale import Scale
+
+    win, got = port_take(qtbot, make_window, monkeypatch, random_model, short_clip,
+                         lambda win: win.port_aids.set_scale("D:minor"))
+    eng, events = offline_live_take(random_model, short_clip)
+    ons = [m[1] for m in got if m[0] == 0x90]
+    assert ons and all(p % 12 in Scale(2, "minor").pitch_classes for p in ons)
+    assert any(e.pitch % 12 not in Scale(2, "minor").pitch_classes for e in events if isinstance(e, NoteOn))
+    sounding = set()  # every NoteOn closed by its own number's NoteOff
+    for m in got[:-1]:
+        (sounding.add if m[0] == 0x90 else sounding.discard)(m[1])
+    assert got[-1] == [0xB0, 123, 0] and not sounding
+    assert_same_notes(win.take.notes_array(), eng.notes)
+
+
+def test_the_playing_aids_are_remembered_and_a_bad_stored_one_is_ignored(qtbot, make_window, tmp_path):
+    win = make_window()
+    assert win.port_aids.scale_text == "off" and not win.port_aids.aids().active
+    assert not win.port_aids.tonic_combo.isEnabled()
+    win.port_aids.set_scale("A:dorian")
+    win.port_aids.hold_spin.setValue(120)
+    aids = win.port_aids.aids()
+    assert aids.scale.name == "A dorian" and aids.hold == pytest.approx(0.12)
+    win.close()
+    assert win.settings.value("midi/scale") == "A:dorian"
+    again = make_window()
+    assert again.port_aids.scale_text == "A:dorian" and again.port_aids.hold_spin.value() == 120
+    again.close()
+    again.settings.setValue("midi/scale", "H:bebop")
+    again.settings.setValue("midi/hold_ms", "-3")
+    again.settings.sync()
+    third = make_window()
+    assert third.port_aids.scale_text == "off" and third.port_aids.hold_spin.value() == 0
 
 
 MIC_SESSION = r"""
@@ -544,7 +596,7 @@ def test_mic_that_dies_keeps_the_take(qtbot, make_window, monkeypatch, random_mo
     assert win.messages[-1][0] == "error" and "stopped" in win.messages[-1][1]
     assert len(win.take.notes_array()) > 5 and win.take.stream_time == pytest.approx(2.5, abs=0.05)
     assert win.dropped_label.text() == "dropped 3"
-    assert "latency" in win.latency_label.text() and "ms" in win.latency_label.text()
+    assert "engine latency" in win.latency_label.text() and "ms" in win.latency_label.text()
 
 
 def test_no_such_input_device(qtbot, make_window, random_model):

@@ -149,6 +149,7 @@ def test_mic_end_to_end_equals_file_mode(live, pulse_server, note_model, clip16,
     assert summary, run.err
     mic = load_notes(tmp_path / "mic.json", song_id="live")
     assert len(mic) >= 5 and len(run.out) >= 5  # printed: the live network's NoteOns
+    assert all(re.search(r"vel +\d+  engine latency +\d+ ms$", line) for line in run.out), run.out[:3]
 
     recorded = read_wav(tmp_path / "take.wav")
     assert abs(len(recorded) - 7.0 * 16000) <= 1
@@ -212,6 +213,43 @@ def test_ctrl_c_closes_notes_midi_and_saves_everything(live, pulse_server, jack_
     received = [m[1] for m in got if m[0] == 0x90]  # (a NoteOn before the listener connected is not seen)
     assert len(received) >= 3 and received == printed[-len(received):], "one printed line per NoteOn sent"
     assert sum(m[0] == 0xE0 for m in got) > sum(m[0] == 0x90 for m in got), "the sung contour as pitch bends"
+
+
+def test_scale_and_hold_reach_the_port_and_the_files_keep_what_was_sung(live, pulse_server, jack_server,
+                                                                         note_model, clip16, tmp_path):
+    """--scale D:minor --hold-ms 100: every NoteOn a JACK client receives is a note of D minor and is
+    closed by its NoteOff; the saved files keep the sung numbers."""
+    from svt_live.scale import Scale
+
+    rtmidi = pytest.importorskip("rtmidi")
+    env = dict(pulse_server, JACK_DEFAULT_SERVER=jack_server["JACK_DEFAULT_SERVER"], SVT_MIDI_API="jack")
+    run = live(["--input-device", "pulse", "--model", note_model, "--live-model", note_model, "--seconds", 8.0,
+                "--midi-out", "svt-live-scale", "--scale", "D:minor", "--hold-ms", "100",
+                "--json", tmp_path / "take.json"], env)
+    run.wait_for(listening)
+    assert any("MIDI out plays the notes of D minor, holding through gaps up to 100 ms" in line
+               for line in run.err), run.err
+    listener = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name="listener")
+    listener.open_port(next(i for i, p in enumerate(listener.get_ports()) if "svt-live-scale" in p))
+    player = play(pulse_server, clip16[0])
+    assert run.finish() == 0, run.err
+    player.wait(10)
+    time.sleep(0.2)
+    got = []
+    while (msg := listener.get_message()) is not None:
+        got.append(msg[0])
+    listener.close_port()
+    listener.delete()
+    d_minor = Scale(2, "minor").pitch_classes
+    received = [m[1] for m in got if m[0] == 0x90]
+    assert len(received) >= 3 and all(p % 12 in d_minor for p in received), got
+    sounding = set()
+    for status, pitch, _ in got:
+        if status in (0x80, 0x90):
+            (sounding.add if status == 0x90 else sounding.discard)(pitch)
+    assert not sounding and got[-1] == [0xB0, 123, 0]
+    saved = np.round(load_notes(tmp_path / "take.json", song_id="live")[:, 2]) % 12
+    assert any(p not in d_minor for p in saved), f"the files keep what was sung: {saved}"
 
 
 def test_sigterm_and_unavailable_midi(live, pulse_server, note_model, tmp_path):

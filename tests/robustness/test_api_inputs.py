@@ -121,3 +121,12 @@ def test_write_refuses_bad_arguments_before_writing(name, notes, options, says, 
     assert says in str(err.value), err.value
     assert not list(tmp_path.iterdir())
     robust(f"ValueError: {err.value}")
+
+
+@pytest.mark.robustness("engine", "ValueError: live_model and bends need live=True",
+                        case="API: Transcriber(bends=True) or live_model= without live=True")
+def test_live_options_without_the_live_path_are_refused(model, robust):
+    for kwargs in ({"bends": True}, {"live_model": "singing_crnn_live"}):
+        with pytest.raises(ValueError, match="live_model and bends need live=True") as err:
+            svt_live.Transcriber(model, 16000, **kwargs)
+    robust(f"ValueError: {err.value}")

@@ -244,6 +244,21 @@ def test_empty_midi_port_name_is_refused(tmp_path, capsys, robust):
     assert rc == 2 and len(lines) == 1 and "--midi-out ''" in lines[0]
 
 
+@pytest.mark.parametrize("args, says", [
+    case("--scale H:minor (no such key)", ["--scale", "H:minor"], "--scale takes KEY:MODE", category="command line",
+         expected=USAGE),
+    case("--scale D:bebop (no such mode)", ["--scale", "D:bebop"], "--scale takes KEY:MODE", category="command line",
+         expected=USAGE),
+    case("--hold-ms -5", ["--hold-ms", "-5"], "--hold-ms must be 0 to", category="command line", expected=USAGE),
+    case("--scale without --midi-out", ["--scale", "D:minor", "--no-port"], "need --input mic --midi-out",
+         category="command line", expected=USAGE)])
+def test_bad_playing_aids_are_refused(args, says, capsys, robust):
+    port = [] if "--no-port" in args else ["--midi-out"]
+    rc, _, lines = svt(["--input", "mic", *port, *[a for a in args if a != "--no-port"]], capsys)
+    robust(seen(rc, lines))
+    assert rc == 2 and len(lines) == 1 and says in lines[0], lines
+
+
 @pytest.mark.robustness("load", "one warning for the first block over 0.2 s late, none for the rest",
                         case="--realtime on a machine too busy to keep up (each block takes 30 ms for 20 ms)")
 def test_realtime_falling_behind_warns_once(recwarn, robust):
