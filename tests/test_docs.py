@@ -159,3 +159,9 @@ def test_readme_states_the_live_latency_as_its_figures_table():
                     stated.update(re.findall(r"(\d+)(?:-\d+)? ms", line))
     assert stated <= set(row.groups()), f"the README gives the live latency as {sorted(stated)} ms besides the " \
                                         f"table's {row.group(1)} / {row.group(2)} ms"
+
+
+def test_the_readme_is_a_guide_not_a_log():
+    """The README stays a user guide of at most 300 lines; studies and logs go under docs/."""
+    lines = (ROOT / "README.md").read_text().splitlines()
+    assert len(lines) <= 300, f"README.md has {len(lines)} lines: move the detail to docs/"
