@@ -180,3 +180,26 @@ def test_too_few_onsets_for_a_beat_still_write(tmp_path, rows):
 def mido_notes(path):
     import mido
     return [m for m in mido.MidiFile(path).tracks[0] if m.type == "note_on" and m.velocity]
+
+
+def _sung(midi, beats, beat_s=0.5):
+    """Rows for a melody sung evenly: ``beats`` per note, held 90 %."""
+    starts = np.concatenate([[0.0], np.cumsum(beats)[:-1]]) * beat_s
+    return [[s, s + b * beat_s * 0.9, m] for s, b, m in zip(starts, beats, midi)]
+
+
+def test_key_pentatonic_tune_ending_on_its_tonic():
+    """E G A B D ending on a long E is E minor (one sharp), not the G major its many Gs and Ds suggest."""
+    tune = [64, 67, 69, 71, 74, 71, 69, 67, 62, 67, 69, 71, 67, 69, 67, 62, 64, 67, 64]
+    key = estimate_key(_sung(tune, [1] * 18 + [4]))
+    assert (key.name, key.sharps) == ("E minor", 1)
+
+
+def test_key_pentatonic_takes_its_roots_signature():
+    """C D E G A is covered by F, C and G major's signatures: written with none (its root C's),
+    also when it ends on G."""
+    from svt_live.key import pentatonic_root
+
+    tune = [67, 69, 72, 69, 67, 64, 62, 64, 67, 69, 67, 64, 62, 60, 62, 64, 67, 64, 62, 67]
+    assert estimate_key(_sung(tune, [1] * 19 + [4])).sharps == 0
+    assert pentatonic_root(np.bincount([m % 12 for m in tune], minlength=12).astype(float)) == 0
