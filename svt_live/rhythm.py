@@ -56,6 +56,7 @@ ONSET_BONUS = 1.0  # a downbeat with an onset, on top of the note's accent
 MISSING_DOWNBEAT_COST = 3.0  # a downbeat without an onset (a note held over the barline, or a rest)
 BAR_NOTES = 3.5  # notes a bar holds, about: bars of melodies hold a handful of notes
 BAR_NOTES_WEIGHT = 1.0
+PICKUP_COST = 0.1  # any pickup: a tune starts on the downbeat unless its accents say otherwise
 LONG_PICKUP_COST = 0.5  # per beat of a pickup longer than one beat (pickups are a beat or less, mostly)
 METER_SYNC_WEIGHT = 4.0  # per share of notes held over the meter's next beat from off the beat
 REPEAT_WEIGHT = 1.0  # per share of notes that recur a bar later
@@ -341,8 +342,9 @@ def meter_and_downbeat(pos_q: np.ndarray, offsets_q: np.ndarray, beat_q: float, 
     there plus :data:`ONSET_BONUS`, or minus :data:`MISSING_DOWNBEAT_COST` when
     none does (a note held across the barline, or a rest on it); minus a cost
     for bars holding many more or fewer than :data:`BAR_NOTES` notes, for a
-    pickup longer than a beat, and for notes that start off the meter's beat and
-    are held over the next one (syncopation); plus, with ``midi``, the share of
+    pickup (:data:`PICKUP_COST`, and more per beat past the first), and for
+    notes that start off the meter's beat and are held over the next one
+    (syncopation); plus, with ``midi``, the share of
     notes that recur a bar later (:func:`repetition`).
     """
     acc = accents(pos_q, offsets_q)
@@ -368,6 +370,7 @@ def meter_and_downbeat(pos_q: np.ndarray, offsets_q: np.ndarray, beat_q: float, 
             pickup = ((first - pos_q[0]) % bar) / b
             notes_per_bar = len(pos_q) * bar / (pos_q[-1] - pos_q[0] + np.mean(np.diff(pos_q)))
             score = (float(np.mean(vals)) - LONG_PICKUP_COST * max(0.0, pickup - 1)
+                     - PICKUP_COST * (pickup > 1e-6)
                      - BAR_NOTES_WEIGHT * np.log2(notes_per_bar / BAR_NOTES) ** 2 - METER_SYNC_WEIGHT * sync
                      + repeats)
             if score > best_score:
