@@ -250,3 +250,13 @@ def test_rhythm_reel_in_sixteenths_gets_a_sensible_tempo():
     values = np.diff(r.onset_q)[:-2]
     assert 60 <= r.qpm <= 200 and len(set(np.round(values, 6))) == 1 and values[0] >= 0.25
     assert abs(values[0] * 60 / r.qpm / (0.25 * 60 / 80) - 1) < 0.04
+
+
+def test_meter_follows_the_tracked_beats_division():
+    """Six even eighths a bar fill 6/8 or 3/4 alike: a beat tracked in threes (a dotted quarter) makes 6/8."""
+    from svt_live.rhythm import meter_and_downbeat
+
+    pos_q = np.arange(24) * 0.5
+    midi = np.array([67, 71, 74, 72, 69, 66] * 4)
+    assert meter_and_downbeat(pos_q, pos_q + 0.5, 1.5, midi=midi) == ((6, 8), 0.0)
+    assert meter_and_downbeat(pos_q, pos_q + 0.5, 1.0, midi=midi)[0] == (3, 4)
