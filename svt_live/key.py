@@ -9,7 +9,11 @@ signature is the one whose seven notes cover the most of that duration
 still gets a signature); among the major and minor keys of the signatures
 that qualify, the key is the one whose key profile correlates
 best with the histogram (the Krumhansl-Schmuckler method, with the
-Temperley-Kostka-Payne profiles).
+Temperley-Kostka-Payne profiles), with a bonus of :data:`FINAL_TONIC_BONUS`
+for the key whose tonic the melody ends on (the strongest tonic cue in folk
+song). A melody on the five notes of an anhemitonic pentatonic scale (C D E G
+A), covered by three signatures, takes its root's major signature
+(:func:`pentatonic_root`).
 
 Spelling works on the line of fifths (F -1, C 0, G 1, ... each sharp +7):
 a key with ``s`` sharps holds the positions ``s - 1`` to ``s + 5``; a note
@@ -71,7 +75,10 @@ def pitch_class_weights(notes, tuning_cents: float = 0.0) -> np.ndarray:
     return np.bincount(pcs, weights=np.maximum(arr[:, 1] - arr[:, 0], 0.0), minlength=12)
 
 
-COVERAGE_SLACK = 0.02  # share of the notes' duration a signature may leave uncovered more than the best one
+COVERAGE_SLACK = 0.02
+# Correlation added to the key whose tonic is the melody's last note: enough to settle keys that
+# correlate within about 0.1 (relative major and minor, neighbouring signatures of a hexatonic tune).
+FINAL_TONIC_BONUS = 0.1  # share of the notes' duration a signature may leave uncovered more than the best one
 
 
 def signature_pitch_classes(sharps: int) -> set[int]:
@@ -112,7 +119,29 @@ def estimate_key(notes, tuning_cents: float = 0.0) -> Key | None:
             for mode, profile in (("major", MAJOR_PROFILE), ("minor", MINOR_PROFILE)) for tonic in range(12)]
     cover = {k: weights[sorted(signature_pitch_classes(k.sharps))].sum() / weights.sum() for k in keys}
     top = max(cover.values())
-    return max((k for k in keys if cover[k] >= top - COVERAGE_SLACK), key=lambda k: k.score)
+    arr = np.asarray(notes, dtype=np.float64).reshape(-1, 3)
+    final = int(round_to_tuning(arr[np.argmax(arr[:, 0]), 2:3], tuning_cents)[0]) % 12
+    root = pentatonic_root(weights)
+    candidates = [k for k in keys if (cover[k] >= top - COVERAGE_SLACK if root is None
+                                      else k.sharps == Key(root, "major").sharps)]
+    return max(candidates, key=lambda k: k.score + FINAL_TONIC_BONUS * (k.tonic == final))
+
+
+def pentatonic_root(weights: np.ndarray) -> int | None:
+    """The root of the anhemitonic pentatonic scale (five pitch classes, consecutive on the line
+    of fifths: C D E G A, root C) that a melody's pitch classes ``weights [12]`` make up, else ``None``.
+
+    Such a melody is covered by three key signatures; it is notated with its root's major one
+    (C D E G A in C major, whichever note it ends on).
+
+    >>> w = np.zeros(12); w[[7, 9, 11, 2, 4]] = 1.0  # G A B D E
+    >>> pentatonic_root(w), pentatonic_root(np.ones(12))
+    (7, None)
+    """
+    used = set(np.flatnonzero(np.asarray(weights) > 0).tolist())
+    if len(used) != 5:
+        return None
+    return next((r for r in range(12) if used == {(r + 7 * i) % 12 for i in range(5)}), None)
 
 
 LETTERS = "FCGDAEB"  # line-of-fifths order: F is -1, C 0, G 1 ...

@@ -56,6 +56,8 @@ ONSET_BONUS = 1.0  # a downbeat with an onset, on top of the note's accent
 MISSING_DOWNBEAT_COST = 3.0  # a downbeat without an onset (a note held over the barline, or a rest)
 BAR_NOTES = 3.5  # notes a bar holds, about: bars of melodies hold a handful of notes
 BAR_NOTES_WEIGHT = 1.0
+DIVISION_MISMATCH_COST = 0.25  # a meter whose beat divides otherwise than the tracked beat (6/8 over a beat in halves)
+PICKUP_COST = 0.1  # any pickup: a tune starts on the downbeat unless its accents say otherwise
 LONG_PICKUP_COST = 0.5  # per beat of a pickup longer than one beat (pickups are a beat or less, mostly)
 METER_SYNC_WEIGHT = 4.0  # per share of notes held over the meter's next beat from off the beat
 REPEAT_WEIGHT = 1.0  # per share of notes that recur a bar later
@@ -341,9 +343,12 @@ def meter_and_downbeat(pos_q: np.ndarray, offsets_q: np.ndarray, beat_q: float, 
     there plus :data:`ONSET_BONUS`, or minus :data:`MISSING_DOWNBEAT_COST` when
     none does (a note held across the barline, or a rest on it); minus a cost
     for bars holding many more or fewer than :data:`BAR_NOTES` notes, for a
-    pickup longer than a beat, and for notes that start off the meter's beat and
-    are held over the next one (syncopation); plus, with ``midi``, the share of
-    notes that recur a bar later (:func:`repetition`).
+    pickup (:data:`PICKUP_COST`, and more per beat past the first), and for
+    notes that start off the meter's beat and are held over the next one
+    (syncopation), and :data:`DIVISION_MISMATCH_COST` for a meter whose beat
+    divides otherwise than the tracked one (``beat_q`` 1.5: in three); plus,
+    with ``midi``, the share of notes that recur a bar later
+    (:func:`repetition`).
     """
     acc = accents(pos_q, offsets_q)
     on = {int(round(p * 12)): a for p, a in zip(pos_q, acc)}  # twelfths of a quarter: exact keys
@@ -353,6 +358,7 @@ def meter_and_downbeat(pos_q: np.ndarray, offsets_q: np.ndarray, beat_q: float, 
         _, b, per_bar = meter_beat(meter)
         bar = b * per_bar
         repeats = REPEAT_WEIGHT * repetition(pos_q, midi, bar) if midi is not None else 0.0
+        mismatch = DIVISION_MISMATCH_COST * (meter_beat(meter)[0] != (3 if abs(beat_q - 1.5) < 1e-9 else 2))
         step = beat_q if _on_grid(np.array([b]), beat_q)[0] else 0.5
         for phase in np.arange(0, bar - 1e-9, step):
             first = pos_q[0] + (phase - pos_q[0]) % bar  # first downbeat at or after the first onset
@@ -367,7 +373,8 @@ def meter_and_downbeat(pos_q: np.ndarray, offsets_q: np.ndarray, beat_q: float, 
             sync = np.mean(off_beat & (spans_to > next_beat + 1e-6))
             pickup = ((first - pos_q[0]) % bar) / b
             notes_per_bar = len(pos_q) * bar / (pos_q[-1] - pos_q[0] + np.mean(np.diff(pos_q)))
-            score = (float(np.mean(vals)) - LONG_PICKUP_COST * max(0.0, pickup - 1)
+            score = (float(np.mean(vals)) - LONG_PICKUP_COST * max(0.0, pickup - 1) - mismatch
+                     - PICKUP_COST * (pickup > 1e-6)
                      - BAR_NOTES_WEIGHT * np.log2(notes_per_bar / BAR_NOTES) ** 2 - METER_SYNC_WEIGHT * sync
                      + repeats)
             if score > best_score:

@@ -180,3 +180,83 @@ def test_too_few_onsets_for_a_beat_still_write(tmp_path, rows):
 def mido_notes(path):
     import mido
     return [m for m in mido.MidiFile(path).tracks[0] if m.type == "note_on" and m.velocity]
+
+
+def _sung(midi, beats, beat_s=0.5):
+    """Rows for a melody sung evenly: ``beats`` per note, held 90 %."""
+    starts = np.concatenate([[0.0], np.cumsum(beats)[:-1]]) * beat_s
+    return [[s, s + b * beat_s * 0.9, m] for s, b, m in zip(starts, beats, midi)]
+
+
+def test_key_pentatonic_tune_ending_on_its_tonic():
+    """E G A B D ending on a long E is E minor (one sharp), not the G major its many Gs and Ds suggest."""
+    tune = [64, 67, 69, 71, 74, 71, 69, 67, 62, 67, 69, 71, 67, 69, 67, 62, 64, 67, 64]
+    key = estimate_key(_sung(tune, [1] * 18 + [4]))
+    assert (key.name, key.sharps) == ("E minor", 1)
+
+
+def test_key_pentatonic_takes_its_roots_signature():
+    """C D E G A is covered by F, C and G major's signatures: written with none (its root C's),
+    also when it ends on G."""
+    from svt_live.key import pentatonic_root
+
+    tune = [67, 69, 72, 69, 67, 64, 62, 64, 67, 69, 67, 64, 62, 60, 62, 64, 67, 64, 62, 67]
+    assert estimate_key(_sung(tune, [1] * 19 + [4])).sharps == 0
+    assert pentatonic_root(np.bincount([m % 12 for m in tune], minlength=12).astype(float)) == 0
+
+
+# A 6/8 jig (MIDI, quarter notes): a one-eighth pickup, quarter-eighth figures, a dotted quarter each second bar.
+JIG = [(67, 0.5)] + [(71, 1), (67, .5), (62, 1), (67, .5), (71, .5), (67, .5), (71, .5), (74, 1.5), (72, 1), (69, .5),
+                     (66, 1), (69, .5), (72, .5), (69, .5), (72, .5), (76, 1.5)] * 2 + [(71, 1.5), (67, 1.5)]
+# A 3/4 waltz with a one-beat pickup.
+WALTZ = [(60, 1), (65, 2), (67, 1), (69, 2), (65, 1), (70, 3), (69, 2), (67, 1), (65, 2), (64, 1), (62, 2), (60, 1),
+         (65, 3), (65, 2)]
+# A reel in 2/4 sixteenths: even notes, two bars repeated, ending on two eighths.
+REEL = [(67, .25), (69, .25), (71, .25), (67, .25), (74, .25), (71, .25), (67, .25), (71, .25), (72, .25), (71, .25),
+        (69, .25), (67, .25), (66, .25), (67, .25), (69, .25), (66, .25)] * 3 + [(67, .5), (67, .5)]
+
+
+@pytest.mark.parametrize("qpm", [150, 180])
+def test_rhythm_jig_is_six_eight(qpm):
+    """Groups of three eighths: 6/8 at the performed tempo, every note value as written."""
+    from svt_live.leadsheet import infer_lead_sheet
+
+    notes, starts_q = performed(JIG, qpm=qpm, seed=1)
+    r = infer_lead_sheet(notes).rhythm
+    assert r.meter == (6, 8) and abs(r.qpm / qpm - 1) < 0.04
+    np.testing.assert_allclose(np.diff(r.onset_q), np.diff(starts_q))
+
+
+@pytest.mark.parametrize("qpm", [90, 120])
+def test_rhythm_waltz_with_pickup(qpm):
+    """3/4 with the first note a one-beat pickup (two beats missing from the first bar)."""
+    from svt_live.leadsheet import infer_lead_sheet
+
+    notes, starts_q = performed(WALTZ, qpm=qpm, seed=2)
+    r = infer_lead_sheet(notes).rhythm
+    assert r.meter == (3, 4) and abs(r.qpm / qpm - 1) < 0.04 and r.pickup_q == 2.0
+    np.testing.assert_allclose(np.diff(r.onset_q), np.diff(starts_q))
+    np.testing.assert_allclose(r.onset_q % 3, (starts_q + 2) % 3)
+
+
+def test_rhythm_reel_in_sixteenths_gets_a_sensible_tempo():
+    """Sixteenths at 80 BPM (5.3 notes a second) come out as even notes of one value at a beat
+    between 60 and 200 BPM (as eighths at 160, as most players would read a reel), none shorter
+    than a sixteenth, the note rate kept."""
+    from svt_live.leadsheet import infer_lead_sheet
+
+    notes, _ = performed(REEL, qpm=80, seed=3)
+    r = infer_lead_sheet(notes).rhythm
+    values = np.diff(r.onset_q)[:-2]
+    assert 60 <= r.qpm <= 200 and len(set(np.round(values, 6))) == 1 and values[0] >= 0.25
+    assert abs(values[0] * 60 / r.qpm / (0.25 * 60 / 80) - 1) < 0.04
+
+
+def test_meter_follows_the_tracked_beats_division():
+    """Six even eighths a bar fill 6/8 or 3/4 alike: a beat tracked in threes (a dotted quarter) makes 6/8."""
+    from svt_live.rhythm import meter_and_downbeat
+
+    pos_q = np.arange(24) * 0.5
+    midi = np.array([67, 71, 74, 72, 69, 66] * 4)
+    assert meter_and_downbeat(pos_q, pos_q + 0.5, 1.5, midi=midi) == ((6, 8), 0.0)
+    assert meter_and_downbeat(pos_q, pos_q + 0.5, 1.0, midi=midi)[0] == (3, 4)
