@@ -18,7 +18,8 @@ def start_and_interrupt(env: dict, tmp_path, delay_s: float | None) -> tuple[int
 
     Returns ``(exit status, stderr, whether the JSON was written)``."""
     out = tmp_path / f"take-{delay_s}.json"
-    proc = subprocess.Popen([sys.executable, "-m", "svt_live", "--input", "mic", "--input-device", "jack",
+    # "system" is PortAudio's JACK host API device ("jack" would pick ALSA's JACK plugin, another path)
+    proc = subprocess.Popen([sys.executable, "-m", "svt_live", "--input", "mic", "--input-device", "system",
                              "--json", str(out)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             text=True, cwd=tmp_path)
     try:
