@@ -138,7 +138,10 @@ _STATE: tuple = ()  # in a worker: (work, state) as map_files handed them over
 
 
 def _stop_worker(signum, frame) -> None:
-    """SIGTERM (the parent ending the pool): unwind, so that a file being written removes its temporary."""
+    """SIGTERM (the parent ending the pool): unwind, so that a file being written removes its temporary.
+    A worker already shutting down just ends (an exception raised there is only printed)."""
+    if sys.is_finalizing():
+        os._exit(128 + signum)
     sys.exit(128 + signum)
 
 
@@ -150,6 +153,12 @@ def _worker_init(work: Callable, state, threads: int) -> None:
     signal.signal(signal.SIGTERM, _stop_worker)
     torch.set_num_threads(threads)
     _STATE = (work, state)
+
+
+def in_worker() -> bool:
+    """Whether this process is one of :func:`map_files`' workers (each already has a core of its own:
+    file mode's second, overlapping thread would only compete with the other workers for it)."""
+    return bool(_STATE)
 
 
 def _call(item):
@@ -185,6 +194,7 @@ def map_files(work: Callable, state, items: list, jobs: int, check: Callable | N
                         check()
             yield result
         pool.close()
+        pool.join()  # the workers end on their own: no SIGTERM in the middle of their exit
     finally:
         pool.terminate()
         pool.join()

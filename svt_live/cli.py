@@ -344,6 +344,7 @@ class _FileResult:
 def _transcribe_one(state, job) -> _FileResult:
     """Transcribe one input and write its own outputs (in a worker process with ``--jobs``)."""
     from .audio import AudioError
+    from .batch import in_worker
     from .offline import transcribe_path
 
     args, lm, refs, stop = state
@@ -355,7 +356,7 @@ def _transcribe_one(state, job) -> _FileResult:
             t = play_path(item.path, lm, args.midi_out, stop, args.quiet, args.pitch_bends, args.hop)
         else:
             t = transcribe_path(item.path, lm, contours=args.pitch_bends, hop_seconds=args.hop,
-                                on_block=stop.check)
+                                on_block=stop.check, overlap=not in_worker())
     except AudioError as exc:
         print(f"svt-live: error: {printable(exc)}", file=sys.stderr)
         return _FileResult(key, None, "", False)

@@ -90,14 +90,16 @@ def transcribe_blocks(blocks, lm: LoadedModel, sample_rate: int, hop_seconds: fl
 
 
 def transcribe_path(path: str | Path, lm: LoadedModel, contours: bool = False,
-                    on_block: Callable | None = None, hop_seconds: float | None = None) -> Transcription:
+                    on_block: Callable | None = None, hop_seconds: float | None = None,
+                    overlap: bool = True) -> Transcription:
     """Transcribe an audio file in 5 s blocks (memory flat in its length); see :func:`transcribe_blocks`.
 
-    ``hop_seconds``: audio per model call (default ``FILE_HOP``; the notes do not change).
+    ``hop_seconds``: audio per model call (default ``FILE_HOP``; the notes do not change); ``overlap``:
+    run the recurrent part on a second thread (see :class:`~svt_live.inference.PosteriorStream`).
     """
     from .audio import iter_audio
     from .engine import FILE_HOP
 
     sr = lm.features.sample_rate
     return transcribe_blocks(iter_audio(path, sr, block_seconds=5.0), lm, sr, hop_seconds or FILE_HOP,
-                             contours, on_block)
+                             contours, on_block, overlap=overlap)

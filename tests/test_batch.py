@@ -203,3 +203,15 @@ def test_realtime_plays_a_file_to_a_real_midi_port_at_its_pace(jack_server, note
     assert took >= 2.5  # 3 s of audio at its own pace
     assert ons[-1][0] - ons[0][0] >= 0.5 * (notes[-1, 0] - notes[0, 0])
     assert got[-1][1][:2] == [0xB0, 123]  # all notes off at the end
+
+
+def test_jobs_end_quietly_as_a_user_runs_them(songs, note_model, tmp_path):
+    """``--jobs 2`` as a command: the workers end on their own, so nothing is printed from their exit
+    (a SIGTERM in the middle of it printed an ignored SystemExit traceback after every batch)."""
+    p = subprocess.run([sys.executable, "-m", "svt_live", str(songs), "--model", str(note_model), "--output-dir",
+                        str(tmp_path / "o"), "--json", "-q", "--jobs", "2"], capture_output=True, text=True,
+                       timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert "Traceback" not in p.stderr and "Exception ignored" not in p.stderr, p.stderr
+    assert sorted(q.relative_to(tmp_path / "o").as_posix() for q in (tmp_path / "o").rglob("*.json")) == \
+        ["a.json", "live/b.json"]
