@@ -15,7 +15,7 @@ times kept but starting at 0 (so the singer "starts late" by the first note's on
   deleted (the singer sang a note the score lacks: expect an ``extra`` sung note where the
   deleted note was sung), 5 % inserted, in a rest long enough or else in the second half of
   the note before (the singer skipped it: expect ``missed``).
-- **live**: each take marked as a microphone take is (:class:`svt_live.exercise.LiveMarker`, given
+- **live**: each take marked as a microphone take is (:class:`svt_live.sighttake.LiveMarker`, given
   the audio up to ``LIVE_LAG_S`` past each note's end), against the check of the finished take.
 
 A flag counts as found when it is of the planted kind at the planted note; every other flag is
@@ -40,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from svt_live.exercise import SungTake
+from svt_live.sighttake import SungTake
 from svt_live.sightsing import check
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,7 +52,7 @@ LIVE_LAG_S = 0.06  # a live take's note ends reach the marks this long after the
 
 def transcriptions(songs, model: str | None, cache_root: Path) -> dict[str, np.ndarray]:
     """The notes ``[m, 3]`` of each song as svt-live's engine closes them (the network's pitch, before
-    :class:`svt_live.exercise.SungTake` measures it), cached as ``<cache>/<model>-<sha1>-engine/<song>.npy``."""
+    :class:`svt_live.sighttake.SungTake` measures it), cached as ``<cache>/<model>-<sha1>-engine/<song>.npy``."""
     import torch
 
     from svt_live.checkpoint import load_model, resolve
@@ -75,7 +75,7 @@ def transcriptions(songs, model: str | None, cache_root: Path) -> dict[str, np.n
 
 def as_checked(engine_notes: np.ndarray, audio: np.ndarray, cfg, lag_s: float | None = None):
     """The take as ``svt-live --score`` checks it: each note, in the order the engine closes them, measured
-    by a :class:`~svt_live.exercise.SungTake` that has heard the audio up to the note's end plus ``lag_s``
+    by a :class:`~svt_live.sighttake.SungTake` that has heard the audio up to the note's end plus ``lag_s``
     (``None``: the whole take first). Returns ``(notes [m, 3], engine events in order)``."""
     from svt_live.events import NoteOff
 
@@ -95,11 +95,11 @@ def as_checked(engine_notes: np.ndarray, audio: np.ndarray, cfg, lag_s: float | 
 def live_agreement(score: np.ndarray, engine_notes: np.ndarray, audio: np.ndarray, cfg,
                    tolerance_cents: float = 50.0) -> tuple[int, int, int]:
     """``(notes marked live with the file's verdict, notes marked live, score notes)`` for one take: a
-    :class:`~svt_live.exercise.LiveMarker` given the audio and the engine's note ends as a microphone take
+    :class:`~svt_live.sighttake.LiveMarker` given the audio and the engine's note ends as a microphone take
     gives them (each end ``LIVE_LAG_S`` after the note), against :func:`check` of the finished take."""
     import io
 
-    from svt_live.exercise import LiveMarker
+    from svt_live.sighttake import LiveMarker
     from svt_live.score import Score
 
     file_notes, events = as_checked(engine_notes, audio, cfg)

@@ -38,7 +38,7 @@ class TakeAudio:
     1.0) streamed to a 16-bit WAV in a private temporary folder, removed with this object."""
 
     def __init__(self, sample_rate: int, channels: int):
-        from svt_live.live import WavRecorder
+        from svt_live.outputs import WavRecorder
 
         self._dir = tempfile.TemporaryDirectory(prefix="svt-gui-")
         self.path = Path(self._dir.name) / "take.wav"
@@ -234,14 +234,14 @@ class Take:
         """Check the closed notes against the exercise, return the
         :class:`~svt_live.sightsing.CheckResult` (None without an exercise).
 
-        While the take runs: :func:`svt_live.exercise.live_check`, and only the notes
-        :func:`~svt_live.exercise.settled` by now count as judged. Once finished: the whole take
+        While the take runs: :func:`svt_live.sighttake.live_check`, and only the notes
+        :func:`~svt_live.sighttake.settled` by now count as judged. Once finished: the whole take
         checked as ``svt-live --score`` checks a file, the pitch of each note measured from the
         sung fundamental in ``audio_path`` (the take's audio) when given.
         """
         if self.exercise is None:
             return None
-        from svt_live.exercise import live_check, settled
+        from svt_live.sighttake import live_check, settled
         from svt_live.sightsing import check
 
         sung = self.notes_array()

@@ -37,6 +37,7 @@ import numpy as np
 
 from . import __version__
 from .batch import output_path
+from .console import Parser, UsageError, wrote
 from .decode import MAX_NOTE_FRAMES
 from .notes import NoteError, format_notes
 from .outputs import OutputConflict, check_outputs, os_error_line, printable, same_file, song_keys
@@ -49,19 +50,8 @@ MAX_HOLD_MS = 2000.0  # --hold-ms: longer holds turn phrases into one note
 LIMITS = {"seconds": 7 * 24 * 3600.0, "hop": 60.0, "onset_tolerance": 10.0}  # the largest sane value of each
 
 
-class UsageError(ValueError):
-    """Conflicting or incomplete command-line options."""
-
-
-class _Parser(argparse.ArgumentParser):
-    """Reports bad options as :class:`UsageError` (one line) instead of usage text and exit."""
-
-    def error(self, message):
-        raise UsageError(message)
-
-
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="svt-live", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = Parser(prog="svt-live", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     p.add_argument("files", nargs="*", help="audio files (mp3, wav, flac, m4a, ogg, ...) or folders (every "
                                             "audio file under them); - reads standard input")
@@ -218,12 +208,6 @@ def _targets(args, i: int, many: bool) -> list[tuple[str, Path]]:
         elif flag != "json" and not (flag == "csv" and many):
             out.append((flag, _out_path(value, key, ext, many)))
     return out
-
-
-def wrote(path, quiet: bool) -> None:
-    """Announce a written output on stderr as ``wrote PATH`` unless ``quiet``."""
-    if not quiet:
-        print(f"wrote {printable(path)}", file=sys.stderr, flush=True)
 
 
 def _check_outputs(args) -> None:

@@ -20,19 +20,17 @@ from __future__ import annotations
 
 import signal
 import sys
-import wave
-from pathlib import Path
 
 import numpy as np
 
 from .annotations import write_csv, write_json
-from .cli import wrote
+from .console import wrote
 from .driver import Driver, MidiSink, print_note_ons
 from .engine import LIVE_HOP
 from .lowlatency import LowLatencyEngine, load_live_model
 from .mic import MicError, MicSource
 from .midi import MidiOut, MidiPortError, write_midi_file
-from .outputs import OutputFile
+from .outputs import WavRecorder
 from .playaids import PortAids
 from .stop import StopRequest
 
@@ -42,32 +40,6 @@ READ_TIMEOUT = 0.25  # seconds: how often the loop checks for a stop request whi
 
 def _say(msg: str) -> None:
     print(f"svt-live: {msg}", file=sys.stderr, flush=True)
-
-
-class WavRecorder:
-    """Streams a take to a 16-bit PCM WAV; the file appears under ``path`` only on :meth:`close`."""
-
-    def __init__(self, path: str | Path, sample_rate: int, channels: int):
-        self.path = Path(path)
-        self._out = OutputFile(path)
-        self._wav = wave.open(self._out.tmp, "wb")
-        self._wav.setnchannels(channels)
-        self._wav.setsampwidth(2)
-        self._wav.setframerate(sample_rate)
-
-    def write(self, block: np.ndarray) -> None:
-        """Append samples ``[n, channels]`` float (full scale 1.0)."""
-        pcm = np.clip(np.round(np.asarray(block, np.float64) * 32768.0), -32768, 32767).astype("<i2")
-        self._wav.writeframes(pcm.tobytes())
-
-    def close(self) -> None:
-        """Finish the WAV and put it at ``path`` (:class:`svt_live.outputs.OutputFile`)."""
-        try:
-            self._wav.close()
-        except BaseException:
-            self._out.discard()
-            raise
-        self._out.commit()
 
 
 def _open_midi(port: str | None, bends: bool) -> MidiOut | None:

@@ -30,6 +30,7 @@ import select
 import stat
 import sys
 import tempfile
+import wave
 from collections import Counter
 from pathlib import Path
 
@@ -289,3 +290,31 @@ def os_error_line(exc: OSError) -> str:
     """One printable line for a failed file operation, naming the file the user gave (not a temporary one)."""
     name = exc.filename2 if exc.filename2 is not None else exc.filename
     return printable(f"{name}: {exc.strerror}" if name is not None and exc.strerror else exc)
+
+
+class WavRecorder:
+    """Streams a take to a 16-bit PCM WAV; the file appears under ``path`` only on :meth:`close`."""
+
+    def __init__(self, path: str | Path, sample_rate: int, channels: int):
+        self.path = Path(path)
+        self._out = OutputFile(path)
+        self._wav = wave.open(self._out.tmp, "wb")
+        self._wav.setnchannels(channels)
+        self._wav.setsampwidth(2)
+        self._wav.setframerate(sample_rate)
+
+    def write(self, block) -> None:
+        """Append samples ``[n, channels]`` float (full scale 1.0)."""
+        import numpy as np
+
+        pcm = np.clip(np.round(np.asarray(block, np.float64) * 32768.0), -32768, 32767).astype("<i2")
+        self._wav.writeframes(pcm.tobytes())
+
+    def close(self) -> None:
+        """Finish the WAV and put it at ``path`` (:class:`OutputFile`)."""
+        try:
+            self._wav.close()
+        except BaseException:
+            self._out.discard()
+            raise
+        self._out.commit()

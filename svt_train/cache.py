@@ -25,7 +25,7 @@ from svt_live.audio import load_audio
 from svt_live.features import FeatureConfig, MelExtractor
 from svt_live.outputs import printable
 
-from .datasets import Song
+from .song import Song
 from .labels import LABEL_KEYS, notes_to_frames
 from .mir1k import load_stems, voice_labels
 

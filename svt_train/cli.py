@@ -22,7 +22,7 @@ import warnings
 from pathlib import Path
 
 from svt_live import __version__
-from svt_live.cli import UsageError, _Parser as Parser  # usage errors as one line, as svt-live's
+from svt_live.console import Parser, UsageError  # usage errors as one line, as svt-live's
 from svt_live.notes import NoteError
 from svt_live.outputs import printable
 

@@ -10,7 +10,7 @@ Supported layouts (see ``../shared/data/README.md``):
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -18,29 +18,11 @@ import numpy as np
 from svt_live.annotations import load_json_notes, load_notes, load_ssvd_txt, load_vocadito_csv
 from svt_live.notes import NoteError
 
+from .song import Song
+
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3", ".m4a", ".ogg", ".opus", ".aac")
 NOTE_EXTENSIONS = (".json", ".txt", ".csv", ".mid", ".midi")
-
-
-@dataclass
-class Song:
-    """One annotated recording: ``notes [n, 3]`` (onset s, offset s, MIDI).
-
-    ``speed``: the audio is played ``speed`` times as fast as recorded (a
-    tape-speed copy, see :func:`speed_variant`); 1 = as recorded.
-    ``contour``: frame pitch ``[n, 2]`` (time s, MIDI, 0 = unvoiced) for songs without note
-    boundaries (MIR-1K): it gives the pitch labels, and onsets and offsets are unknown.
-    ``stems``: (voice gain, band gain) of a two-channel voice / band recording (MIR-1K); None: the
-    channels averaged.
-    """
-
-    id: str
-    audio: Path
-    notes: np.ndarray = field(repr=False)
-    speed: float = 1.0
-    contour: np.ndarray | None = field(default=None, repr=False)
-    stems: tuple | None = None
 
 
 def speed_variant(song: Song, semitones: float, sample_rate: int = 16000) -> Song:

@@ -45,7 +45,7 @@ def note_offsets(notes: np.ndarray, audio: np.ndarray, cfg: FeatureConfig = Feat
 
 
 def f0_pitched(song, cfg: FeatureConfig = FeatureConfig()):
-    """A :class:`~svt_train.datasets.Song` (as recorded) with every note's pitch moved to the sung
+    """A :class:`~svt_train.song.Song` (as recorded) with every note's pitch moved to the sung
     pitch (see :func:`note_offsets`)."""
     notes = np.array(song.notes, dtype=np.float64).reshape(-1, 3)
     notes[:, 2] += note_offsets(notes, load_audio(song.audio, cfg.sample_rate), cfg)

@@ -9,7 +9,7 @@ Conventions (``../shared/data/mir1k/README.md``; Hsu & Jang, IEEE TASLP 18(2), 2
   (:data:`~svt_live.notes.MIDI_MIN` to :data:`~svt_live.notes.MIDI_MAX`); a clip must be stereo at
   :data:`MIN_RATE` to :data:`MAX_RATE` Hz (a header claiming 1 Hz would resample each stored sample into
   thousands). Anything else is a one-line error naming the file.
-- There are no note boundaries. A clip becomes a :class:`~svt_train.datasets.Song` whose
+- There are no note boundaries. A clip becomes a :class:`~svt_train.song.Song` whose
   ``contour [n, 2]`` holds ``(time s, MIDI)`` rows (0 = unvoiced) and whose notes are empty (unless
   given, see below); its
   onset and offset labels are marked unknown (-1) so the note-boundary losses skip it, and its
@@ -231,7 +231,7 @@ def mir1k(root: str | Path, split: str, voice_db: tuple = (), band_alone: bool =
     (dB, voice to band) and, with ``band_alone``, the band alone. ``notes``: ``{clip id: notes
     [k, 3]}`` (:func:`transcribe_voices`' kept notes), given to the voice and its mixes.
     """
-    from .datasets import Song
+    from .song import Song
 
     out = []
     for wav, pv in clip_paths(root, split):

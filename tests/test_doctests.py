@@ -7,7 +7,7 @@ import importlib
 import pytest
 
 MODULES = ["svt_live.annotations", "svt_live.api", "svt_live.batch", "svt_live.bends", "svt_live.decode",
-           "svt_live.device", "svt_live.driver", "svt_live.early", "svt_live.engine", "svt_live.export",
+           "svt_live.console", "svt_live.device", "svt_live.driver", "svt_live.early", "svt_live.engine", "svt_live.export",
            "svt_live.f0", "svt_live.grid", "svt_live.key", "svt_live.leadsheet", "svt_live.outputs", "svt_live.playaids",
            "svt_live.rhythm", "svt_live.scale", "svt_live.score", "svt_live.sightreport", "svt_live.sightsing", "svt_live.tuning"]
 

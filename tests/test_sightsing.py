@@ -12,7 +12,7 @@ import pytest
 import synth
 from svt_live.cli import main
 from svt_live.events import NoteOff
-from svt_live.exercise import LiveMarker
+from svt_live.sighttake import LiveMarker
 from svt_live.metronome import click_times, click_track
 from svt_live.notes import NoteError
 from svt_live.score import Score, ScoreError, read_score
@@ -185,7 +185,7 @@ def test_live_marks_and_the_file_check_measure_the_same_pitches(tmp_path):
     from svt_live.audio import load_audio
     from svt_live.checkpoint import load_model
     from svt_live.engine import Engine
-    from svt_live.exercise import sung_notes
+    from svt_live.sighttake import sung_notes
 
     sung = perform(SCORE, start=0.6, ratio=1.0, wrong={2: 66.0, 6: 64.7}, skip={4})
     sung[:, 1] -= 0.05
