@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import uuid
 import warnings
 import zipfile
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ import numpy as np
 
 from svt_live.audio import load_audio
 from svt_live.features import FeatureConfig, MelExtractor
-from svt_live.outputs import printable
+from svt_live.outputs import OutputFile, printable
 
 from .song import Song
 from .labels import LABEL_KEYS, notes_to_frames
@@ -88,16 +87,27 @@ def load_cached(song: Song, cfg: FeatureConfig, cache_dir: str | Path = DEFAULT_
     labels = (notes_to_frames(song.notes, mel.shape[0], cfg.frame_seconds) if song.contour is None
               else voice_labels(song.notes, song.contour, mel.shape[0], cfg.frame_seconds))
     cache_dir.mkdir(parents=True, exist_ok=True)
-    # per-process temp names: DDP ranks (or two jobs) filling a cold cache at once must not share them
-    tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    tmp_mel, tmp_lab = mel_path.with_suffix(f".{tag}.tmp.npy"), lab_path.with_suffix(f".{tag}.tmp.npz")
+    # through the one writer: unique temporary names (DDP ranks or two jobs filling a cold cache at once
+    # never share one), both files written before either is put in place, and a full or read-only
+    # cache or Ctrl-C leaves no partial file
+    outs = [OutputFile(mel_path), OutputFile(lab_path)]
     try:
-        np.save(tmp_mel, mel)
-        np.savez(tmp_lab, **labels)
-        os.replace(tmp_mel, mel_path)
-        os.replace(tmp_lab, lab_path)
-    except BaseException:  # a full or read-only cache, Ctrl-C: no partial file stays behind
-        for tmp in (tmp_mel, tmp_lab):
-            tmp.unlink(missing_ok=True)
+        _save(outs[0].tmp, np.save, mel)
+        _save(outs[1].tmp, np.savez, **labels)
+    except OSError as exc:
+        for out in outs:
+            out.discard()
+        raise OSError(exc.errno, exc.strerror, str(cache_dir)) from None
+    except BaseException:
+        for out in outs:
+            out.discard()
         raise
+    for out in outs:
+        out.commit()
     return CachedSong(song.id, np.load(mel_path, mmap_mode="r"), labels)
+
+
+def _save(path, save, *args, **kwargs) -> None:
+    """``np.save`` / ``np.savez`` to exactly ``path`` (given a name, numpy would append its suffix)."""
+    with open(path, "wb") as f:
+        save(f, *args, **kwargs)

@@ -142,11 +142,14 @@ def test_full_cache_leaves_no_partial_files(tiny, tmp_path, monkeypatch, capsys,
     root, config = tiny
     savez = np.savez
 
-    def half_then_full(path, **arrays):  # writes half the entry, then the disk is full
-        savez(path, **arrays)
-        data = Path(path).read_bytes()
-        Path(path).write_bytes(data[:len(data) // 2])
-        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+    def half_then_full(file, **arrays):  # writes half the entry, then the disk is full
+        import io
+
+        buffer = io.BytesIO()
+        savez(buffer, **arrays)
+        data = buffer.getvalue()[:len(buffer.getvalue()) // 2]
+        file.write(data) if hasattr(file, "write") else Path(file).write_bytes(data)
+        raise OSError(errno.ENOSPC, "No space left on device", str(getattr(file, "name", file)))
 
     monkeypatch.setattr(np, "savez", half_then_full)
     rc, lines = entry(["fit", config, "--out", tmp_path / "run", "--cache", tmp_path / "cache", "--device", "cpu"],
