@@ -15,6 +15,7 @@ import ctypes
 import os
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 REGISTRY_ENV = "SVT_TEST_SERVERS"
@@ -53,8 +54,18 @@ def start(argv: list[str], **popen_kwargs) -> subprocess.Popen:
     return proc
 
 
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def stop(proc: subprocess.Popen | None, timeout_s: float = 10.0) -> None:
-    """Stop a server started by :func:`start` and everything in its process group (idempotent)."""
+    """Stop a server started by :func:`start` and everything in its process group (idempotent): SIGTERM
+    to the group, then SIGKILL to whatever is still in it after ``timeout_s``; returns once the group
+    is gone (a member left by its leader is gone when its new parent has reaped it)."""
     if proc is None:
         return
     for sig in (signal.SIGTERM, signal.SIGKILL):
@@ -62,13 +73,10 @@ def stop(proc: subprocess.Popen | None, timeout_s: float = 10.0) -> None:
             os.killpg(proc.pid, sig)
         except ProcessLookupError:
             break  # the whole group is gone
-        try:
-            proc.wait(timeout_s)
-        except subprocess.TimeoutExpired:
-            continue
-        try:  # the leader is gone; stragglers in its group get the same signal once more
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
+        end = time.monotonic() + timeout_s
+        while (proc.poll() is None or _group_alive(proc.pid)) and time.monotonic() < end:
+            time.sleep(0.02)
+        if proc.poll() is not None and not _group_alive(proc.pid):
             break
     if proc.poll() is None:
         proc.wait()

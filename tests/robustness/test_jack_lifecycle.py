@@ -48,7 +48,10 @@ def test_ctrl_c_while_the_jack_input_starts(private_jack, tmp_path, robust):
     _, env = private_jack
     seen = []
     for delay_s in (0.2, 1.0, 2.0, None):
-        rc, err, wrote = start_and_interrupt(env, tmp_path, delay_s)
+        for _ in range(3):  # PortAudio's JACK host may miss a loaded server at start (its device is then
+            rc, err, wrote = start_and_interrupt(env, tmp_path, delay_s)  # not listed): not what this tests
+            if "no input device matching 'system'" not in err:
+                break
         seen.append(f"{'listening' if delay_s is None else f'{delay_s} s'}: exit {rc}")
         assert "Traceback" not in err and "Assertion" not in err, err
         # not -6 (an abort) and not a hang (communicate's timeout); a start-up interrupt may also end by
