@@ -54,7 +54,8 @@ def start(argv: list[str], **popen_kwargs) -> subprocess.Popen:
     return proc
 
 
-def _group_alive(pgid: int) -> bool:
+def group_alive(pgid: int) -> bool:
+    """Whether any process is still in process group ``pgid`` (zombies not yet reaped included)."""
     try:
         os.killpg(pgid, 0)
     except ProcessLookupError:
@@ -74,9 +75,9 @@ def stop(proc: subprocess.Popen | None, timeout_s: float = 10.0) -> None:
         except ProcessLookupError:
             break  # the whole group is gone
         end = time.monotonic() + timeout_s
-        while (proc.poll() is None or _group_alive(proc.pid)) and time.monotonic() < end:
+        while (proc.poll() is None or group_alive(proc.pid)) and time.monotonic() < end:
             time.sleep(0.02)
-        if proc.poll() is not None and not _group_alive(proc.pid):
+        if proc.poll() is not None and not group_alive(proc.pid):
             break
     if proc.poll() is None:
         proc.wait()

@@ -80,6 +80,17 @@ def listening(run: LiveRun) -> bool:
     return any("listening to" in line for line in run.err)
 
 
+def drain(listener) -> list:
+    """The messages a JACK MIDI listener received (after a moment for the last cycle), then close it."""
+    time.sleep(0.2)
+    got = []
+    while (msg := listener.get_message()) is not None:
+        got.append(msg[0])
+    listener.close_port()
+    listener.delete()
+    return got
+
+
 def play(env, path) -> subprocess.Popen:
     return subprocess.Popen(["paplay", "-d", "vsink", str(path)], env=env)
 
@@ -194,12 +205,7 @@ def test_ctrl_c_closes_notes_midi_and_saves_everything(live, pulse_server, jack_
     assert out["csv"].read_text().startswith("onset,offset,midi\n")
     assert json.loads(out["json"].read_text()).keys() == {"live"}
 
-    time.sleep(0.2)
-    got = []
-    while (msg := listener.get_message()) is not None:
-        got.append(msg[0])
-    listener.close_port()
-    listener.delete()
+    got = drain(listener)
     first_on = next(i for i, m in enumerate(got) if m[0] == 0x90)
     assert [m for m in got[:first_on] if m[0] == 0xB0] == [[0xB0, c, v] for c, v in bend_range_controls()], \
         "the bend range (RPN 0) before the first note"
@@ -234,12 +240,7 @@ def test_scale_and_hold_reach_the_port_and_the_files_keep_what_was_sung(live, pu
     player = play(pulse_server, clip16[0])
     assert run.finish() == 0, run.err
     player.wait(10)
-    time.sleep(0.2)
-    got = []
-    while (msg := listener.get_message()) is not None:
-        got.append(msg[0])
-    listener.close_port()
-    listener.delete()
+    got = drain(listener)
     d_minor = Scale(2, "minor").pitch_classes
     received = [m[1] for m in got if m[0] == 0x90]
     assert len(received) >= 3 and all(p % 12 in d_minor for p in received), got

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from servers import group_alive
+
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent
 
@@ -26,14 +28,6 @@ CRASH = textwrap.dedent("""
     print(proc.pid, flush=True)
     os.kill(os.getpid(), signal.SIGSEGV)
 """)
-
-
-def group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def wait_gone(pgid: int, timeout_s: float = 10.0) -> bool:
