@@ -7,7 +7,7 @@ voice-to-band power ratio. Each system gives a frame track (time s, MIDI),
 0 where it calls the frame unvoiced:
 
 - svt-live models: ``pitch`` and ``voiced`` of
-  :func:`svt_live.inference.frame_posteriors` on the model's features (one
+  :func:`svt_live.engine.inference.frame_posteriors` on the model's features (one
   frame per 20 ms, frame ``t`` centred at ``t * 0.02`` s), voiced where
   ``voiced >= decoding.voiced_threshold`` of the checkpoint. Offline: the
   whole clip at once, the same posteriors as live mode.
@@ -41,7 +41,7 @@ import numpy as np
 
 from benchmarks.peers import peer_store as store
 from benchmarks.peers.frame_tracks import condition_clips
-from svt_live import tuning
+from svt_live.theory import tuning
 from svt_train.mir1k import PV_FIRST_S, PV_FRAME_S, SPLITS, load_stems
 
 MEASURES = ("RPA", "RCA", "VR", "VFA")
@@ -90,8 +90,8 @@ def score_track(ref: np.ndarray, est: np.ndarray) -> dict:
 
 def model_track(lm, audio: np.ndarray) -> np.ndarray:
     """``[T, 2]`` (time s, MIDI; 0 = unvoiced) of a loaded model on mono ``audio [N]`` at its sample rate."""
-    from svt_live.features import MelExtractor
-    from svt_live.inference import frame_posteriors
+    from svt_live.engine.features import MelExtractor
+    from svt_live.engine.inference import frame_posteriors
 
     post = frame_posteriors(lm, MelExtractor(lm.features)(audio))
     midi = np.where(post["voiced"] >= lm.decoding.voiced_threshold, post["pitch"], 0.0)
@@ -139,7 +139,7 @@ def table_rows(clips: dict, refs: dict, models: list, peers_out: str | Path) -> 
 
 
 def main(argv=None) -> int:
-    from svt_live.checkpoint import DEFAULT_MODEL, load_model
+    from svt_live.engine.checkpoint import DEFAULT_MODEL, load_model
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", default=DEFAULT_MODEL,

@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from svt_live.audio import load_audio
+from svt_live.io.audio import load_audio
 from svt_train.datasets import named_set
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,7 +1,7 @@
 """Live latency, live-stream accuracy and per-hop compute of live mode, on SSVD dev.
 
 Every song is streamed through live mode's
-:class:`svt_live.lowlatency.LowLatencyEngine` as a microphone would deliver
+:class:`svt_live.engine.lowlatency.LowLatencyEngine` as a microphone would deliver
 it: 16 kHz, 10 ms blocks, the live hop (20 ms), one torch thread. The live
 network's early events are what the MIDI port sends; the accurate
 network's notes are what the take's files hold. Printed:
@@ -54,19 +54,19 @@ from mir_eval import transcription
 
 ROOT = Path(__file__).resolve().parents[1]
 
-from svt_live.audio import load_audio
-from svt_live.checkpoint import load_model
-from svt_live.decode import NoteDecoder
-from svt_live.early import CONFIRM_FRAMES, CORRECT_FRAMES, SURE_ONSET, EarlyNoteDecoder
-from svt_live.engine import LIVE_HOP
+from svt_live.io.audio import load_audio
+from svt_live.engine.checkpoint import load_model
+from svt_live.engine.decode import NoteDecoder
+from svt_live.engine.early import CONFIRM_FRAMES, CORRECT_FRAMES, SURE_ONSET, EarlyNoteDecoder
+from svt_live.engine.streaming import LIVE_HOP
 from svt_live.evaluate import score_songs
-from svt_live.bends import BEND_RANGE_SEMITONES
+from svt_live.io.bends import BEND_RANGE_SEMITONES
 from svt_live.events import NoteOn, PitchBend
-from svt_live.features import log_mel
-from svt_live.tuning import midi_to_hz
-from svt_live.inference import frame_posteriors
-from svt_live.lowlatency import ACCURATE_HOPS, REFINE, LowLatencyEngine, load_live_model
-from svt_live.offline import transcribe_audio
+from svt_live.engine.features import log_mel
+from svt_live.theory.tuning import midi_to_hz
+from svt_live.engine.inference import frame_posteriors
+from svt_live.engine.lowlatency import ACCURATE_HOPS, REFINE, LowLatencyEngine, load_live_model
+from svt_live.engine.offline import transcribe_audio
 from svt_train.datasets import named_set
 
 BLOCK_SECONDS = 0.01
@@ -227,8 +227,8 @@ def simulate(decoder, post: dict, times: np.ndarray) -> list:
 def simulate_refined(decoder, post: dict, times: np.ndarray, refined: dict, refined_times: np.ndarray,
                      voiced_threshold: float) -> list:
     """:func:`simulate` with the accurate network's frames ``refined`` handed to
-    :meth:`~svt_live.early.EarlyNoteDecoder.refine` at their commit times ``refined_times``
-    (after the live frames of the same time, as :class:`~svt_live.lowlatency.LowLatencyEngine` does)."""
+    :meth:`~svt_live.engine.early.EarlyNoteDecoder.refine` at their commit times ``refined_times``
+    (after the live frames of the same time, as :class:`~svt_live.engine.lowlatency.LowLatencyEngine` does)."""
     events, r = [], 0
     for t, now in enumerate(times):
         events += decoder.push({k: v[t:t + 1] for k, v in post.items()}, now=float(now))

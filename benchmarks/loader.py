@@ -25,7 +25,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 
-from svt_live.features import FeatureConfig, MelExtractor
+from svt_live.engine.features import FeatureConfig, MelExtractor
 from svt_train.cache import load_cached
 from svt_train.datasets import NAMED_SETS, load_set
 from svt_train.loader import batches, epoch_plan

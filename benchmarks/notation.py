@@ -224,8 +224,8 @@ def compare(mel: Melody, qpm: float, w: Written) -> dict:
 
 def write_fixed_grid(notes: np.ndarray, path: Path) -> None:
     """The baseline: the score writer on a fixed 120 BPM 4/4 sixteenth grid from second 0."""
-    from svt_live.key import estimate_key
-    from svt_live.musicxml import write_musicxml
+    from svt_live.theory.key import estimate_key
+    from svt_live.io.musicxml import write_musicxml
 
     write_musicxml(path, notes, bpm=120, meter=(4, 4), division=16, key=estimate_key(notes))
 
@@ -261,7 +261,7 @@ def format_row(writer: str, half: str, n: int, s: dict) -> str:
 def ssvd_rows(data_root: str, model: str | None, cache: Path) -> list[str]:
     """End to end on SSVD dev: key and tempo written from the transcription vs from the reference notes."""
     from benchmarks.sight_singing import transcriptions
-    from svt_live.leadsheet import infer_lead_sheet
+    from svt_live.theory.leadsheet import infer_lead_sheet
     from svt_train.datasets import named_set
 
     songs = named_set("ssvd_dev", data_root)

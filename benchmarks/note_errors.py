@@ -28,8 +28,8 @@ import torch
 from tqdm import tqdm
 
 from benchmarks.common import sets_and_models
-from svt_live.checkpoint import load_model
-from svt_live.offline import transcribe_file
+from svt_live.engine.checkpoint import load_model
+from svt_live.engine.offline import transcribe_file
 from svt_train.datasets import named_set
 
 KINDS = ("match", "pitch", "onset 50-100 ms", "missed: same pitch", "missed: other pitch",

@@ -25,9 +25,9 @@ import torch
 from tqdm import tqdm
 
 from benchmarks.common import sets_and_models
-from svt_live.checkpoint import load_model
+from svt_live.engine.checkpoint import load_model
 from svt_live.evaluate import score_songs
-from svt_live.offline import transcribe_file
+from svt_live.engine.offline import transcribe_file
 from svt_train.datasets import named_set
 
 SHIFTS_MS = (-20, -10, 0, 10)

@@ -5,7 +5,7 @@ best of three), the disk size of the library and of the packages it pulls in
 that svt-live does not already need, and the time to write a 3-minute
 transcription (360 notes, seeded, quantized to sixteenths at 120 BPM, 4/4,
 a key signature) as MusicXML with measures and ties. music21 writes through
-:func:`svt_live.musicxml.write_musicxml`; partitura through its own
+:func:`svt_live.io.musicxml.write_musicxml`; partitura through its own
 ``Part`` / ``add_measures`` / ``tie_notes`` / ``save_musicxml``.
 
     python -m benchmarks.score_library          # partitura: pip install --target DIR partitura,
@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from svt_live.grid import quantize_notes
-from svt_live.key import estimate_key
+from svt_live.theory.grid import quantize_notes
+from svt_live.theory.key import estimate_key
 
 LIBRARIES = ("music21", "partitura")
 
@@ -80,7 +80,7 @@ def _size_mb(dists: set[str]) -> float:
 
 
 def write_music21(notes, key, path: Path) -> None:
-    from svt_live.musicxml import write_musicxml
+    from svt_live.io.musicxml import write_musicxml
     write_musicxml(path, notes, key=key)
 
 

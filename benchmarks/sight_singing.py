@@ -4,7 +4,7 @@ Each recording's score is made from its reference notes with the pitch re-measur
 fundamental (SSVD's annotated pitches sit sharp of the sung f0, the more the lower the voice:
 :func:`svt_train.f0.f0_pitched`, the named set ``ssvd_dev_f0``), rounded to the nearest semitone,
 times kept but starting at 0 (so the singer "starts late" by the first note's onset). The checker
-(:func:`svt_live.sightsing.check`) compares that score with the take as ``svt-live --score`` reads it
+(:func:`svt_live.sight.check.check`) compares that score with the take as ``svt-live --score`` reads it
 (the engine's notes, each measured from the sung fundamental as it ends), never with the references.
 
 - **unmodified** scores at tempo 1, 0.8x and 1.25x (score times stretched by 1.25 and 0.8):
@@ -15,7 +15,7 @@ times kept but starting at 0 (so the singer "starts late" by the first note's on
   deleted (the singer sang a note the score lacks: expect an ``extra`` sung note where the
   deleted note was sung), 5 % inserted, in a rest long enough or else in the second half of
   the note before (the singer skipped it: expect ``missed``).
-- **live**: each take marked as a microphone take is (:class:`svt_live.sighttake.LiveMarker`, given
+- **live**: each take marked as a microphone take is (:class:`svt_live.sight.take.LiveMarker`, given
   the audio up to ``LIVE_LAG_S`` past each note's end), against the check of the finished take.
 
 A flag counts as found when it is of the planted kind at the planted note; every other flag is
@@ -40,8 +40,8 @@ from pathlib import Path
 
 import numpy as np
 
-from svt_live.sighttake import SungTake
-from svt_live.sightsing import check
+from svt_live.sight.take import SungTake
+from svt_live.sight.check import check
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -52,11 +52,11 @@ LIVE_LAG_S = 0.06  # a live take's note ends reach the marks this long after the
 
 def transcriptions(songs, model: str | None, cache_root: Path) -> dict[str, np.ndarray]:
     """The notes ``[m, 3]`` of each song as svt-live's engine closes them (the network's pitch, before
-    :class:`svt_live.sighttake.SungTake` measures it), cached as ``<cache>/<model>-<sha1>-engine/<song>.npy``."""
+    :class:`svt_live.sight.take.SungTake` measures it), cached as ``<cache>/<model>-<sha1>-engine/<song>.npy``."""
     import torch
 
-    from svt_live.checkpoint import load_model, resolve
-    from svt_live.offline import transcribe_path
+    from svt_live.engine.checkpoint import load_model, resolve
+    from svt_live.engine.offline import transcribe_path
 
     path = Path(resolve(model))
     cache = cache_root / f"{path.stem}-{hashlib.sha1(path.read_bytes()).hexdigest()[:12]}-engine"
@@ -75,7 +75,7 @@ def transcriptions(songs, model: str | None, cache_root: Path) -> dict[str, np.n
 
 def as_checked(engine_notes: np.ndarray, audio: np.ndarray, cfg, lag_s: float | None = None):
     """The take as ``svt-live --score`` checks it: each note, in the order the engine closes them, measured
-    by a :class:`~svt_live.sighttake.SungTake` that has heard the audio up to the note's end plus ``lag_s``
+    by a :class:`~svt_live.sight.take.SungTake` that has heard the audio up to the note's end plus ``lag_s``
     (``None``: the whole take first). Returns ``(notes [m, 3], engine events in order)``."""
     from svt_live.events import NoteOff
 
@@ -95,12 +95,12 @@ def as_checked(engine_notes: np.ndarray, audio: np.ndarray, cfg, lag_s: float | 
 def live_agreement(score: np.ndarray, engine_notes: np.ndarray, audio: np.ndarray, cfg,
                    tolerance_cents: float = 50.0) -> tuple[int, int, int]:
     """``(notes marked live with the file's verdict, notes marked live, score notes)`` for one take: a
-    :class:`~svt_live.sighttake.LiveMarker` given the audio and the engine's note ends as a microphone take
+    :class:`~svt_live.sight.take.LiveMarker` given the audio and the engine's note ends as a microphone take
     gives them (each end ``LIVE_LAG_S`` after the note), against :func:`check` of the finished take."""
     import io
 
-    from svt_live.sighttake import LiveMarker
-    from svt_live.score import Score
+    from svt_live.sight.take import LiveMarker
+    from svt_live.sight.score import Score
 
     file_notes, events = as_checked(engine_notes, audio, cfg)
     final = check(score, file_notes, tolerance_cents)
@@ -187,8 +187,8 @@ def main(argv=None) -> int:
     ap.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "svt-sight-singing"))
     args = ap.parse_args(argv)
 
-    from svt_live.audio import load_audio
-    from svt_live.features import FeatureConfig
+    from svt_live.io.audio import load_audio
+    from svt_live.engine.features import FeatureConfig
     from svt_train.datasets import load_set, named_set
 
     if args.data:

@@ -28,9 +28,9 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 
 from tests import synth
-from svt_live.audio import iter_audio
-from svt_live.checkpoint import load_model
-from svt_live.engine import FILE_HOP, Engine
+from svt_live.io.audio import iter_audio
+from svt_live.engine.checkpoint import load_model
+from svt_live.engine.streaming import FILE_HOP, Engine
 from svt_train.datasets import named_set
 
 RSS_RATIO_TARGET = 1.2
@@ -105,7 +105,7 @@ def main(argv=None) -> int:
           f"({audio / compute:.0f} x real time)")
 
     minutes = [int(m) for m in args.minutes.split(",")]
-    cmd = [sys.executable, "-m", "svt_live.cli", "-q"] + (["--model", args.model] if args.model else [])
+    cmd = [sys.executable, "-m", "svt_live.commands.cli", "-q"] + (["--model", args.model] if args.model else [])
     print(f"\n{'synthetic song':<16}{'peak RSS MiB':>14}{'wall s':>9}{'RTF':>8}   (svt-live FILE -q, fresh process)")
     peaks = []
     with tempfile.TemporaryDirectory() as tmp:

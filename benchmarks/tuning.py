@@ -1,7 +1,7 @@
 """Global tuning: how often rounding against the singer's tuning changes a note, and what it does to COnP.
 
 For every song of each set the model (default: the bundled default) gives
-notes with fractional pitch; :func:`svt_live.tuning.estimate_tuning_cents`
+notes with fractional pitch; :func:`svt_live.theory.tuning.estimate_tuning_cents`
 estimates the singer's tuning from them. Each note becomes a MIDI note
 number two ways: rounded against A4 = 440 Hz (``round(p)``), and against
 the estimated tuning (``round(p - cents / 100)``, what ``--tuning auto``
@@ -24,11 +24,11 @@ import torch
 from tqdm import tqdm
 
 from benchmarks.common import sets_and_models
-from svt_live.audio import load_audio
-from svt_live.checkpoint import load_model
+from svt_live.io.audio import load_audio
+from svt_live.engine.checkpoint import load_model
 from svt_live.evaluate import score_songs
-from svt_live.offline import transcribe_audio
-from svt_live.tuning import estimate_tuning_cents, round_to_tuning
+from svt_live.engine.offline import transcribe_audio
+from svt_live.theory.tuning import estimate_tuning_cents, round_to_tuning
 from svt_train.datasets import named_set
 
 VARIANTS = ("fractional", "round 440", "round auto")

@@ -16,7 +16,7 @@ import os
 import sys
 
 from svt_live import __version__
-from svt_live.stop import StopRequest
+from svt_live.engine.stop import StopRequest
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    from svt_live.outputs import os_error_line, printable
+    from svt_live.io.outputs import os_error_line, printable
 
     from .settings import settings_file
 
@@ -101,6 +101,6 @@ def _on_stop_request(stop: StopRequest, win, app) -> None:
 
 
 if __name__ == "__main__":  # python -m gui.app: a Ctrl-C while it starts is one line too, as for svt-gui
-    from svt_live.entry import guarded
+    from svt_live.commands.entry import guarded
 
     sys.exit(guarded("svt-gui", "gui.app"))

@@ -1,5 +1,5 @@
-"""``svt-gui``'s console-script entry: :func:`gui.app.main` behind :func:`svt_live.entry.guarded`."""
-from svt_live.entry import guarded
+"""``svt-gui``'s console-script entry: :func:`gui.app.main` behind :func:`svt_live.commands.entry.guarded`."""
+from svt_live.commands.entry import guarded
 
 
 def main() -> int:

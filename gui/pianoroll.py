@@ -48,9 +48,9 @@ COLORS = {
 
 
 def save_png(image, path) -> None:
-    """Write a ``QPixmap`` or ``QImage`` as a PNG file through :func:`svt_live.outputs.write_bytes`
+    """Write a ``QPixmap`` or ``QImage`` as a PNG file through :func:`svt_live.io.outputs.write_bytes`
     (Qt formats it in memory: it never writes the path itself). Raises ``OSError`` naming ``path``."""
-    from svt_live.outputs import write_bytes
+    from svt_live.io.outputs import write_bytes
 
     data = QByteArray()
     buffer = QBuffer(data)
@@ -152,7 +152,7 @@ class PianoRoll(QWidget):
         self.set_t0(float(notes[:, 1].max()) - FOLLOW_AT * self.view_seconds, by_user=False)
 
     def lane_at(self, t: float, midi: float):
-        """The exercise note (:class:`~svt_live.sightsing.NoteCheck`) whose lane is at take time ``t`` (s) and
+        """The exercise note (:class:`~svt_live.sight.check.NoteCheck`) whose lane is at take time ``t`` (s) and
         pitch ``midi``, or None."""
         r = self.take.check if self.take is not None else None
         if r is None:
@@ -313,7 +313,7 @@ class PianoRoll(QWidget):
         r = take.check
         if r is None:
             return
-        from svt_live.sightsing import SUNG_RIGHT
+        from svt_live.sight.check import SUNG_RIGHT
 
         for k, c in enumerate(r.notes):
             on = c.expected_s

@@ -1,4 +1,4 @@
-"""The MIDI area's playing aids: scale snapping and hold for the live port (:mod:`svt_live.playaids`).
+"""The MIDI area's playing aids: scale snapping and hold for the live port (:mod:`svt_live.engine.playaids`).
 
 Settings: ``midi/scale`` (``'D:minor'`` as ``svt-live --scale`` takes it, or ``'off'``) and
 ``midi/hold_ms`` (0 = off).
@@ -8,9 +8,9 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QWidget
 
-from svt_live.key import MAJOR_NAMES
-from svt_live.playaids import PortAids
-from svt_live.scale import MODES, parse_scale
+from svt_live.theory.key import MAJOR_NAMES
+from svt_live.engine.playaids import PortAids
+from svt_live.theory.scale import MODES, parse_scale
 
 from .settings import stored_value
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from svt_live.annotations import load_json_notes, load_notes, pick_song
+from svt_live.io.annotations import load_json_notes, load_notes, pick_song
 from svt_live.notes import NoteError
 
 
@@ -35,7 +35,7 @@ def read_reference(path: str | Path, song_id: str | None = None, audio_path: str
     """Read reference notes; ``None`` when the user picked no song.
 
     A MIR-ST500 JSON with several songs gives ``song_id``'s, else that of
-    ``audio_path`` (its folder name or stem, :func:`svt_live.annotations.pick_song`),
+    ``audio_path`` (its folder name or stem, :func:`svt_live.io.annotations.pick_song`),
     else the one ``ask(song ids, suggested id)`` returns. Raises
     ``NoteError`` or ``OSError`` for a file that cannot be read.
     """

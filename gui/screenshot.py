@@ -32,8 +32,8 @@ def with_decoding(model: str | None, path: str | Path, **decoding) -> Path:
     with decoding settings overridden, e.g. ``onset_threshold=0.05``."""
     import torch
 
-    from svt_live.outputs import atomic_write
-    from svt_live.checkpoint import read_checkpoint, resolve
+    from svt_live.io.outputs import atomic_write
+    from svt_live.engine.checkpoint import read_checkpoint, resolve
 
     ck = read_checkpoint(resolve(model))
     ck["decoding"] = {**ck["decoding"], **decoding}
@@ -87,7 +87,7 @@ def main(argv=None) -> int:
     win.show()
     model = args.model
     if args.onset_threshold is not None:
-        from svt_live.checkpoint import resolve
+        from svt_live.engine.checkpoint import resolve
         name = resolve(model).stem
         model = str(with_decoding(model, Path(tmp.name) / f"{name}-onset{args.onset_threshold:g}.pt",
                                   onset_threshold=args.onset_threshold))
@@ -115,7 +115,7 @@ def main(argv=None) -> int:
     errors = [t for k, t in win.messages if k == "error"]
     if errors:
         print(f"screenshot: {errors[-1]}", file=sys.stderr)
-    from svt_live.outputs import os_error_line
+    from svt_live.io.outputs import os_error_line
 
     from .pianoroll import save_png
     try:

@@ -8,7 +8,7 @@ a failed start. Dialog folders are kept under ``dirs/<kind>``.
 
 ``svt-gui --settings PATH`` (:func:`settings_file`): Qt reads and writes a
 private copy of PATH, and the copy is written back through the project's one
-writer (:func:`svt_live.outputs.atomic_write`) when the window closes. PATH is
+writer (:func:`svt_live.io.outputs.atomic_write`) when the window closes. PATH is
 a regular file or a new one; a device, FIFO, folder or open descriptor is
 refused (Qt would replace the device with a file, and wait for ever on a FIFO).
 """
@@ -87,7 +87,7 @@ def settings_file(path: str | Path) -> tuple[object, Callable[[], None]]:
     """
     from PySide6.QtCore import QSettings
 
-    from svt_live.outputs import atomic_write, open_fd
+    from svt_live.io.outputs import atomic_write, open_fd
 
     given = Path(path)
     if open_fd(given) is not None or (given.exists() and not given.is_file()):

@@ -9,8 +9,8 @@ A take collects the engine's output as it arrives:
   frame of ``frame_seconds`` (0.02 s), frame ``t`` at ``t * frame_seconds``;
 - the stream time reached (seconds of audio consumed);
 - optionally a reference (annotation) and its score;
-- optionally an exercise (a score to sing, :mod:`svt_live.score`) and its
-  sight-singing check (:mod:`svt_live.sightsing`): which of its notes are
+- optionally an exercise (a score to sing, :mod:`svt_live.sight.score`) and its
+  sight-singing check (:mod:`svt_live.sight.check`): which of its notes are
   settled and how;
 - for a microphone take, its audio (:class:`TakeAudio`, a 16-bit WAV in a
   private temporary folder that goes away with the take).
@@ -38,7 +38,7 @@ class TakeAudio:
     1.0) streamed to a 16-bit WAV in a private temporary folder, removed with this object."""
 
     def __init__(self, sample_rate: int, channels: int):
-        from svt_live.outputs import WavRecorder
+        from svt_live.io.outputs import WavRecorder
 
         self._dir = tempfile.TemporaryDirectory(prefix="svt-gui-")
         self.path = Path(self._dir.name) / "take.wav"
@@ -55,7 +55,7 @@ class TakeAudio:
 
     def save(self, path: str | Path) -> None:
         """Copy the finished recording to ``path`` (replaced atomically)."""
-        from svt_live.outputs import atomic_write
+        from svt_live.io.outputs import atomic_write
 
         if self._recorder is not None:
             raise ValueError("the take is still recording")
@@ -111,9 +111,9 @@ class Take:
         self.reference: np.ndarray | None = None
         self.reference_name = ""
         self.audio: TakeAudio | None = None  # a microphone take's recording
-        self.exercise = None  # svt_live.score.Score to sing
+        self.exercise = None  # svt_live.sight.score.Score to sing
         self.tolerance_cents = 50.0
-        self.check = None  # svt_live.sightsing.CheckResult of the notes so far
+        self.check = None  # svt_live.sight.check.CheckResult of the notes so far
         self.settled = 0  # exercise notes, from the first, whose verdict is final
 
     # ---- engine output -------------------------------------------------
@@ -226,23 +226,23 @@ class Take:
 
     # ---- exercise (sight-singing) ------------------------------------------
     def set_exercise(self, score, tolerance_cents: float = 50.0) -> None:
-        """The :class:`svt_live.score.Score` sung in this take (None removes it)."""
+        """The :class:`svt_live.sight.score.Score` sung in this take (None removes it)."""
         self.exercise, self.tolerance_cents = score, tolerance_cents
         self.check, self.settled = None, 0
 
     def check_exercise(self, audio_path: str | Path | None = None):
         """Check the closed notes against the exercise, return the
-        :class:`~svt_live.sightsing.CheckResult` (None without an exercise).
+        :class:`~svt_live.sight.check.CheckResult` (None without an exercise).
 
-        While the take runs: :func:`svt_live.sighttake.live_check`, and only the notes
-        :func:`~svt_live.sighttake.settled` by now count as judged. Once finished: the whole take
+        While the take runs: :func:`svt_live.sight.take.live_check`, and only the notes
+        :func:`~svt_live.sight.take.settled` by now count as judged. Once finished: the whole take
         checked as ``svt-live --score`` checks a file, the pitch of each note measured from the
         sung fundamental in ``audio_path`` (the take's audio) when given.
         """
         if self.exercise is None:
             return None
-        from svt_live.sighttake import live_check, settled
-        from svt_live.sightsing import check
+        from svt_live.sight.take import live_check, settled
+        from svt_live.sight.check import check
 
         sung = self.notes_array()
         if not self.finished:
@@ -250,9 +250,9 @@ class Take:
             self.settled = settled(self.check, self.stream_time)
             return self.check
         if audio_path is not None and len(sung):
-            from svt_live.audio import load_audio
-            from svt_live.f0 import note_pitches
-            from svt_live.features import FeatureConfig
+            from svt_live.io.audio import load_audio
+            from svt_live.engine.f0 import note_pitches
+            from svt_live.engine.features import FeatureConfig
 
             cfg, sung = FeatureConfig(), sung.copy()
             sung[:, 2] = note_pitches(sung, load_audio(audio_path, cfg.sample_rate), cfg)
@@ -279,13 +279,13 @@ class Take:
             self.audio.save(path)
             return fmt
         if fmt == "MIDI":
-            from svt_live.midi import write_midi_file
+            from svt_live.io.midifile import write_midi_file
             write_midi_file(path, notes, self._velocities)
         elif fmt == "JSON":
-            from svt_live.annotations import write_json
+            from svt_live.io.annotations import write_json
             write_json(path, {self.name: notes})
         elif fmt == "CSV":
-            from svt_live.annotations import write_csv
+            from svt_live.io.annotations import write_csv
             write_csv(path, notes)
         else:
             raise ValueError(f"{path.name}: save as .mid, .json, .csv or (a microphone take) .wav")

@@ -25,12 +25,12 @@ from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QFrame, QHBox
                                QProgressBar, QPushButton, QScrollBar, QSizePolicy, QToolButton, QVBoxLayout,
                                QWidget)
 
-from svt_live.audio import AudioError
-from svt_live.checkpoint import DEFAULT_MODEL, bundled_descriptions
+from svt_live.io.audio import AudioError
+from svt_live.engine.checkpoint import DEFAULT_MODEL, bundled_descriptions
 from svt_live.evaluate import MEASURES
 from svt_live.events import NoteOff
 from svt_live.notes import NoteError
-from svt_live.outputs import os_error_line
+from svt_live.io.outputs import os_error_line
 
 from .dialogs import Dialogs
 from .pianoroll import MAX_PX_PER_S, MIN_PX_PER_S, PianoRoll, save_png
@@ -57,7 +57,7 @@ def list_mics(rescan: bool = False) -> tuple[list[dict], str | None]:
     it starts); only while no stream is open.
     """
     try:
-        from svt_live.mic import list_input_devices
+        from svt_live.io.mic import list_input_devices
     except ImportError as exc:
         return [], f"microphone support is not installed ({exc.name or exc})"
     if rescan:
@@ -77,7 +77,7 @@ def list_mics(rescan: bool = False) -> tuple[list[dict], str | None]:
 def list_midi_ports() -> list[str]:
     """Names of existing MIDI output ports ([] when MIDI is unavailable)."""
     try:
-        from svt_live.midi import output_port_names
+        from svt_live.io.midiport import output_port_names
         return list(output_port_names())
     except Exception:  # noqa: BLE001 - ImportError, MidiPortError, rtmidi's SystemError
         return []
@@ -100,7 +100,7 @@ class MainWindow(QMainWindow):
         self.messages: list[tuple[str, str]] = []  # (kind, text), oldest first
         self.take = Take()
         self.reference: Reference | None = None
-        self.exercise = None  # svt_live.score.Score every take is checked against
+        self.exercise = None  # svt_live.sight.score.Score every take is checked against
         self.last_score: dict | None = None
         self.worker: EngineWorker | None = None
         self.monitor: LevelMonitor | None = None
@@ -657,7 +657,7 @@ class MainWindow(QMainWindow):
         leaves the current exercise as it was."""
         import warnings
 
-        from svt_live.score import read_score
+        from svt_live.sight.score import read_score
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
@@ -697,7 +697,7 @@ class MainWindow(QMainWindow):
             return
         audio = self.take.audio.path if self.take.audio is not None else (
             self.audio_path if self._spec is not None and self._spec.kind == "file" else None)
-        from svt_live.sightsing import summary_line
+        from svt_live.sight.check import summary_line
 
         r = self.take.check_exercise(audio)
         self.roll.refresh()

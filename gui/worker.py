@@ -1,5 +1,5 @@
-"""The engine thread: audio source -> :class:`svt_live.engine.Engine` -> Qt signals, run by
-:class:`svt_live.driver.Driver` (the MIDI port is its :class:`~svt_live.driver.MidiSink`).
+"""The engine thread: audio source -> :class:`svt_live.engine.streaming.Engine` -> Qt signals, run by
+:class:`svt_live.engine.driver.Driver` (the MIDI port is its :class:`~svt_live.engine.driver.MidiSink`).
 
 Three sources, all through the same engine (so the GUI's notes for a file
 equal ``svt-live FILE``'s notes):
@@ -8,9 +8,9 @@ equal ``svt-live FILE``'s notes):
   the ``svt-live`` file path;
 - ``file`` at real-time pace: 20 ms blocks released at the pace of a clock,
   ``LIVE_HOP`` (20 ms) model calls, as if the file were sung into a microphone;
-- ``mic``: :class:`svt_live.mic.MicSource` blocks, ``LIVE_HOP`` model calls.
+- ``mic``: :class:`svt_live.io.mic.MicSource` blocks, ``LIVE_HOP`` model calls.
 
-Live sources run live mode's two paths (:class:`svt_live.lowlatency.LowLatencyEngine`):
+Live sources run live mode's two paths (:class:`svt_live.engine.lowlatency.LowLatencyEngine`):
 the live network's early events go to the MIDI port, the accurate network's
 events build the take (its notes are what file mode gives).
 
@@ -32,12 +32,12 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QThread, Signal
 
-from svt_live.audio import AudioError, iter_audio
-from svt_live.checkpoint import CheckpointError, LoadedModel, load_model
-from svt_live.driver import Driver, MidiSink
-from svt_live.engine import FILE_HOP, LIVE_HOP, Engine
+from svt_live.io.audio import AudioError, iter_audio
+from svt_live.engine.checkpoint import CheckpointError, LoadedModel, load_model
+from svt_live.engine.driver import Driver, MidiSink
+from svt_live.engine.streaming import FILE_HOP, LIVE_HOP, Engine
 from svt_live.events import NoteOn
-from svt_live.lowlatency import LIVE_MODEL, LowLatencyEngine
+from svt_live.engine.lowlatency import LIVE_MODEL, LowLatencyEngine
 
 UPDATE_INTERVAL = 0.05  # seconds between GUI updates when nothing new was decided
 FILE_BLOCK_SECONDS = 5.0  # full-speed file blocks (as `svt-live FILE`)
@@ -173,7 +173,7 @@ class EngineWorker(QThread):
         self.after = after  # a level monitor still closing the device: waited for before opening it
         self.source, self.model_name, self.models = source, model, models
         self.midi_spec = midi_out  # None, ("virtual",) or ("port", name)
-        self.aids = aids  # the port's playing aids (svt_live.playaids.PortAids) or None
+        self.aids = aids  # the port's playing aids (svt_live.engine.playaids.PortAids) or None
         self._stop = threading.Event()
         self.mic = None  # the open MicSource (GUI reads level_db and overflows)
         self.audio = None  # a microphone take's recording (gui.take.TakeAudio), complete once run() ends
@@ -249,7 +249,7 @@ class EngineWorker(QThread):
             path = Path(src.path)
             self.duration = probe_audio(path)  # fails now, not at the first block
             return file_blocks(path, model_rate, src.realtime, self._stop), model_rate
-        from svt_live.mic import MicSource
+        from svt_live.io.mic import MicSource
         if self.after is not None:
             self.after.join(5.0)
         self.mic = MicSource(device=src.device, block_seconds=0.01)
@@ -273,7 +273,7 @@ class EngineWorker(QThread):
         if not self.midi_spec:
             return None
         try:
-            from svt_live.midi import MidiOut
+            from svt_live.io.midiport import MidiOut
             if self.midi_spec[0] == "virtual":
                 return MidiOut("svt-live", virtual=True)
             return MidiOut(self.midi_spec[1], virtual=False)
@@ -348,7 +348,7 @@ class LevelMonitor(threading.Thread):
     def run(self) -> None:
         mic = None
         try:
-            from svt_live.mic import MicSource
+            from svt_live.io.mic import MicSource
             if self.after is not None:
                 self.after.join(5.0)
             if self._halt.is_set():

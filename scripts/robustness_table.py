@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from svt_live.outputs import atomic_write
+from svt_live.io.outputs import atomic_write
 from tests.robustness.report import EXISTING, TABLE, Row, render
 
 ROOT = Path(__file__).resolve().parents[1]

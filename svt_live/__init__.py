@@ -14,9 +14,9 @@ __all__ = ["EXAMPLE_AUDIO", "Note", "Transcriber", "load_model", "transcribe", "
 
 def __getattr__(name: str):
     if name == "write":
-        from .export import write
+        from svt_live.io.export import write
         return write
     if name in __all__:
-        from . import api
+        from svt_live import api
         return getattr(api, name)
     raise AttributeError(f"module 'svt_live' has no attribute {name!r}")

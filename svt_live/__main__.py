@@ -1,6 +1,6 @@
 """``python -m svt_live``: the same as the ``svt-live`` command."""
 import sys
 
-from .entry import main
+from svt_live.commands.entry import main
 
 sys.exit(main())

@@ -27,8 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .checkpoint import LoadedModel
-from .notes import note_name
+from svt_live.engine.checkpoint import LoadedModel
+from svt_live.notes import note_name
 
 EXAMPLE_AUDIO = Path(__file__).parent / "data" / "vocadito_10.wav"  # 10 s of solo singing (vocadito)
 MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 1000, 768_000  # Hz: below, FFmpeg resamples 1 s to hours; above, no audio
@@ -78,7 +78,7 @@ def _notes(rows: np.ndarray, velocities) -> list[Note]:
 
 @lru_cache(maxsize=4)
 def _cached(name_or_path: str | None, device: str) -> LoadedModel:
-    from .checkpoint import load_model as load
+    from svt_live.engine.checkpoint import load_model as load
     return load(name_or_path, device)
 
 
@@ -99,7 +99,7 @@ def load_model(name_or_path: str | Path | None = None, device: str = "cpu") -> L
 
     Raises
     ------
-    svt_live.checkpoint.CheckpointError
+    svt_live.engine.checkpoint.CheckpointError
         The name is not bundled, or the file is not a usable checkpoint.
     ValueError
         ``device`` is not one of the above, or not on this machine (``'cuda'`` without CUDA).
@@ -111,7 +111,7 @@ def load_model(name_or_path: str | Path | None = None, device: str = "cpu") -> L
     >>> model is svt_live.load_model(), model.features.sample_rate
     (True, 16000)
     """
-    from .device import pick_device
+    from svt_live.engine.device import pick_device
 
     try:
         pick_device(str(device))
@@ -143,7 +143,7 @@ def transcribe(path_or_samples, sample_rate: int | None = None, model=None) -> l
 
     Raises
     ------
-    svt_live.audio.AudioError
+    svt_live.io.audio.AudioError
         A file that is missing or holds no decodable audio.
     ValueError
         Samples without a usable ``sample_rate``, or not of a shape above.
@@ -151,7 +151,7 @@ def transcribe(path_or_samples, sample_rate: int | None = None, model=None) -> l
     Examples
     --------
     >>> import numpy as np, svt_live
-    >>> from svt_live.audio import load_audio
+    >>> from svt_live.io.audio import load_audio
     >>> samples = load_audio(svt_live.EXAMPLE_AUDIO, 44100)
     >>> notes = svt_live.transcribe(samples, sample_rate=44100)
     >>> from_file = svt_live.transcribe(svt_live.EXAMPLE_AUDIO)
@@ -162,7 +162,7 @@ def transcribe(path_or_samples, sample_rate: int | None = None, model=None) -> l
     """
     lm = _model(model)
     if isinstance(path_or_samples, (str, Path)):
-        from .offline import transcribe_path
+        from svt_live.engine.offline import transcribe_path
         t = transcribe_path(path_or_samples, lm)
         return _notes(t.notes, t.velocities)
     stream = Transcriber(lm, sample_rate)
@@ -179,7 +179,7 @@ class Transcriber:
     - default (``live=False``): the model's own streaming decoder. Its NoteOns come a median of
       120 ms (p95 160 ms) after the sung onset: the "accurate path" of ``python -m
       benchmarks.latency`` (SSVD dev, docs/low-latency.md).
-    - ``live=True``: live mode's low-latency path (:class:`~svt_live.lowlatency.LowLatencyEngine`,
+    - ``live=True``: live mode's low-latency path (:class:`~svt_live.engine.lowlatency.LowLatencyEngine`,
       as ``svt-live --input mic`` runs it): :meth:`push` returns the early events of the live
       network (``live_model``, default ``singing_crnn_live``), NoteOns a median of 40 ms (p95 70
       ms) after the sung onset (``python -m benchmarks.latency --compare``, SSVD dev, 26 songs;
@@ -206,7 +206,7 @@ class Transcriber:
     Examples
     --------
     >>> import svt_live
-    >>> from svt_live.audio import load_audio
+    >>> from svt_live.io.audio import load_audio
     >>> from svt_live.events import NoteOff, NoteOn
     >>> audio = load_audio(svt_live.EXAMPLE_AUDIO, 16000)
     >>> t = svt_live.Transcriber(sample_rate=16000)
@@ -227,11 +227,11 @@ class Transcriber:
 
     def __init__(self, model=None, sample_rate: int | None = None, live: bool = False, live_model=None,
                  bends: bool = False):
-        from .engine import LIVE_HOP, Engine
+        from svt_live.engine.streaming import LIVE_HOP, Engine
         rate = check_sample_rate(sample_rate)
         lm = _model(model)
         if live:
-            from .lowlatency import LowLatencyEngine, load_live_model
+            from svt_live.engine.lowlatency import LowLatencyEngine, load_live_model
             device = next(lm.model.parameters()).device
             live_lm = live_model if isinstance(live_model, LoadedModel) else load_live_model(
                 None if live_model is None else str(live_model), device)
@@ -250,7 +250,7 @@ class Transcriber:
 
         Any length: a long array is fed :data:`PUSH_SECONDS` at a time, so memory does not grow with it.
         """
-        from .engine import time_major
+        from svt_live.engine.streaming import time_major
 
         x = time_major(samples)
         events = []

@@ -1,6 +1,6 @@
 """What the commands say on the console: one home for svt-live's, svt-train's and svt-gui's messages.
 
-Library code raises; the commands (``svt_live.cli``, ``svt_live.live``, ``svt_live.exercise``,
+Library code raises; the commands (``svt_live.commands.cli``, ``svt_live.commands.live``, ``svt_live.commands.exercise``,
 ``svt_train.cli``, ``gui.app``) turn what it raises into one line on stderr and an exit status:
 
 ====================  ======  ================================================
@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .outputs import printable
+from svt_live.io.outputs import printable
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 

@@ -20,7 +20,7 @@ import warnings
 import numpy as np
 from mir_eval import transcription
 
-from .tuning import midi_to_hz
+from svt_live.theory.tuning import midi_to_hz
 
 MEASURES = ("COnPOff", "COnP", "COn")
 

@@ -28,9 +28,9 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from svt_live.features import FeatureConfig, log_mel
-from svt_live.outputs import atomic_write
-from svt_live.tuning import midi_to_hz
+from svt_live.engine.features import FeatureConfig, log_mel
+from svt_live.io.outputs import atomic_write
+from svt_live.theory.tuning import midi_to_hz
 
 BAND_VERSION = 1  # bump when band_audio changes: it is part of the cache key
 SCALES = {"major": (0, 2, 4, 5, 7, 9, 11), "minor": (0, 2, 3, 5, 7, 8, 10)}

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from svt_live.audio import load_audio
-from svt_live.features import FeatureConfig, MelExtractor
-from svt_live.outputs import OutputFile, printable
+from svt_live.io.audio import load_audio
+from svt_live.engine.features import FeatureConfig, MelExtractor
+from svt_live.io.outputs import OutputFile, printable
 
 from .song import Song
 from .labels import LABEL_KEYS, notes_to_frames

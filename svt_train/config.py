@@ -28,7 +28,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from svt_live.decode import DecodeParams
+from svt_live.engine.decode import DecodeParams
 
 
 @dataclass
@@ -127,8 +127,8 @@ def check_values(d: dict, path: str | Path) -> None:
     an empty ``train`` or ``valid`` list or a data spec without a known ``kind`` and a ``path``, an
     unknown model, model setting, feature setting, decoding value or augmentation key; raises a
     one-line ``ValueError`` naming ``path`` and the setting."""
-    from svt_live.checkpoint import check_decoding, check_model_settings
-    from svt_live.features import FeatureConfig
+    from svt_live.engine.checkpoint import check_decoding, check_model_settings
+    from svt_live.engine.features import FeatureConfig
 
     from .augment import Augment
 

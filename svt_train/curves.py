@@ -17,7 +17,7 @@ def plot_history(history: list[dict], path: str | Path, measure: str = "COnP", t
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from svt_live.outputs import atomic_write
+    from svt_live.io.outputs import atomic_write
 
     epochs = [h["epoch"] for h in history]
     f1 = [100 * h["valid"][f"val_{measure}_f1"] for h in history]

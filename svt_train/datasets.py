@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from svt_live.annotations import load_json_notes, load_notes, load_ssvd_txt, load_vocadito_csv
+from svt_live.io.annotations import load_json_notes, load_notes, load_ssvd_txt, load_vocadito_csv
 from svt_live.notes import NoteError
 
 from .song import Song

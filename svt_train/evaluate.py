@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from tqdm import tqdm
 
-from svt_live.annotations import write_json
-from svt_live.checkpoint import load_model
-from svt_live.device import pick_device
+from svt_live.io.annotations import write_json
+from svt_live.engine.checkpoint import load_model
+from svt_live.engine.device import pick_device
 from svt_live.evaluate import format_table, score_songs
-from svt_live.offline import transcribe_file
-from svt_live.outputs import printable
+from svt_live.engine.offline import transcribe_file
+from svt_live.io.outputs import printable
 
 from .datasets import named_set
 
@@ -37,7 +37,7 @@ def run_eval(model: str, sets: list[str], data_root: str, json_out: str | None, 
         write_json(json_out, predictions)
         print(f"\npredictions written to {printable(json_out)}")
     if plot and first:
-        from svt_live.plot import excerpt_span, plot_transcription
+        from svt_live.io.plot import excerpt_span, plot_transcription
         s, notes, post = first
         plot_transcription(plot, notes, s.notes, post, lm.features.frame_seconds, span=excerpt_span(notes, s.notes),
                            title=f"{s.id} ({lm.label})")

@@ -14,9 +14,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from svt_live.audio import load_audio
-from svt_live.f0 import harmonic_f0
-from svt_live.features import FeatureConfig
+from svt_live.io.audio import load_audio
+from svt_live.engine.f0 import harmonic_f0
+from svt_live.engine.features import FeatureConfig
 
 from .labels import notes_to_frames
 

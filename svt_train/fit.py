@@ -34,14 +34,14 @@ import torch
 import torch.distributed as dist
 from tqdm import tqdm
 
-from svt_live.checkpoint import LoadedModel, save_checkpoint
-from svt_live.decode import DecodeParams
-from svt_live.device import pick_device
-from svt_live.features import FeatureConfig, MelExtractor
-from svt_live.inference import frame_posteriors
-from svt_live.outputs import printable
+from svt_live.engine.checkpoint import LoadedModel, save_checkpoint
+from svt_live.engine.decode import DecodeParams
+from svt_live.engine.device import pick_device
+from svt_live.engine.features import FeatureConfig, MelExtractor
+from svt_live.engine.inference import frame_posteriors
+from svt_live.io.outputs import printable
 from svt_live.models import build_model
-from svt_live.outputs import write_bytes
+from svt_live.io.outputs import write_bytes
 
 from .augment import Augment, instrumental_windows
 from .band import band_backgrounds
@@ -60,7 +60,7 @@ BAND_CLIPS, BAND_SECONDS = 120, 10.0  # generated band excerpts for augment.band
 def load_teachers(names: list, student: torch.nn.Module, feat: FeatureConfig, device) -> list:
     """Teacher networks (eval mode) for ``fit``: each must give the student's pitch bins from the same
     features, else a one-line ValueError."""
-    from svt_live.checkpoint import load_model
+    from svt_live.engine.checkpoint import load_model
 
     teachers = []
     for name in names:
@@ -85,7 +85,7 @@ def save_state(path: Path, model, opt, sched, swa, epoch: int, best_score: float
                decoding: DecodeParams) -> None:
     """Write ``last.pt``, the state ``--resume`` continues from, in a form the weights-only unpickler
     reads (tensors, numbers, strings, lists and dicts: the numpy generator's key as a tensor)."""
-    from svt_live.outputs import atomic_write
+    from svt_live.io.outputs import atomic_write
 
     rng = np.random.get_state(legacy=False)
     rng["state"] = {"key": torch.from_numpy(rng["state"]["key"].astype(np.int64)), "pos": int(rng["state"]["pos"])}
@@ -119,7 +119,7 @@ def check_resume_state(st, epochs: int, measure: str = "COnP") -> None:
     Raises a one-line ``ValueError`` (without the path: the caller names the file)."""
     from numbers import Integral, Real
 
-    from svt_live.checkpoint import check_decoding, nonfinite
+    from svt_live.engine.checkpoint import check_decoding, nonfinite
 
     if not isinstance(st, dict):
         raise ValueError("it is not a dict of training state")
@@ -174,11 +174,11 @@ def check_resume_state(st, epochs: int, measure: str = "COnP") -> None:
 def resume_state(path: Path, model, opt, sched, swa, epochs: int,
                  measure: str = "COnP") -> tuple[int, float, list, DecodeParams]:
     """Load ``last.pt`` into the model, optimiser, schedule, weight average and random generators
-    (:func:`~svt_live.checkpoint.load_untrusted`: no code in the file runs, its tensors hold no more
+    (:func:`~svt_live.engine.checkpoint.load_untrusted`: no code in the file runs, its tensors hold no more
     than the file; then :func:`check_resume_state` for a run of ``epochs`` epochs selecting by
     ``measure``); returns ``(epoch, best score, history, decoding)``. A file this cannot use is a
     one-line ``ValueError`` naming it."""
-    from svt_live.checkpoint import CheckpointError, load_untrusted
+    from svt_live.engine.checkpoint import CheckpointError, load_untrusted
 
     try:
         st = load_untrusted(path, NUMPY_ARRAYS)
@@ -251,10 +251,10 @@ def init_weights(model: torch.nn.Module, init: torch.nn.Module) -> list[str]:
 
 
 def average_checkpoints(names: list[str]):
-    """The :class:`~svt_live.checkpoint.LoadedModel` of ``names[0]`` holding the mean of all the
+    """The :class:`~svt_live.engine.checkpoint.LoadedModel` of ``names[0]`` holding the mean of all the
     checkpoints' weights (a "model soup"; integer buffers are the first one's). They must be the
     same model with the same weight shapes; its decoding settings are the first one's."""
-    from svt_live.checkpoint import load_model
+    from svt_live.engine.checkpoint import load_model
 
     loaded = [load_model(n) for n in names]
     sds = [lm.model.state_dict() for lm in loaded]
@@ -580,7 +580,7 @@ def fit(config_path: str | Path, out_dir: str | Path, resume: bool = False, epoc
 
 def finalize(best_path: Path, cfg: TrainConfig, feat: FeatureConfig, songs, cached, sets) -> None:
     """Fine decoding search for the best checkpoint on the validation songs; rewrites its settings."""
-    from svt_live.checkpoint import load_model
+    from svt_live.engine.checkpoint import load_model
 
     lm = load_model(best_path)
     posts, groups = song_posteriors(lm, songs, cached, sets)

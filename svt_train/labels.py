@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from svt_live.decode import DecodeParams, decode_notes
+from svt_live.engine.decode import DecodeParams, decode_notes
 from svt_live.models.base_cnn_mini import LOWEST_MIDI
 
 LABEL_KEYS = ("onset", "offset", "octave", "pitch_class", "pitch")

@@ -35,7 +35,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from svt_live.audio import AudioError, READ_ERRORS
+from svt_live.io.audio import AudioError, READ_ERRORS
 from svt_live.notes import MIDI_MAX, MIDI_MIN, NoteError
 
 MALE = ("abjones", "bobon", "bug", "davidson", "fdps", "geniusturtle", "jmzen", "Kenshin", "khair", "leon",
@@ -255,7 +255,7 @@ def transcribe_voices(root: str | Path, split: str, lm, progress: bool = True) -
     """
     from tqdm import tqdm
 
-    from svt_live.offline import transcribe_audio
+    from svt_live.engine.offline import transcribe_audio
 
     from .labels import notes_to_frames
 

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from svt_live.decode import DecodeParams, decode_notes
+from svt_live.engine.decode import DecodeParams, decode_notes
 from svt_live.evaluate import score_songs
 
 COARSE = {"onset_threshold": (0.05, 0.1, 0.2, 0.35, 0.5), "offset_threshold": (0.3, 0.5, 0.7)}

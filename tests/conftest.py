@@ -69,12 +69,12 @@ def note_model(tmp_path_factory) -> Path:
     """
     import numpy as np
 
-    from svt_live.audio import load_audio
-    from svt_live.checkpoint import LoadedModel, save_checkpoint
-    from svt_live.decode import DecodeParams
-    from svt_live.features import FeatureConfig
+    from svt_live.io.audio import load_audio
+    from svt_live.engine.checkpoint import LoadedModel, save_checkpoint
+    from svt_live.engine.decode import DecodeParams
+    from svt_live.engine.features import FeatureConfig
     from svt_live.models import build_model
-    from svt_live.offline import transcribe_audio
+    from svt_live.engine.offline import transcribe_audio
 
     torch.manual_seed(0)
     kwargs = {"channels": (8, 8, 8), "hidden": 48}

@@ -1,10 +1,10 @@
-"""svt_live.annotations: readers and writers of every supported note format, and their errors."""
+"""svt_live.io.annotations: readers and writers of every supported note format, and their errors."""
 import json
 
 import numpy as np
 import pytest
 
-from svt_live.annotations import (load_json_notes, load_midi_notes, load_notes, load_ssvd_txt, load_svt_csv,
+from svt_live.io.annotations import (load_json_notes, load_midi_notes, load_notes, load_ssvd_txt, load_svt_csv,
                                   load_vocadito_csv, write_csv, write_json)
 from svt_live.notes import NoteError
 from synth import write_midi
@@ -140,7 +140,7 @@ def test_unreadable_midi(tmp_path):
 def test_written_files_get_umask_permissions(tmp_path):
     import os
 
-    from svt_live.annotations import write_csv
+    from svt_live.io.annotations import write_csv
 
     umask = os.umask(0o022)
     try:

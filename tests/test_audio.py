@@ -1,8 +1,8 @@
-"""svt_live.audio: real decoding of synthetic files, resampling, and refusal of bad files."""
+"""svt_live.io.audio: real decoding of synthetic files, resampling, and refusal of bad files."""
 import numpy as np
 import pytest
 
-from svt_live.audio import AudioError, load_audio
+from svt_live.io.audio import AudioError, load_audio
 from synth import encode, harmonic_tones, write_wav
 
 
@@ -67,7 +67,7 @@ def test_audio_error_is_a_value_error():
 
 
 def test_iter_audio_blocks_concatenate_to_load_audio(tmp_path):
-    from svt_live.audio import iter_audio
+    from svt_live.io.audio import iter_audio
 
     path = write_wav(tmp_path / "a.wav", harmonic_tones([[0.2, 2.2, 62.0]], 2.5))
     blocks = list(iter_audio(path, block_seconds=0.3))
@@ -95,7 +95,7 @@ def test_a_ctrl_c_while_ffmpeg_decodes_is_raised_after_it_not_lost():
     import os
     import signal
 
-    from svt_live.audio import deferred_signals
+    from svt_live.io.audio import deferred_signals
 
     before = signal.getsignal(signal.SIGINT)
     reached = []
@@ -112,8 +112,8 @@ def test_deferred_signals_hand_them_to_the_handler_in_place(tmp_path):
     import os
     import signal
 
-    from svt_live.audio import deferred_signals, iter_audio
-    from svt_live.stop import StopRequest
+    from svt_live.io.audio import deferred_signals, iter_audio
+    from svt_live.engine.stop import StopRequest
 
     write_wav(tmp_path / "a.wav", harmonic_tones([[0.1, 0.9, 57.0]], 1.0))
     with StopRequest() as stop:

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from svt_live.features import FeatureConfig
+from svt_live.engine.features import FeatureConfig
 from svt_train.band import _fit, _tone, band_audio, band_backgrounds
 
 

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from compare import JSON_TOL, assert_same_notes
 
-from svt_live.annotations import load_notes
-from svt_live.batch import expand_inputs
-from svt_live.cli import main
-from svt_live.playback import paced
-from svt_live.stop import StopRequest
+from svt_live.io.annotations import load_notes
+from svt_live.engine.batch import expand_inputs
+from svt_live.commands.cli import main
+from svt_live.commands.playback import paced
+from svt_live.engine.stop import StopRequest
 
 CLIP = Path(__file__).resolve().parents[1] / "svt_live" / "data" / "vocadito_10.wav"
 
@@ -25,7 +25,7 @@ CLIP = Path(__file__).resolve().parents[1] / "svt_live" / "data" / "vocadito_10.
 def songs(tmp_path_factory):
     """A folder ``songs/`` with ``a.wav``, ``live/b.wav`` (the bundled clip cut in two) and a text file."""
     import synth
-    from svt_live.audio import load_audio
+    from svt_live.io.audio import load_audio
 
     root = tmp_path_factory.mktemp("batch") / "songs"
     (root / "live").mkdir(parents=True)
@@ -130,7 +130,7 @@ def test_empty_folder_is_a_usage_error(tmp_path, capsys):
 def test_tuning_moves_the_midi_notes_and_the_sung_tuning_is_printed(note_model, capsys, tmp_path):
     """--tuning 440 rounds at 440 Hz, --tuning 466.16 (a semitone up) one note number lower, --tuning auto
     at the printed estimate; the sung tuning is printed whatever the reference."""
-    from svt_live.tuning import estimate_tuning_cents, round_to_tuning
+    from svt_live.theory.tuning import estimate_tuning_cents, round_to_tuning
 
     numbers = {}
     for ref in ("440", "466.16", "auto"):
@@ -147,7 +147,7 @@ def test_tuning_moves_the_midi_notes_and_the_sung_tuning_is_printed(note_model, 
 
 
 def test_help_does_not_import_music21_or_torch():
-    code = ("import sys\nfrom svt_live.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+    code = ("import sys\nfrom svt_live.commands.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
             "print('music21' in sys.modules, 'torch' in sys.modules, file=sys.stderr)")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert res.stderr.strip().endswith("False False"), res.stderr
@@ -175,8 +175,8 @@ def test_realtime_plays_a_file_to_a_real_midi_port_at_its_pace(jack_server, note
     import time
 
     import synth
-    from svt_live.annotations import load_midi_notes
-    from svt_live.audio import load_audio
+    from svt_live.io.annotations import load_midi_notes
+    from svt_live.io.audio import load_audio
 
     rtmidi = pytest.importorskip("rtmidi")
     monkeypatch.setenv("SVT_MIDI_API", "jack")

@@ -4,7 +4,7 @@ import warnings
 import numpy as np
 import pytest
 
-from svt_live.features import FeatureConfig
+from svt_live.engine.features import FeatureConfig
 from svt_train import cache as cache_mod
 from svt_train.cache import load_cached
 from svt_train.datasets import Song, speed_variant

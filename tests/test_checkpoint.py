@@ -1,12 +1,12 @@
-"""svt_live.checkpoint: save/load round trip and refusal of bad files with CheckpointError."""
+"""svt_live.engine.checkpoint: save/load round trip and refusal of bad files with CheckpointError."""
 import numpy as np
 import pytest
 import torch
 
-from svt_live import checkpoint as ckpt
-from svt_live.checkpoint import CheckpointError, LoadedModel, load_model, read_checkpoint, save_checkpoint
-from svt_live.decode import DecodeParams
-from svt_live.features import FeatureConfig
+from svt_live.engine import checkpoint as ckpt
+from svt_live.engine.checkpoint import CheckpointError, LoadedModel, load_model, read_checkpoint, save_checkpoint
+from svt_live.engine.decode import DecodeParams
+from svt_live.engine.features import FeatureConfig
 from svt_live.models import MODELS, build_model
 
 DECODING = DecodeParams(onset_threshold=0.35, offset_threshold=0.7, min_note_frames=3)
@@ -110,7 +110,7 @@ def test_weights_that_do_not_fit_the_model(tmp_path):
 def test_bidirectional_model_round_trip_keeps_its_windows(tmp_path):
     """The non-causal option and its window grid are stored as model settings and come back; the
     same weights under the causal declaration do not fit (its GRU has no reverse direction)."""
-    from svt_live.inference import frame_posteriors  # noqa: PLC0415
+    from svt_live.engine.inference import frame_posteriors  # noqa: PLC0415
 
     path = tmp_path / "bi.pt"
     kwargs = {"hidden": 16, "bidirectional": True, "window": 9, "window_context": 4, "gru_layers": 2}
@@ -158,7 +158,7 @@ def test_bundled_models_load_by_name():
 
 
 def test_the_live_port_refuses_a_bidirectional_model(tmp_path):
-    from svt_live.lowlatency import load_live_model
+    from svt_live.engine.lowlatency import load_live_model
 
     path = tmp_path / "bi.pt"
     saved(path, "singing_crnn", {"hidden": 16, "bidirectional": True})

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 import synth
-from svt_live.annotations import load_midi_notes, load_notes, write_json
-from svt_live.checkpoint import DEFAULT_MODEL, bundled_models, load_model
-from svt_live.cli import main
-from svt_live.midi import write_midi_file
-from svt_live.offline import transcribe_file
+from svt_live.io.annotations import load_midi_notes, load_notes, write_json
+from svt_live.engine.checkpoint import DEFAULT_MODEL, bundled_models, load_model
+from svt_live.commands.cli import main
+from svt_live.io.midifile import write_midi_file
+from svt_live.engine.offline import transcribe_file
 
 DATA = Path(__file__).resolve().parents[1] / "svt_live" / "data"
 REF = [[0.2, 0.6, 60.0], [0.7, 1.1, 64.0], [1.2, 1.8, 67.0], [1.9, 2.3, 62.0]]
@@ -155,7 +155,7 @@ def test_bad_input_is_one_line_error(case, song, tmp_path, capsys):
 
 def test_entry_point_error_has_no_traceback(tmp_path):
     """The command as a user runs it, in its own process."""
-    p = subprocess.run([sys.executable, "-m", "svt_live.cli", str(tmp_path / "nope.wav")], capture_output=True,
+    p = subprocess.run([sys.executable, "-m", "svt_live.commands.cli", str(tmp_path / "nope.wav")], capture_output=True,
                        text=True, timeout=120)
     assert p.returncode == 1
     assert "no such file" in one_line_error(p.stderr)
@@ -183,7 +183,7 @@ def test_version_and_plain_text_help(command):
 
 def test_help_and_usage_errors_do_not_import_torch():
     """`svt-live --help` and a usage error answer before torch (about 2 s) is imported."""
-    code = ("import sys\nfrom svt_live.cli import main\n"
+    code = ("import sys\nfrom svt_live.commands.cli import main\n"
             "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
             "assert main(['--plot-span', '1', '2', 'a.wav']) == 2\n"
             "print(sorted(m for m in ('torch', 'av', 'mido', 'sounddevice', 'matplotlib') if m in sys.modules))")
@@ -208,8 +208,8 @@ def test_plot_covers_the_whole_take_or_the_span(song, note_model, tmp_path, caps
 
     from matplotlib.image import imread
 
-    import svt_live.plot
-    assert doctest.testmod(svt_live.plot).failed == 0
+    import svt_live.io.plot
+    assert doctest.testmod(svt_live.io.plot).failed == 0
     whole, part = tmp_path / "whole.png", tmp_path / "part.png"
     assert run([song, "--model", note_model, "--plot", whole, "-q"], capsys)[0] == 0
     assert run([song, "--model", note_model, "--plot", part, "--plot-span", "0.5", "1.0", "-q"], capsys)[0] == 0

@@ -3,7 +3,7 @@ import os
 import subprocess
 import sys
 
-from svt_live.checkpoint import load_model
+from svt_live.engine.checkpoint import load_model
 from synth import tiny_training_setup
 
 

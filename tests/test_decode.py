@@ -1,8 +1,8 @@
-"""svt_live.decode: hand-built posterior curves -> expected notes and events."""
+"""svt_live.engine.decode: hand-built posterior curves -> expected notes and events."""
 import numpy as np
 import pytest
 
-from svt_live.decode import DecodeParams, NoteDecoder, decode_notes
+from svt_live.engine.decode import DecodeParams, NoteDecoder, decode_notes
 from svt_live.events import NoteOff, NoteOn
 
 FS = 0.02

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from svt_live.checkpoint import WEIGHTS_DIR, bundled_models, read_checkpoint
+from svt_live.engine.checkpoint import WEIGHTS_DIR, bundled_models, read_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -53,7 +53,7 @@ def options(parser: argparse.ArgumentParser) -> set[str]:
 
 def command_options() -> dict[str, set[str]]:
     from gui.app import build_parser as gui_parser
-    from svt_live.cli import build_parser as live_parser
+    from svt_live.commands.cli import build_parser as live_parser
     from svt_train.cli import build_parser as train_parser
 
     return {"svt-live": options(live_parser()), "svt-train": options(train_parser()), "svt-gui": options(gui_parser())}

@@ -6,10 +6,12 @@ import importlib
 
 import pytest
 
-MODULES = ["svt_live.annotations", "svt_live.api", "svt_live.batch", "svt_live.bends", "svt_live.decode",
-           "svt_live.console", "svt_live.device", "svt_live.driver", "svt_live.early", "svt_live.engine", "svt_live.export",
-           "svt_live.f0", "svt_live.grid", "svt_live.key", "svt_live.leadsheet", "svt_live.outputs", "svt_live.playaids",
-           "svt_live.rhythm", "svt_live.scale", "svt_live.score", "svt_live.sightreport", "svt_live.sightsing", "svt_live.tuning"]
+MODULES = ["svt_live.api", "svt_live.console", "svt_live.engine.batch", "svt_live.engine.decode",
+           "svt_live.engine.device", "svt_live.engine.driver", "svt_live.engine.early", "svt_live.engine.f0",
+           "svt_live.engine.playaids", "svt_live.engine.streaming", "svt_live.io.annotations", "svt_live.io.bends",
+           "svt_live.io.export", "svt_live.io.midifile", "svt_live.io.outputs", "svt_live.sight.check",
+           "svt_live.sight.report", "svt_live.theory.grid", "svt_live.theory.key",
+           "svt_live.theory.leadsheet", "svt_live.theory.rhythm", "svt_live.theory.scale", "svt_live.theory.tuning"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from compare import assert_same_notes
 
-from svt_live.decode import DecodeParams
-from svt_live.early import ONSET_LEAD_FRAMES, EarlyNoteDecoder
+from svt_live.engine.decode import DecodeParams
+from svt_live.engine.early import ONSET_LEAD_FRAMES, EarlyNoteDecoder
 from svt_live.events import NoteOff, NoteOn, PitchBend
 
 FS = 0.02
@@ -178,7 +178,7 @@ def test_refined_frames_outside_the_sounding_note_change_nothing():
 
 
 def test_bad_settings_are_refused():
-    from svt_live.lowlatency import LowLatencyEngine
+    from svt_live.engine.lowlatency import LowLatencyEngine
 
     with pytest.raises(ValueError, match="accurate_hops"):
         LowLatencyEngine(None, None, accurate_hops=0)
@@ -198,8 +198,8 @@ def stream_take(notes, **kwargs) -> tuple:
     settings); returns the audio, the accurate model, the engine and every event."""
     from synth import sung_tones
 
-    from svt_live.checkpoint import load_model
-    from svt_live.lowlatency import LowLatencyEngine, load_live_model
+    from svt_live.engine.checkpoint import load_model
+    from svt_live.engine.lowlatency import LowLatencyEngine, load_live_model
 
     audio = sung_tones(notes, 4.8, seed=3)
     lm = load_model()
@@ -246,7 +246,7 @@ def refined_take():
 def test_a_refined_take_sounds_as_the_files_in_order(refined_take):
     from benchmarks.latency import sent_notes
 
-    from svt_live.offline import transcribe_audio
+    from svt_live.engine.offline import transcribe_audio
 
     audio, _, eng, events = refined_take
     check_stream([e for e in events if not isinstance(e, PitchBend)])
@@ -261,7 +261,7 @@ def test_a_refined_take_sounds_as_the_files_in_order(refined_take):
 
 
 def test_the_port_gets_the_same_events_whatever_the_block_size(refined_take):
-    from svt_live.lowlatency import LowLatencyEngine, load_live_model
+    from svt_live.engine.lowlatency import LowLatencyEngine, load_live_model
 
     audio, lm, eng, events = refined_take
     again = LowLatencyEngine(lm, load_live_model(), 16000, bends=True, accurate_hops=2, refine=True)
@@ -274,7 +274,7 @@ def test_the_port_gets_the_same_events_whatever_the_block_size(refined_take):
 
 
 def test_the_files_of_a_live_take_are_file_mode_notes(live_take):
-    from svt_live.offline import transcribe_audio
+    from svt_live.engine.offline import transcribe_audio
 
     audio, lm, eng, _ = live_take
     assert_same_notes(eng.notes, transcribe_audio(audio, lm)[0])

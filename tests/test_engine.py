@@ -1,14 +1,14 @@
-"""svt_live.engine: streamed notes equal offline notes, whatever the blocks, rate, channels or hop."""
+"""svt_live.engine.streaming: streamed notes equal offline notes, whatever the blocks, rate, channels or hop."""
 import numpy as np
 import pytest
 from compare import assert_same_notes
 
 import synth
-from svt_live.checkpoint import load_model
-from svt_live.engine import FILE_HOP, LIVE_HOP, Engine
+from svt_live.engine.checkpoint import load_model
+from svt_live.engine.streaming import FILE_HOP, LIVE_HOP, Engine
 from svt_live.evaluate import score
 from svt_live.events import NoteOff, NoteOn
-from svt_live.offline import transcribe_audio, transcribe_file
+from svt_live.engine.offline import transcribe_audio, transcribe_file
 
 MELODY = [[0.30, 0.90, 60.0], [1.00, 1.45, 62.3], [1.60, 2.40, 64.0], [2.55, 2.80, 67.0],
           [3.00, 3.90, 65.2], [4.20, 5.00, 71.0], [5.10, 5.60, 69.0], [5.80, 6.70, 57.5]]
@@ -150,9 +150,9 @@ def test_finish_is_final(lm):
 
 
 def test_driver_stops_between_blocks_and_closes_the_sounding_note(lm, offline16):
-    """svt_live.driver.Driver: a stop request after 3 s of blocks ends the stream there; finish closes the
+    """svt_live.engine.driver.Driver: a stop request after 3 s of blocks ends the stream there; finish closes the
     note sounding at the cut, and the sinks got exactly the events the engine returned."""
-    from svt_live.driver import Driver
+    from svt_live.engine.driver import Driver
 
     x = sung(16000)
     blocks = [x[i:i + 1600] for i in range(0, len(x), 1600)]
@@ -171,7 +171,7 @@ def bi_lm(lm):
     """The note model made non-causal: its weights, a reverse GRU direction that counts, 0.8 s windows."""
     import torch
 
-    from svt_live.checkpoint import LoadedModel
+    from svt_live.engine.checkpoint import LoadedModel
     from svt_live.models import build_model
 
     torch.manual_seed(1)

@@ -1,9 +1,9 @@
-"""svt_live.features: frame count, mel placement of a tone, streaming == offline."""
+"""svt_live.engine.features: frame count, mel placement of a tone, streaming == offline."""
 import numpy as np
 import pytest
 import torch
 
-from svt_live.features import FeatureConfig, MelExtractor, MelStream, _hz_to_mel, _mel_to_hz, log_mel, mel_filterbank
+from svt_live.engine.features import FeatureConfig, MelExtractor, MelStream, _hz_to_mel, _mel_to_hz, log_mel, mel_filterbank
 from synth import harmonic_tones
 
 CFG = FeatureConfig()

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from svt_live.checkpoint import load_model
+from svt_live.engine.checkpoint import load_model
 from svt_live.models import build_model
 from svt_train.cli import main
 from svt_train.fit import TrainConfig, fit, init_weights
@@ -126,7 +126,7 @@ def test_swa_averages_every_epoch_from_swa_from_and_resumes_the_average(trained,
 
 
 def test_epochs_0_validates_tunes_and_saves_the_weight_average_of_init_from(trained, tmp_path, capsys):
-    from svt_live.checkpoint import save_checkpoint
+    from svt_live.engine.checkpoint import save_checkpoint
 
     root, config, out, best = trained
     lm = load_model(best)
@@ -153,9 +153,9 @@ def test_epochs_0_validates_tunes_and_saves_the_weight_average_of_init_from(trai
 
 
 def test_only_checkpoints_of_one_model_and_size_are_averaged(trained, tmp_path):
-    from svt_live.checkpoint import save_checkpoint
-    from svt_live.decode import DecodeParams
-    from svt_live.features import FeatureConfig
+    from svt_live.engine.checkpoint import save_checkpoint
+    from svt_live.engine.decode import DecodeParams
+    from svt_live.engine.features import FeatureConfig
     from svt_train.fit import average_checkpoints
 
     root, config, out, best = trained  # base_cnn_mini
@@ -174,9 +174,9 @@ def test_config_rejects_swa_from_outside_the_epochs(tmp_path, value):
 
 
 def test_teachers_mix_a_distillation_loss_into_training(tmp_path, capsys):
-    from svt_live.checkpoint import save_checkpoint
-    from svt_live.decode import DecodeParams
-    from svt_live.features import FeatureConfig
+    from svt_live.engine.checkpoint import save_checkpoint
+    from svt_live.engine.decode import DecodeParams
+    from svt_live.engine.features import FeatureConfig
 
     config = tiny_training_setup(tmp_path, model="singing_crnn")
     teacher = tmp_path / "teacher.pt"

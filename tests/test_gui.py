@@ -28,8 +28,8 @@ from gui.worker import ModelCache  # noqa: E402
 from compare import JSON_TOL, assert_same_notes  # noqa: E402
 import servers  # noqa: E402
 from processes import wait_until_idle  # noqa: E402
-from svt_live import cli  # noqa: E402
-from svt_live.annotations import load_notes  # noqa: E402
+from svt_live.commands import cli  # noqa: E402
+from svt_live.io.annotations import load_notes  # noqa: E402
 from svt_live.evaluate import score  # noqa: E402
 from svt_live.events import NoteOff, NoteOn  # noqa: E402
 
@@ -58,9 +58,9 @@ def random_model(tmp_path_factory) -> str:
     """A randomly initialised singing_crnn with low thresholds: many notes on any audio."""
     import torch
 
-    from svt_live.checkpoint import save_checkpoint
-    from svt_live.decode import DecodeParams
-    from svt_live.features import FeatureConfig
+    from svt_live.engine.checkpoint import save_checkpoint
+    from svt_live.engine.decode import DecodeParams
+    from svt_live.engine.features import FeatureConfig
     from svt_live.models import build_model
 
     torch.manual_seed(0)
@@ -78,7 +78,7 @@ def models() -> ModelCache:
 @pytest.fixture(scope="module")
 def short_clip(tmp_path_factory) -> Path:
     """The first 3 s of the bundled clip as a 16 kHz int16 WAV."""
-    from svt_live.audio import load_audio
+    from svt_live.io.audio import load_audio
 
     x = load_audio(CLIP)[: 3 * 16000]
     path = tmp_path_factory.mktemp("audio") / "short.wav"
@@ -417,9 +417,9 @@ def port_take(qtbot, make_window, monkeypatch, model, clip, setup=lambda win: No
 
 def offline_live_take(model, clip) -> tuple:
     """The same stream through live mode's engine, offline: the engine and its port events."""
-    from svt_live.audio import load_audio
-    from svt_live.checkpoint import load_model
-    from svt_live.lowlatency import LowLatencyEngine, load_live_model
+    from svt_live.io.audio import load_audio
+    from svt_live.engine.checkpoint import load_model
+    from svt_live.engine.lowlatency import LowLatencyEngine, load_live_model
 
     eng = LowLatencyEngine(load_model(model), load_live_model(), 16000)
     audio = load_audio(clip)
@@ -443,7 +443,7 @@ def test_the_port_plays_the_chosen_scale_and_the_take_keeps_what_was_sung(qtbot,
                                                                           jack_server, random_model, short_clip):
     """Scale D minor in the MIDI area: every NoteOn on the port is a note of D minor, the NoteOffs close
     them, and the take holds the accurate notes as sung."""
-    from svt_live.scale import Scale
+    from svt_live.theory.scale import Scale
 
     win, got = port_take(qtbot, make_window, monkeypatch, random_model, short_clip,
                          lambda win: win.port_aids.set_scale("D:minor"))
@@ -552,10 +552,10 @@ def test_mic_session_through_pulseaudio(pulse_server, random_model, short_clip, 
 
 
 class DyingMic:
-    """Stands in for svt_live.mic.MicSource: plays the clip in 10 ms blocks, then the device dies."""
+    """Stands in for svt_live.io.mic.MicSource: plays the clip in 10 ms blocks, then the device dies."""
 
     def __init__(self, device=None, sample_rate=None, block_seconds=0.01, channels=1):
-        from svt_live.audio import load_audio
+        from svt_live.io.audio import load_audio
         self.sample_rate, self.overflows, self.level_db = 16000, 3, -20.0
         x = load_audio(CLIP)[: int(2.5 * 16000)]
         self._blocks = [x[i:i + 160, None] for i in range(0, len(x), 160)]
@@ -567,7 +567,7 @@ class DyingMic:
         pass
 
     def read(self, timeout=0.5):
-        from svt_live.mic import MicError
+        from svt_live.io.mic import MicError
         if not self._blocks:
             raise MicError("audio input 'fake' stopped (device or audio server went away)")
         time.sleep(0.0005)
@@ -581,7 +581,7 @@ def _add_mic_item(win, name):
 
 def dying_mic_take(qtbot, make_window, monkeypatch, model):
     """A window that recorded a microphone take of the clip's first 2.5 s from a :class:`DyingMic`."""
-    mic = pytest.importorskip("svt_live.mic")
+    mic = pytest.importorskip("svt_live.io.mic")
     monkeypatch.setattr(mic, "MicSource", DyingMic)
     win = make_window()
     win.set_model(model)
@@ -816,7 +816,7 @@ def test_svt_gui_starts_on_an_x11_display(random_model, tmp_path):
 
 
 def test_a_file_take_ends_with_the_whole_take_in_view(qtbot, make_window, random_model, tmp_path):
-    from svt_live.audio import load_audio
+    from svt_live.io.audio import load_audio
 
     x = load_audio(CLIP)
     long_clip = tmp_path / "long.wav"  # 90 s: longer than one screen at the default zoom
@@ -833,7 +833,7 @@ def test_a_file_take_ends_with_the_whole_take_in_view(qtbot, make_window, random
 
 def test_the_microphone_list_starts_at_the_system_default(qtbot, make_window, monkeypatch):
     import gui.window
-    from svt_live.mic import list_input_devices
+    from svt_live.io.mic import list_input_devices
 
     real = list_input_devices()  # whatever this machine has: at most one default, marked as such
     assert all(isinstance(d["default"], bool) for d in real) and sum(d["default"] for d in real) <= 1
@@ -849,7 +849,7 @@ def test_the_microphone_list_starts_at_the_system_default(qtbot, make_window, mo
 
 
 def test_a_microphone_take_is_saved_with_its_audio(qtbot, make_window, monkeypatch, random_model, tmp_path):
-    from svt_live.audio import load_audio
+    from svt_live.io.audio import load_audio
 
     win = dying_mic_take(qtbot, make_window, monkeypatch, random_model)
     assert win.save_take(tmp_path / "take.wav"), win.messages

@@ -1,13 +1,13 @@
-"""svt_live.inference: streamed posteriors equal offline posteriors, whatever the chunking."""
+"""svt_live.engine.inference: streamed posteriors equal offline posteriors, whatever the chunking."""
 import numpy as np
 import pytest
 import torch
 
-from svt_live import inference
-from svt_live.checkpoint import LoadedModel
-from svt_live.decode import POSTERIOR_KEYS, DecodeParams
-from svt_live.features import FeatureConfig
-from svt_live.inference import PosteriorStream, frame_posteriors
+from svt_live.engine import inference
+from svt_live.engine.checkpoint import LoadedModel
+from svt_live.engine.decode import POSTERIOR_KEYS, DecodeParams
+from svt_live.engine.features import FeatureConfig
+from svt_live.engine.inference import PosteriorStream, frame_posteriors
 from svt_live.models import MODELS, build_model
 
 
@@ -84,10 +84,10 @@ def test_stream_commits_after_lookahead_and_bounds_memory():
 
 FORK_SCRIPT = """
 import multiprocessing, torch
-from svt_live.checkpoint import LoadedModel
-from svt_live.decode import DecodeParams
-from svt_live.features import FeatureConfig
-from svt_live.inference import frame_posteriors
+from svt_live.engine.checkpoint import LoadedModel
+from svt_live.engine.decode import DecodeParams
+from svt_live.engine.features import FeatureConfig
+from svt_live.engine.inference import frame_posteriors
 from svt_live.models import build_model
 
 torch.set_num_threads(1)  # GNU OpenMP's pool does not survive fork (a torch limit, not ours)

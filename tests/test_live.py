@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 from compare import JSON_TOL, assert_same_notes
 
-from svt_live.annotations import load_midi_notes, load_notes
-from svt_live.audio import load_audio
-from svt_live.bends import bend_range_controls
-from svt_live.cli import main
+from svt_live.io.annotations import load_midi_notes, load_notes
+from svt_live.io.audio import load_audio
+from svt_live.io.bends import bend_range_controls
+from svt_live.commands.cli import main
 from svt_live.evaluate import score
-from svt_live.mic import MicError, MicSource, list_devices, list_input_devices
+from svt_live.io.mic import MicError, MicSource, list_devices, list_input_devices
 
 CLIP = Path(__file__).resolve().parents[1] / "svt_live" / "data" / "vocadito_10.wav"
 
@@ -28,7 +28,7 @@ class LiveRun:
     """``svt-live --input mic ...`` in a subprocess; collects its stdout and stderr lines as they come."""
 
     def __init__(self, args, env):
-        self.proc = subprocess.Popen([sys.executable, "-m", "svt_live.cli", "--input", "mic", *map(str, args)],
+        self.proc = subprocess.Popen([sys.executable, "-m", "svt_live.commands.cli", "--input", "mic", *map(str, args)],
                                      env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.out: list[str] = []
         self.err: list[str] = []
@@ -225,7 +225,7 @@ def test_scale_and_hold_reach_the_port_and_the_files_keep_what_was_sung(live, pu
                                                                          note_model, clip16, tmp_path):
     """--scale D:minor --hold-ms 100: every NoteOn a JACK client receives is a note of D minor and is
     closed by its NoteOff; the saved files keep the sung numbers."""
-    from svt_live.scale import Scale
+    from svt_live.theory.scale import Scale
 
     rtmidi = pytest.importorskip("rtmidi")
     env = dict(pulse_server, JACK_DEFAULT_SERVER=jack_server["JACK_DEFAULT_SERVER"], SVT_MIDI_API="jack")

@@ -1,4 +1,4 @@
-"""svt_live.midi: MIDI files read back exactly; live ports carry exactly the engine's events (real JACK)."""
+"""svt_live.io.midifile and midiport: MIDI files read back exactly; live ports carry exactly the engine's events (real JACK)."""
 import os
 import time
 
@@ -7,11 +7,12 @@ import numpy as np
 import pytest
 
 import synth
-from svt_live.annotations import load_midi_notes
-from svt_live.checkpoint import load_model
-from svt_live.engine import Engine
+from svt_live.io.annotations import load_midi_notes
+from svt_live.engine.checkpoint import load_model
+from svt_live.engine.streaming import Engine
 from svt_live.events import NoteOff, NoteOn
-from svt_live.midi import MidiOut, MidiPortError, list_output_ports, output_port_names, write_midi_file
+from svt_live.io.midifile import write_midi_file
+from svt_live.io.midiport import MidiOut, MidiPortError, list_output_ports, output_port_names
 
 rtmidi = pytest.importorskip("rtmidi")
 
@@ -129,8 +130,8 @@ def test_api_from_environment(jack_server, monkeypatch):
 
 
 def test_midi_sink_warns_once_and_the_take_goes_on(jack_server):
-    """svt_live.driver.MidiSink: a port that fails mid-take gives one warning; later events are dropped."""
-    from svt_live.driver import Driver, MidiSink
+    """svt_live.engine.driver.MidiSink: a port that fails mid-take gives one warning; later events are dropped."""
+    from svt_live.engine.driver import Driver, MidiSink
 
     class Echo:  # an engine whose events are given with the blocks
         def push(self, block):

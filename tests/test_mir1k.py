@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from svt_live.features import FeatureConfig
+from svt_live.engine.features import FeatureConfig
 from svt_train.cache import load_cached
 from svt_train.datasets import load_groups, load_set, speed_variant
 from svt_train.fit import fit, prepare

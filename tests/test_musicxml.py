@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from svt_live.key import Key, estimate_key
-from svt_live.musicxml import write_musicxml
+from svt_live.theory.key import Key, estimate_key
+from svt_live.io.musicxml import write_musicxml
 
 music21 = pytest.importorskip("music21")
 
@@ -128,7 +128,7 @@ def test_key_signature_notes_carry_no_accidental(tmp_path):
 @pytest.mark.parametrize("name", ["x.mid", "x.json", "x.csv"])
 def test_write_other_formats_by_extension(tmp_path, name):
     import svt_live
-    from svt_live.annotations import load_notes
+    from svt_live.io.annotations import load_notes
     from svt_live.api import Note
 
     notes, _ = performed(TUNE[:8], qpm=100)
@@ -136,7 +136,7 @@ def test_write_other_formats_by_extension(tmp_path, name):
     path = tmp_path / name
     svt_live.write(rows, path)
     back = load_notes(path) if not name.endswith(".mid") else __import__(
-        "svt_live.annotations", fromlist=["load_midi_notes"]).load_midi_notes(path)
+        "svt_live.io.annotations", fromlist=["load_midi_notes"]).load_midi_notes(path)
     np.testing.assert_allclose(back[:, :2], notes[:, :2], atol=1e-3)
     np.testing.assert_array_equal(np.round(back[:, 2]), np.round(notes[:, 2]))
 
@@ -198,7 +198,7 @@ def test_key_pentatonic_tune_ending_on_its_tonic():
 def test_key_pentatonic_takes_its_roots_signature():
     """C D E G A is covered by F, C and G major's signatures: written with none (its root C's),
     also when it ends on G."""
-    from svt_live.key import pentatonic_root
+    from svt_live.theory.key import pentatonic_root
 
     tune = [67, 69, 72, 69, 67, 64, 62, 64, 67, 69, 67, 64, 62, 60, 62, 64, 67, 64, 62, 67]
     assert estimate_key(_sung(tune, [1] * 19 + [4])).sharps == 0
@@ -219,7 +219,7 @@ REEL = [(67, .25), (69, .25), (71, .25), (67, .25), (74, .25), (71, .25), (67, .
 @pytest.mark.parametrize("qpm", [150, 180])
 def test_rhythm_jig_is_six_eight(qpm):
     """Groups of three eighths: 6/8 at the performed tempo, every note value as written."""
-    from svt_live.leadsheet import infer_lead_sheet
+    from svt_live.theory.leadsheet import infer_lead_sheet
 
     notes, starts_q = performed(JIG, qpm=qpm, seed=1)
     r = infer_lead_sheet(notes).rhythm
@@ -230,7 +230,7 @@ def test_rhythm_jig_is_six_eight(qpm):
 @pytest.mark.parametrize("qpm", [90, 120])
 def test_rhythm_waltz_with_pickup(qpm):
     """3/4 with the first note a one-beat pickup (two beats missing from the first bar)."""
-    from svt_live.leadsheet import infer_lead_sheet
+    from svt_live.theory.leadsheet import infer_lead_sheet
 
     notes, starts_q = performed(WALTZ, qpm=qpm, seed=2)
     r = infer_lead_sheet(notes).rhythm
@@ -243,7 +243,7 @@ def test_rhythm_reel_in_sixteenths_gets_a_sensible_tempo():
     """Sixteenths at 80 BPM (5.3 notes a second) come out as even notes of one value at a beat
     between 60 and 200 BPM (as eighths at 160, as most players would read a reel), none shorter
     than a sixteenth, the note rate kept."""
-    from svt_live.leadsheet import infer_lead_sheet
+    from svt_live.theory.leadsheet import infer_lead_sheet
 
     notes, _ = performed(REEL, qpm=80, seed=3)
     r = infer_lead_sheet(notes).rhythm
@@ -254,7 +254,7 @@ def test_rhythm_reel_in_sixteenths_gets_a_sensible_tempo():
 
 def test_meter_follows_the_tracked_beats_division():
     """Six even eighths a bar fill 6/8 or 3/4 alike: a beat tracked in threes (a dotted quarter) makes 6/8."""
-    from svt_live.rhythm import meter_and_downbeat
+    from svt_live.theory.rhythm import meter_and_downbeat
 
     pos_q = np.arange(24) * 0.5
     midi = np.array([67, 71, 74, 72, 69, 66] * 4)

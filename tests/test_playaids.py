@@ -10,8 +10,8 @@ import pytest
 from test_early import check_stream
 
 from svt_live.events import NoteOff, NoteOn, PitchBend
-from svt_live.playaids import PortAids
-from svt_live.scale import MODES, Scale, parse_scale, snap
+from svt_live.engine.playaids import PortAids
+from svt_live.theory.scale import MODES, Scale, parse_scale, snap
 
 D_MINOR = Scale(2, "minor")
 
@@ -146,8 +146,8 @@ SUNG = [(0.30, 0.80, 61.3), (0.88, 1.40, 61.3), (1.80, 2.40, 65.3), (2.70, 3.30,
 def sung_take():
     from synth import sung_tones
 
-    from svt_live.checkpoint import load_model
-    from svt_live.lowlatency import LowLatencyEngine, load_live_model
+    from svt_live.engine.checkpoint import load_model
+    from svt_live.engine.lowlatency import LowLatencyEngine, load_live_model
 
     audio = sung_tones(SUNG, 3.8, seed=5)
     lm = load_model()
@@ -182,8 +182,8 @@ def test_a_jack_port_receives_the_snapped_notes(jack_server):
     import rtmidi
     from test_midi import receive
 
-    from svt_live.driver import Driver, MidiSink
-    from svt_live.midi import MidiOut
+    from svt_live.engine.driver import Driver, MidiSink
+    from svt_live.io.midiport import MidiOut
 
     class Echo:  # an engine whose events are given with the blocks
         stream_time = 0.0

@@ -4,8 +4,8 @@ import warnings
 import numpy as np
 import pytest
 
-from svt_live.annotations import load_json_notes
-from svt_live.audio import load_audio
+from svt_live.io.annotations import load_json_notes
+from svt_live.io.audio import load_audio
 from svt_train.datasets import load_set, named_set
 
 SPLITS = {"train": 12, "valid": 4, "test": 3, "example": 1}

@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 
 import synth
-from svt_live.cli import main
+from svt_live.commands.cli import main
 from svt_live.events import NoteOff
-from svt_live.sighttake import LiveMarker
-from svt_live.metronome import click_times, click_track
+from svt_live.sight.take import LiveMarker
+from svt_live.sight.metronome import click_times, click_track
 from svt_live.notes import NoteError
-from svt_live.score import Score, ScoreError, read_score
-from svt_live.sightsing import check, format_result
+from svt_live.sight.score import Score, ScoreError, read_score
+from svt_live.sight.check import check, format_result
 
 SCORE = np.array([[0.0, 0.5, 60], [0.5, 1.0, 62], [1.0, 1.5, 64], [1.5, 2.0, 65],
                   [2.0, 2.5, 67], [2.5, 3.0, 65], [3.0, 3.5, 64], [3.5, 4.5, 62]], float)
@@ -182,10 +182,10 @@ def test_live_marks_each_note_once_as_it_is_sung():
 def test_live_marks_and_the_file_check_measure_the_same_pitches(tmp_path):
     """A take streamed as a microphone take gives it (its audio, then each note's end) is marked live with
     the verdicts the file check gives the same recording, pitches measured from the sung fundamental."""
-    from svt_live.audio import load_audio
-    from svt_live.checkpoint import load_model
-    from svt_live.engine import Engine
-    from svt_live.sighttake import sung_notes
+    from svt_live.io.audio import load_audio
+    from svt_live.engine.checkpoint import load_model
+    from svt_live.engine.streaming import Engine
+    from svt_live.sight.take import sung_notes
 
     sung = perform(SCORE, start=0.6, ratio=1.0, wrong={2: 66.0, 6: 64.7}, skip={4})
     sung[:, 1] -= 0.05
@@ -223,7 +223,7 @@ def test_live_take_against_a_score_with_a_count_in(pulse_server, tmp_path):
     sung = perform(SCORE, start=1.0, ratio=1.0, wrong={2: 66.0}, skip={4})
     sung[:, 1] -= 0.05
     take = synth.write_wav(tmp_path / "take.wav", synth.sung_tones(sung, 6.5))
-    from svt_live.cli import build_parser
+    from svt_live.commands.cli import build_parser
     model = ["--live-model", "singing_crnn"] if "--live-model" in build_parser().format_help() else []
     run = LiveRun(["--input-device", "pulse", *model, "--score", exercise, "--count-in", 1, "--seconds", 8.0,
                    "--report", tmp_path / "r.json"], pulse_server)
@@ -249,7 +249,7 @@ def test_count_in_clicks_as_midi_on_a_synth_port(jack_server, monkeypatch, capsy
 
     import rtmidi
 
-    from svt_live.metronome import CountIn
+    from svt_live.sight.metronome import CountIn
 
     monkeypatch.setenv("SVT_MIDI_API", "jack")
     synth_in = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name="click-synth")
@@ -383,15 +383,15 @@ def test_the_html_report_is_one_page_that_a_browser_shows(tmp_path, capsys):
     def near(hex_colour):
         rgb = np.array([int(hex_colour[k:k + 2], 16) for k in (1, 3, 5)])
         return int((np.abs(pixels - rgb).sum(1) < 30).sum())
-    from svt_live.sightreport import COLOURS
+    from svt_live.sight.report import COLOURS
     assert near(COLOURS["right"]) > 200 and near(COLOURS["wrong"]) > 100 and near(COLOURS["extra"]) > 50
 
 
 def test_a_legato_change_inside_one_transcribed_note_is_measured_as_two_notes():
     """A note whose sung fundamental steps to another pitch and stays (legato, no new attack) is two notes,
     each measured from its own part; a steady note with vibrato stays one."""
-    from svt_live.f0 import NotePitcher
-    from svt_live.tuning import midi_to_hz
+    from svt_live.engine.f0 import NotePitcher
+    from svt_live.theory.tuning import midi_to_hz
 
     sr = synth.SR
     t = np.arange(int(1.2 * sr)) / sr

@@ -4,7 +4,7 @@ import signal
 
 import pytest
 
-from svt_live.stop import StopRequest
+from svt_live.engine.stop import StopRequest
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
@@ -31,7 +31,7 @@ def test_a_ctrl_c_lost_during_start_up_stops_the_first_stop_request():
     the signal is remembered, and the command's first StopRequest stops at once."""
     import signal as sig
 
-    from svt_live import stop as stop_module
+    from svt_live.engine import stop as stop_module
 
     saved = sig.getsignal(sig.SIGINT)
     try:

@@ -18,7 +18,7 @@ from scipy.ndimage import median_filter
 class PyinParams:
     """Settings of the pYIN peer. Times in seconds, pitches in semitones/Hz."""
 
-    sample_rate: int = 16000     # Hz, audio decoded with svt_live.audio.load_audio
+    sample_rate: int = 16000     # Hz, audio decoded with svt_live.io.audio.load_audio
     hop: int = 160               # samples per frame step (10 ms)
     frame_length: int = 1024     # samples per analysis window (64 ms)
     fmin: float = 65.0           # Hz

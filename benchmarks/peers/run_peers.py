@@ -95,7 +95,7 @@ def run_basic_pitch(set_name: str, songs: list, force: bool) -> None:
 def run_pyin(set_name: str, songs: list, force: bool) -> None:
     """pYIN + Tony-style notes on audio decoded by the project's own loader."""
     from benchmarks.peers import pyin_peer as py
-    from svt_live.audio import load_audio
+    from svt_live.io.audio import load_audio
 
     params = py.PyinParams()
     settings = {"params": params.as_dict(), "versions": _versions("librosa")}

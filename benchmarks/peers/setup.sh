@@ -33,7 +33,7 @@ record() {  # record <peer name> <python import check>
     fi
 }
 
-# shared: what svt_train.datasets / svt_live.audio need to list and decode songs
+# shared: what svt_train.datasets / svt_live.io.audio need to list and decode songs
 echo "[setup] common: numpy, av"
 pipi "numpy<2.3" "av>=11"
 record common "import numpy, av"

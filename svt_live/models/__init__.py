@@ -14,8 +14,8 @@ decoder reads, each ``[B, T]``: ``onset`` and ``offset`` probabilities,
 """
 from __future__ import annotations
 
-from .base_cnn_mini import BaseCNN_mini
-from .crnn import SingingCRNN
+from svt_live.models.base_cnn_mini import BaseCNN_mini
+from svt_live.models.crnn import SingingCRNN
 
 MODELS = {"base_cnn_mini": BaseCNN_mini, "singing_crnn": SingingCRNN}
 

@@ -16,7 +16,7 @@ forward half, so a network initialised from a causal one with the same
 ``hidden`` starts computing what that one did (up to the GRU's zero start
 state at a window's first frame). Streaming runs such a network over
 overlapping windows of encoded frames on a fixed grid of the stream (see
-:class:`~svt_live.inference.PosteriorStream`): window ``j`` commits frames
+:class:`~svt_live.engine.inference.PosteriorStream`): window ``j`` commits frames
 ``j * window .. (j + 1) * window - 1`` and reads ``window_context`` more on
 each side.
 """

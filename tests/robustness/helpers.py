@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from svt_live.cli import main
+from svt_live.commands.cli import main
 
 
 def svt(argv, capsys) -> tuple[int, str, list[str]]:

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 import svt_live
-from svt_live.audio import load_audio
+from svt_live.io.audio import load_audio
 
 from .helpers import case
 

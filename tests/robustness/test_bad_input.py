@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import synth
-from svt_live.annotations import load_notes
+from svt_live.io.annotations import load_notes
 from test_cli import eval_rows
 
 from .helpers import case, seen, svt

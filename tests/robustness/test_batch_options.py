@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 import synth
-from svt_live.batch import cores, map_files
-from svt_live.outputs import atomic_write
+from svt_live.engine.batch import cores, map_files
+from svt_live.io.outputs import atomic_write
 
 from .helpers import case, seen, svt
 
@@ -264,7 +264,7 @@ def test_bad_playing_aids_are_refused(args, says, capsys, robust):
 def test_realtime_falling_behind_warns_once(recwarn, robust):
     import numpy as np
 
-    from svt_live.playback import paced
+    from svt_live.commands.playback import paced
 
     now = [0.0]
 

@@ -16,7 +16,7 @@ import pytest
 import torch
 
 import synth
-from svt_live.decode import DecodeParams
+from svt_live.engine.decode import DecodeParams
 from svt_live.models import build_model
 from svt_train.cli import main as train_main
 from test_mir1k import fake_mir1k

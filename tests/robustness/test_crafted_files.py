@@ -9,8 +9,8 @@ import pytest
 import torch
 
 import synth
-from svt_live.annotations import load_notes
-from svt_live.features import FeatureConfig
+from svt_live.io.annotations import load_notes
+from svt_live.engine.features import FeatureConfig
 from svt_train.cli import main as train_main
 from test_cli import eval_rows
 

@@ -7,8 +7,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import synth
-from svt_live.checkpoint import load_model
-from svt_live.engine import FILE_HOP, LIVE_HOP, Engine
+from svt_live.engine.checkpoint import load_model
+from svt_live.engine.streaming import FILE_HOP, LIVE_HOP, Engine
 from svt_live.evaluate import score
 from svt_live.events import NoteOff, NoteOn
 from test_engine import sung
@@ -134,7 +134,7 @@ def test_huge_samples_do_not_poison_the_model(lm, robust):
 @pytest.mark.robustness("load", "engine buffers stay bounded (no growth with stream length)",
                         case="43 s live stream: 44.1 kHz stereo file fed in 10 ms blocks at ~10x real time")
 def test_long_stream_keeps_buffers_bounded(lm, tmp_path, robust):
-    from svt_live.audio import iter_audio
+    from svt_live.io.audio import iter_audio
 
     stereo = np.stack([sung(44100, seed=2), 0.7 * sung(44100, seed=3)], axis=1)
     path = synth.encode(tmp_path / "take.wav", stereo, sr=44100, codec="pcm_s16le")

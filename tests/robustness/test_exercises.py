@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 import synth
-from svt_live.cli import main
-from svt_live.f0 import NotePitcher, note_pitches
-from svt_live.features import FeatureConfig
-from svt_live.score import MAX_SCORE_NOTES, read_score
+from svt_live.commands.cli import main
+from svt_live.engine.f0 import NotePitcher, note_pitches
+from svt_live.engine.features import FeatureConfig
+from svt_live.sight.score import MAX_SCORE_NOTES, read_score
 
 from .helpers import case, seen, svt
 from .helpers import midi_file as make_midi_file

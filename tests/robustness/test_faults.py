@@ -14,8 +14,8 @@ import pytest
 
 import synth
 from compare import JSON_TOL, assert_same_notes
-from svt_live.annotations import load_midi_notes, load_notes, write_json
-from svt_live.outputs import atomic_write
+from svt_live.io.annotations import load_midi_notes, load_notes, write_json
+from svt_live.io.outputs import atomic_write
 from test_live import clip16, file_mode_notes, listening, live, play  # noqa: F401  (clip16 and live are fixtures)
 
 from conftest import CLIP
@@ -24,7 +24,7 @@ from .helpers import case
 
 BACKLOG_READER = textwrap.dedent("""
     import subprocess, sys, time
-    from svt_live import mic
+    from svt_live.io import mic
     mic.MAX_BACKLOG_SECONDS = 0.2  # a small queue, so that a slow reader overflows it soon
     source = mic.MicSource("pulse").start()
     player = subprocess.Popen(["paplay", "-d", "vsink", sys.argv[1]])

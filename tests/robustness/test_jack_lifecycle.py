@@ -69,7 +69,7 @@ CLOSE_AFTER_SERVER_DIED = textwrap.dedent("""
     import os, subprocess, sys, threading, time
     sys.path.insert(0, os.path.join({root!r}, "tests"))
     import servers
-    from svt_live.midi import MidiOut, MidiPortError
+    from svt_live.io.midiport import MidiOut, MidiPortError
     os.environ["SVT_MIDI_API"] = "jack"
     for i in range(3):
         name = f"svt-dying-{{os.getpid()}}-{{i}}"

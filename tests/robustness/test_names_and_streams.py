@@ -10,8 +10,8 @@ import threading
 import pytest
 
 import synth
-from svt_live.annotations import load_notes
-from svt_live.cli import main
+from svt_live.io.annotations import load_notes
+from svt_live.commands.cli import main
 
 from .helpers import case, seen, svt
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import synth
-from svt_live.annotations import load_notes
+from svt_live.io.annotations import load_notes
 
 from .helpers import case, seen, svt
 

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 import synth
-from svt_live.checkpoint import WEIGHTS_DIR as WEIGHTS
+from svt_live.engine.checkpoint import WEIGHTS_DIR as WEIGHTS
 from svt_train.cli import main as train_main
 
 from .helpers import case

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import synth
-from svt_live.annotations import load_notes
-from svt_live.audio import load_audio
+from svt_live.io.annotations import load_notes
+from svt_live.io.audio import load_audio
 from svt_live.evaluate import score
 
 from .helpers import case, seen, svt
@@ -47,8 +47,8 @@ def audio():
 @pytest.fixture(scope="module")
 def expected(audio, tmp_path_factory):
     """Notes of the song as plain 16-bit 16 kHz mono, from ``SAME_MODEL``."""
-    from svt_live.checkpoint import load_model
-    from svt_live.offline import transcribe_file
+    from svt_live.engine.checkpoint import load_model
+    from svt_live.engine.offline import transcribe_file
 
     notes, _ = transcribe_file(synth.write_wav(tmp_path_factory.mktemp("ref") / "ref.wav", audio), load_model(SAME_MODEL))
     assert len(notes) >= 1

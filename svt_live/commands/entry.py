@@ -1,0 +1,27 @@
+"""Console-script entry points (``svt-live``, ``python -m svt_live``).
+
+A command spends its first second or two importing numpy, torch and FFmpeg.
+A Ctrl-C then would print a ``KeyboardInterrupt`` traceback from inside an
+import; :func:`guarded` ends it as a later Ctrl-C does: one line, status 130.
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+
+
+def guarded(prog: str, module: str) -> int:
+    """Import ``module`` and return its ``main()``; a Ctrl-C on the way gives ``prog: interrupted`` and 130."""
+    from svt_live.engine.stop import early_interrupts
+
+    try:
+        with early_interrupts():
+            return importlib.import_module(module).main()
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+
+
+def main() -> int:
+    """``svt-live``: :func:`svt_live.commands.cli.main` behind :func:`guarded`."""
+    return guarded("svt-live", "svt_live.commands.cli")

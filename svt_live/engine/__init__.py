@@ -1,0 +1,2 @@
+"""The engine and decoders: features, networks' inference, streaming and offline transcription, note decoding.
+"""
