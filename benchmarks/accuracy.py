@@ -34,12 +34,12 @@ from tqdm import tqdm
 ROOT = Path(__file__).resolve().parents[1]
 PLOTS = ROOT / "benchmarks" / "out" / "accuracy"  # pictures of a run; docs/ only with --refresh-docs
 
-from svt_live.io.audio import load_audio
 from svt_live.engine.checkpoint import load_model
+from svt_live.engine.offline import transcribe_audio
 from svt_live.engine.streaming import LIVE_HOP, transcribe_stream
 from svt_live.evaluate import MEASURES, score_songs
+from svt_live.io.audio import load_audio
 from svt_live.io.plot import excerpt_span, plot_transcription
-from svt_live.engine.offline import transcribe_audio
 from svt_train.datasets import named_set
 
 

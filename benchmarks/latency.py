@@ -54,19 +54,19 @@ from mir_eval import transcription
 
 ROOT = Path(__file__).resolve().parents[1]
 
-from svt_live.io.audio import load_audio
 from svt_live.engine.checkpoint import load_model
 from svt_live.engine.decode import NoteDecoder
 from svt_live.engine.early import CONFIRM_FRAMES, CORRECT_FRAMES, SURE_ONSET, EarlyNoteDecoder
-from svt_live.engine.streaming import LIVE_HOP
-from svt_live.evaluate import score_songs
-from svt_live.io.bends import BEND_RANGE_SEMITONES
-from svt_live.events import NoteOn, PitchBend
 from svt_live.engine.features import log_mel
-from svt_live.theory.tuning import midi_to_hz
 from svt_live.engine.inference import frame_posteriors
 from svt_live.engine.lowlatency import ACCURATE_HOPS, REFINE, LowLatencyEngine, load_live_model
 from svt_live.engine.offline import transcribe_audio
+from svt_live.engine.streaming import LIVE_HOP
+from svt_live.evaluate import score_songs
+from svt_live.events import NoteOn, PitchBend
+from svt_live.io.audio import load_audio
+from svt_live.io.bends import BEND_RANGE_SEMITONES
+from svt_live.theory.tuning import midi_to_hz
 from svt_train.datasets import named_set
 
 BLOCK_SECONDS = 0.01

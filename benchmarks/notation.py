@@ -224,8 +224,8 @@ def compare(mel: Melody, qpm: float, w: Written) -> dict:
 
 def write_fixed_grid(notes: np.ndarray, path: Path) -> None:
     """The baseline: the score writer on a fixed 120 BPM 4/4 sixteenth grid from second 0."""
-    from svt_live.theory.key import estimate_key
     from svt_live.io.musicxml import write_musicxml
+    from svt_live.theory.key import estimate_key
 
     write_musicxml(path, notes, bpm=120, meter=(4, 4), division=16, key=estimate_key(notes))
 

@@ -19,15 +19,14 @@ songs later than MIR-ST500's annotators do (13 % of MIR-ST500 valid notes
 """
 from __future__ import annotations
 
-
 import numpy as np
 import torch
 from tqdm import tqdm
 
 from benchmarks.common import sets_and_models
 from svt_live.engine.checkpoint import load_model
-from svt_live.evaluate import score_songs
 from svt_live.engine.offline import transcribe_file
+from svt_live.evaluate import score_songs
 from svt_train.datasets import named_set
 
 SHIFTS_MS = (-20, -10, 0, 10)

@@ -27,10 +27,10 @@ import torch
 from tqdm import tqdm
 
 from benchmarks.common import sets_and_models
-from svt_live.io.audio import load_audio
 from svt_live.engine.checkpoint import load_model
 from svt_live.engine.features import FeatureConfig
 from svt_live.engine.offline import transcribe_file
+from svt_live.io.audio import load_audio
 from svt_train.datasets import named_set
 from svt_train.f0 import frame_offsets
 from svt_train.labels import notes_to_frames

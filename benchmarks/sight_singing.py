@@ -40,8 +40,8 @@ from pathlib import Path
 
 import numpy as np
 
-from svt_live.sight.take import SungTake
 from svt_live.sight.check import check
+from svt_live.sight.take import SungTake
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -99,8 +99,8 @@ def live_agreement(score: np.ndarray, engine_notes: np.ndarray, audio: np.ndarra
     gives them (each end ``LIVE_LAG_S`` after the note), against :func:`check` of the finished take."""
     import io
 
-    from svt_live.sight.take import LiveMarker
     from svt_live.sight.score import Score
+    from svt_live.sight.take import LiveMarker
 
     file_notes, events = as_checked(engine_notes, audio, cfg)
     final = check(score, file_notes, tolerance_cents)
@@ -187,8 +187,8 @@ def main(argv=None) -> int:
     ap.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "svt-sight-singing"))
     args = ap.parse_args(argv)
 
-    from svt_live.io.audio import load_audio
     from svt_live.engine.features import FeatureConfig
+    from svt_live.io.audio import load_audio
     from svt_train.datasets import load_set, named_set
 
     if args.data:

@@ -27,11 +27,11 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 
-from tests import synth
-from svt_live.io.audio import iter_audio
 from svt_live.engine.checkpoint import load_model
 from svt_live.engine.streaming import FILE_HOP, Engine
+from svt_live.io.audio import iter_audio
 from svt_train.datasets import named_set
+from tests import synth
 
 RSS_RATIO_TARGET = 1.2
 

@@ -24,10 +24,10 @@ import torch
 from tqdm import tqdm
 
 from benchmarks.common import sets_and_models
-from svt_live.io.audio import load_audio
 from svt_live.engine.checkpoint import load_model
-from svt_live.evaluate import score_songs
 from svt_live.engine.offline import transcribe_audio
+from svt_live.evaluate import score_songs
+from svt_live.io.audio import load_audio
 from svt_live.theory.tuning import estimate_tuning_cents, round_to_tuning
 from svt_train.datasets import named_set
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QWidget
 
-from svt_live.theory.key import MAJOR_NAMES
 from svt_live.engine.playaids import PortAids
+from svt_live.theory.key import MAJOR_NAMES
 from svt_live.theory.scale import MODES, parse_scale
 
 from .settings import stored_value

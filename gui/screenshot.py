@@ -32,8 +32,8 @@ def with_decoding(model: str | None, path: str | Path, **decoding) -> Path:
     with decoding settings overridden, e.g. ``onset_threshold=0.05``."""
     import torch
 
-    from svt_live.io.outputs import atomic_write
     from svt_live.engine.checkpoint import read_checkpoint, resolve
+    from svt_live.io.outputs import atomic_write
 
     ck = read_checkpoint(resolve(model))
     ck["decoding"] = {**ck["decoding"], **decoding}

@@ -241,8 +241,8 @@ class Take:
         """
         if self.exercise is None:
             return None
-        from svt_live.sight.take import live_check, settled
         from svt_live.sight.check import check
+        from svt_live.sight.take import live_check, settled
 
         sung = self.notes_array()
         if not self.finished:
@@ -250,9 +250,9 @@ class Take:
             self.settled = settled(self.check, self.stream_time)
             return self.check
         if audio_path is not None and len(sung):
-            from svt_live.io.audio import load_audio
             from svt_live.engine.f0 import note_pitches
             from svt_live.engine.features import FeatureConfig
+            from svt_live.io.audio import load_audio
 
             cfg, sung = FeatureConfig(), sung.copy()
             sung[:, 2] = note_pitches(sung, load_audio(audio_path, cfg.sample_rate), cfg)

@@ -21,16 +21,29 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QFrame, QHBoxLayout, QLabel, QMainWindow,
-                               QProgressBar, QPushButton, QScrollBar, QSizePolicy, QToolButton, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (
+    QApplication,
+    QCheckBox,
+    QComboBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QProgressBar,
+    QPushButton,
+    QScrollBar,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
-from svt_live.io.audio import AudioError
 from svt_live.engine.checkpoint import DEFAULT_MODEL, bundled_descriptions
 from svt_live.evaluate import MEASURES
 from svt_live.events import NoteOff
-from svt_live.notes import NoteError
+from svt_live.io.audio import AudioError
 from svt_live.io.outputs import os_error_line
+from svt_live.notes import NoteError
 
 from .dialogs import Dialogs
 from .pianoroll import MAX_PX_PER_S, MIN_PX_PER_S, PianoRoll, save_png

@@ -32,12 +32,12 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QThread, Signal
 
-from svt_live.io.audio import AudioError, iter_audio
 from svt_live.engine.checkpoint import CheckpointError, LoadedModel, load_model
 from svt_live.engine.driver import Driver, MidiSink
+from svt_live.engine.lowlatency import LIVE_MODEL, LowLatencyEngine
 from svt_live.engine.streaming import FILE_HOP, LIVE_HOP, Engine
 from svt_live.events import NoteOn
-from svt_live.engine.lowlatency import LIVE_MODEL, LowLatencyEngine
+from svt_live.io.audio import AudioError, iter_audio
 
 UPDATE_INTERVAL = 0.05  # seconds between GUI updates when nothing new was decided
 FILE_BLOCK_SECONDS = 5.0  # full-speed file blocks (as `svt-live FILE`)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The test suite (make test): pytest with every server the tests start (jackd, PulseAudio, Xvfb)
+# The test suite (make test): the linter (ruff, configured in pyproject.toml), then pytest with every server the tests start (jackd, PulseAudio, Xvfb)
 # stopped when it ends, however it ends (a failed test, a crashed interpreter, Ctrl-C).
 #   PYTHON=.venv/bin/python bash scripts/run-tests.sh [pytest arguments]
 set -u
@@ -17,4 +17,5 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+"$python" -m ruff check --quiet . || { echo "ruff found the problems above (ruff check --fix fixes some)" >&2; exit 1; }
 QT_QPA_PLATFORM=offscreen "$python" -X faulthandler -m pytest -q "$@"

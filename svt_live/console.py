@@ -1,7 +1,8 @@
 """What the commands say on the console: one home for svt-live's, svt-train's and svt-gui's messages.
 
-Library code raises; the commands (``svt_live.commands.cli``, ``svt_live.commands.live``, ``svt_live.commands.exercise``,
-``svt_train.cli``, ``gui.app``) turn what it raises into one line on stderr and an exit status:
+Library code raises; the commands (``svt_live.commands.cli``, ``svt_live.commands.live``,
+``svt_live.commands.exercise``, ``svt_train.cli``, ``gui.app``) turn what it raises into one line on
+stderr and an exit status:
 
 ====================  ======  ================================================
 status                value   when

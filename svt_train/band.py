@@ -104,8 +104,9 @@ def band_audio(rng: np.random.Generator, seconds: float, sample_rate: int = 1600
         notes = chord(i)
         if use["pad"]:
             for p in notes:
-                parts["pad"][start:start + m] += _tone(float(midi_to_hz(_fit(p, 48, 72))), m, sr, rng, tilt["pad"] + 0.5,
-                                                       np.inf, rng.uniform(0.05, 0.3))
+                hz = float(midi_to_hz(_fit(p, 48, 72)))
+                parts["pad"][start:start + m] += _tone(hz, m, sr, rng, tilt["pad"] + 0.5, np.inf,
+                                                       rng.uniform(0.05, 0.3))
         if use["keys"]:
             step = beat // 2 if arpeggio else beat
             for j, s in enumerate(range(start, start + m, step)):

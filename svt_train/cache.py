@@ -20,13 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
-from svt_live.io.audio import load_audio
 from svt_live.engine.features import FeatureConfig, MelExtractor
+from svt_live.io.audio import load_audio
 from svt_live.io.outputs import OutputFile, printable
 
-from .song import Song
 from .labels import LABEL_KEYS, notes_to_frames
 from .mir1k import load_stems, voice_labels
+from .song import Song
 
 CACHE_VERSION = 2  # 2: mono files decoded at unity gain (were -3 dB)
 DEFAULT_CACHE = Path(os.environ.get("SVT_CACHE", Path.home() / ".cache" / "svt-live"))

@@ -23,8 +23,8 @@ from pathlib import Path
 
 from svt_live import __version__
 from svt_live.console import Parser, UsageError  # usage errors as one line, as svt-live's
-from svt_live.notes import NoteError
 from svt_live.io.outputs import printable
+from svt_live.notes import NoteError
 
 DATA_ROOT = "../shared/data"  # TrainConfig's default data_root
 MAX_EPOCHS = 100_000  # svt_train.config.RANGES's (not imported here: that imports torch)
@@ -158,8 +158,8 @@ def mir1k_notes(args) -> None:
 
     import torch
 
-    from svt_live.io.annotations import write_json
     from svt_live.engine.checkpoint import load_model
+    from svt_live.io.annotations import write_json
     from svt_live.io.outputs import atomic_write
 
     from . import mir1k
@@ -183,8 +183,8 @@ def mir1k_notes(args) -> None:
 
 def _expected_errors() -> tuple:
     """The failures that end the command in one line (imported once needed: torch loads slowly)."""
-    from svt_live.io.audio import AudioError
     from svt_live.engine.checkpoint import CheckpointError
+    from svt_live.io.audio import AudioError
     return AudioError, NoteError, CheckpointError, ValueError, FileNotFoundError
 
 
@@ -215,8 +215,8 @@ def _run(args) -> int:
                       f"using {cores()}", file=sys.stderr)
                 args.threads = cores()
             check_data(args.config, args.data_root)
-            from .fit import fit
             from .cache import DEFAULT_CACHE
+            from .fit import fit
             fit(args.config, args.out, resume=args.resume, epochs=args.epochs, device=args.device,
                 cache_dir=args.cache or DEFAULT_CACHE, threads=args.threads, data_root=args.data_root,
                 overwrite=args.overwrite)

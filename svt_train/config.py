@@ -24,9 +24,10 @@ import inspect
 import math
 import os
 import stat
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import tomllib
 
 from svt_live.engine.decode import DecodeParams
 
@@ -61,7 +62,7 @@ class TrainConfig:
     # per-song mean F1 (every set weighs the same), instead of the mean over all validation songs
 
     @classmethod
-    def load(cls, path: str | Path) -> "TrainConfig":
+    def load(cls, path: str | Path) -> TrainConfig:
         """The config at ``path`` with its ``base`` chain merged in, validated."""
         d = read_settings(path)
         bad = set(d.get("fixed_decoding", {})) - set(DecodeParams.__dataclass_fields__)

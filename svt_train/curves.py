@@ -28,7 +28,8 @@ def plot_history(history: list[dict], path: str | Path, measure: str = "COnP", t
     ax_loss.legend()
     best = max(range(len(f1)), key=f1.__getitem__)
     ax_f1.plot(epochs, f1, "o-", color="#2ca02c")
-    ax_f1.plot(epochs[best], f1[best], "*", ms=14, color="#d62728", label=f"best: epoch {epochs[best]}, {f1[best]:.1f} %")
+    ax_f1.plot(epochs[best], f1[best], "*", ms=14, color="#d62728",
+               label=f"best: epoch {epochs[best]}, {f1[best]:.1f} %")
     if average:
         first, last, f = average
         ax_f1.plot([first, last], [100 * f] * 2, "--", color="#9467bd",

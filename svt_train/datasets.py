@@ -20,7 +20,6 @@ from svt_live.notes import NoteError
 
 from .song import Song
 
-
 AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3", ".m4a", ".ogg", ".opus", ".aac")
 NOTE_EXTENSIONS = (".json", ".txt", ".csv", ".mid", ".midi")
 

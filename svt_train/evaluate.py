@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from tqdm import tqdm
 
-from svt_live.io.annotations import write_json
 from svt_live.engine.checkpoint import load_model
 from svt_live.engine.device import pick_device
-from svt_live.evaluate import format_table, score_songs
 from svt_live.engine.offline import transcribe_file
+from svt_live.evaluate import format_table, score_songs
+from svt_live.io.annotations import write_json
 from svt_live.io.outputs import printable
 
 from .datasets import named_set

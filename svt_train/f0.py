@@ -14,11 +14,12 @@ from dataclasses import replace
 
 import numpy as np
 
-from svt_live.io.audio import load_audio
 from svt_live.engine.f0 import harmonic_f0
 from svt_live.engine.features import FeatureConfig
+from svt_live.io.audio import load_audio
 
 from .labels import notes_to_frames
+
 
 def frame_offsets(notes: np.ndarray, audio: np.ndarray, cfg: FeatureConfig = FeatureConfig()):
     """``(reference, sung)``: the annotated pitch of every feature frame ``[T]`` of mono ``audio [N]``

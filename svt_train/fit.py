@@ -20,10 +20,10 @@ only rank 0 validates and writes files.
 from __future__ import annotations
 
 import json
-import sys
 import math
 import os
 import random
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -39,9 +39,8 @@ from svt_live.engine.decode import DecodeParams
 from svt_live.engine.device import pick_device
 from svt_live.engine.features import FeatureConfig, MelExtractor
 from svt_live.engine.inference import frame_posteriors
-from svt_live.io.outputs import printable
+from svt_live.io.outputs import printable, write_bytes
 from svt_live.models import build_model
-from svt_live.io.outputs import write_bytes
 
 from .augment import Augment, instrumental_windows
 from .band import band_backgrounds

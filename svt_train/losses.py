@@ -62,7 +62,8 @@ class CRNNLoss(nn.Module):
 
     def forward(self, out: dict, labels: dict) -> dict:
         known = (labels["onset"] >= 0).to(out["onset"].dtype)
-        target = {"onset": _widen(labels["onset"].clamp_min(0), 0.5), "offset": _widen(labels["offset"].clamp_min(0), 0.5),
+        target = {"onset": _widen(labels["onset"].clamp_min(0), 0.5),
+                  "offset": _widen(labels["offset"].clamp_min(0), 0.5),
                   "pitch": self.pitch_target(labels["pitch"])}
         parts = _soft_target_parts(out, target, self.pos_weight.to(out["onset"].device), known)
         return {"total": sum(parts.values()), **parts}

@@ -35,7 +35,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from svt_live.io.audio import AudioError, READ_ERRORS
+from svt_live.io.audio import READ_ERRORS, AudioError
 from svt_live.notes import MIDI_MAX, MIDI_MIN, NoteError
 
 MALE = ("abjones", "bobon", "bug", "davidson", "fdps", "geniusturtle", "jmzen", "Kenshin", "khair", "leon",

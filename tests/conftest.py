@@ -52,9 +52,9 @@ def rng():
 import os  # noqa: E402
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
+import time  # noqa: E402
 
 import servers  # noqa: E402
-import time  # noqa: E402
 
 CLIP = ROOT / "svt_live" / "data" / "vocadito_10.wav"
 
@@ -69,12 +69,12 @@ def note_model(tmp_path_factory) -> Path:
     """
     import numpy as np
 
-    from svt_live.io.audio import load_audio
     from svt_live.engine.checkpoint import LoadedModel, save_checkpoint
     from svt_live.engine.decode import DecodeParams
     from svt_live.engine.features import FeatureConfig
-    from svt_live.models import build_model
     from svt_live.engine.offline import transcribe_audio
+    from svt_live.io.audio import load_audio
+    from svt_live.models import build_model
 
     torch.manual_seed(0)
     kwargs = {"channels": (8, 8, 8), "hidden": 48}
@@ -178,8 +178,14 @@ def private_pulse(tmp_path):
 # ---------------------------------------------------------------------------------------------
 # The robustness table (docs/robustness.md): its pytest hooks and the `robust` fixture.
 
-from robustness.report import (pytest_collection_finish, pytest_configure, pytest_deselected,  # noqa: E402,F401
-                               pytest_runtest_logreport, pytest_sessionfinish, robust)
+from robustness.report import (  # noqa: E402,F401
+    pytest_collection_finish,
+    pytest_configure,
+    pytest_deselected,
+    pytest_runtest_logreport,
+    pytest_sessionfinish,
+    robust,
+)
 
 
 @pytest.fixture

@@ -3,11 +3,19 @@ import json
 
 import numpy as np
 import pytest
-
-from svt_live.io.annotations import (load_json_notes, load_midi_notes, load_notes, load_ssvd_txt, load_svt_csv,
-                                  load_vocadito_csv, write_csv, write_json)
-from svt_live.notes import NoteError
 from synth import write_midi
+
+from svt_live.io.annotations import (
+    load_json_notes,
+    load_midi_notes,
+    load_notes,
+    load_ssvd_txt,
+    load_svt_csv,
+    load_vocadito_csv,
+    write_csv,
+    write_json,
+)
+from svt_live.notes import NoteError
 
 NOTES = np.array([[0.5, 1.0, 60.0], [1.25, 1.75, 64.0], [2.0, 3.0, 67.0]])
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import svt_live
-from svt_live.io.audio import AudioError, load_audio
 from svt_live.engine.checkpoint import CheckpointError
+from svt_live.io.audio import AudioError, load_audio
 
 
 def test_import_is_light_and_exports_the_api():
@@ -44,8 +44,8 @@ def test_the_live_path_streams_early_events_and_keeps_the_file_paths_notes():
     finish() its notes are those of the file path."""
     from compare import assert_same_notes
 
-    from svt_live.events import NoteOff, NoteOn, PitchBend
     from svt_live.engine.offline import transcribe_path
+    from svt_live.events import NoteOff, NoteOn, PitchBend
 
     audio = load_audio(svt_live.EXAMPLE_AUDIO, 48000)
     live = svt_live.Transcriber(sample_rate=48000, live=True, bends=True)

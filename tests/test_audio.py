@@ -1,9 +1,9 @@
 """svt_live.io.audio: real decoding of synthetic files, resampling, and refusal of bad files."""
 import numpy as np
 import pytest
+from synth import encode, harmonic_tones, write_wav
 
 from svt_live.io.audio import AudioError, load_audio
-from synth import encode, harmonic_tones, write_wav
 
 
 def dominant_hz(audio, sr=16000):
@@ -112,8 +112,8 @@ def test_deferred_signals_hand_them_to_the_handler_in_place(tmp_path):
     import os
     import signal
 
-    from svt_live.io.audio import deferred_signals, iter_audio
     from svt_live.engine.stop import StopRequest
+    from svt_live.io.audio import deferred_signals, iter_audio
 
     write_wav(tmp_path / "a.wav", harmonic_tones([[0.1, 0.9, 57.0]], 1.0))
     with StopRequest() as stop:

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from compare import JSON_TOL, assert_same_notes
 
-from svt_live.io.annotations import load_notes
-from svt_live.engine.batch import expand_inputs
 from svt_live.commands.cli import main
 from svt_live.commands.playback import paced
+from svt_live.engine.batch import expand_inputs
 from svt_live.engine.stop import StopRequest
+from svt_live.io.annotations import load_notes
 
 CLIP = Path(__file__).resolve().parents[1] / "svt_live" / "data" / "vocadito_10.wav"
 
@@ -25,6 +25,7 @@ CLIP = Path(__file__).resolve().parents[1] / "svt_live" / "data" / "vocadito_10.
 def songs(tmp_path_factory):
     """A folder ``songs/`` with ``a.wav``, ``live/b.wav`` (the bundled clip cut in two) and a text file."""
     import synth
+
     from svt_live.io.audio import load_audio
 
     root = tmp_path_factory.mktemp("batch") / "songs"
@@ -147,7 +148,8 @@ def test_tuning_moves_the_midi_notes_and_the_sung_tuning_is_printed(note_model, 
 
 
 def test_help_does_not_import_music21_or_torch():
-    code = ("import sys\nfrom svt_live.commands.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+    code = ("import sys\nfrom svt_live.commands.cli import main\n"
+            "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
             "print('music21' in sys.modules, 'torch' in sys.modules, file=sys.stderr)")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert res.stderr.strip().endswith("False False"), res.stderr
@@ -175,6 +177,7 @@ def test_realtime_plays_a_file_to_a_real_midi_port_at_its_pace(jack_server, note
     import time
 
     import synth
+
     from svt_live.io.annotations import load_midi_notes
     from svt_live.io.audio import load_audio
 

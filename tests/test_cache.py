@@ -3,13 +3,13 @@ import warnings
 
 import numpy as np
 import pytest
+from synth import harmonic_tones, write_wav
 
 from svt_live.engine.features import FeatureConfig
 from svt_train import cache as cache_mod
 from svt_train.cache import load_cached
 from svt_train.datasets import Song, speed_variant
 from svt_train.labels import LABEL_KEYS
-from synth import harmonic_tones, write_wav
 
 NOTES = np.array([[0.1, 0.5, 60.0], [0.6, 0.9, 67.0]])
 CFG = FeatureConfig()

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 import synth
-from svt_live.io.annotations import load_midi_notes, load_notes, write_json
-from svt_live.engine.checkpoint import DEFAULT_MODEL, bundled_models, load_model
+
 from svt_live.commands.cli import main
-from svt_live.io.midifile import write_midi_file
+from svt_live.engine.checkpoint import DEFAULT_MODEL, bundled_models, load_model
 from svt_live.engine.offline import transcribe_file
+from svt_live.io.annotations import load_midi_notes, load_notes, write_json
+from svt_live.io.midifile import write_midi_file
 
 DATA = Path(__file__).resolve().parents[1] / "svt_live" / "data"
 REF = [[0.2, 0.6, 60.0], [0.7, 1.1, 64.0], [1.2, 1.8, 67.0], [1.9, 2.3, 62.0]]

@@ -47,7 +47,8 @@ def test_values_are_checked_after_merging(tmp_path):
 
 
 @pytest.mark.parametrize("files, message", [
-    ({"a.toml": 'base = "b.toml"\n', "b.toml": 'base = "a.toml"\n'}, r"the base chain loops \(a.toml -> b.toml -> a.toml\)"),
+    ({"a.toml": 'base = "b.toml"\n', "b.toml": 'base = "a.toml"\n'},
+     r"the base chain loops \(a.toml -> b.toml -> a.toml\)"),
     ({"a.toml": 'base = "a.toml"\n'}, r"the base chain loops \(a.toml -> a.toml\)"),
     ({"a.toml": 'base = "gone.toml"\n'}, r"gone.toml: No such file or directory"),
     ({"a.toml": "base = 3\n"}, "base must be the path of another config"),
@@ -90,8 +91,9 @@ def test_shipped_recipes_sit_at_the_top_and_stage_chains_below():
 
 
 def test_fit_trains_from_a_config_that_names_a_base(tmp_path):
-    from svt_train.fit import fit
     from synth import tiny_training_setup
+
+    from svt_train.fit import fit
 
     base = tiny_training_setup(tmp_path)
     stage = write(tmp_path / "stages" / "one.toml", f'base = "../{base.name}"\nepochs = 1\n')

@@ -3,10 +3,10 @@ import json
 
 import numpy as np
 import pytest
+from synth import encode, harmonic_tones, write_midi, write_song, write_wav
 
 from svt_live.notes import NoteError
 from svt_train.datasets import folder, load_set, mir_st500, named_set, ssvd, vocadito
-from synth import encode, harmonic_tones, write_midi, write_song, write_wav
 
 NOTES = np.array([[0.1, 0.4, 60.0], [0.5, 0.8, 64.0]])
 

@@ -3,8 +3,9 @@ import os
 import subprocess
 import sys
 
-from svt_live.engine.checkpoint import load_model
 from synth import tiny_training_setup
+
+from svt_live.engine.checkpoint import load_model
 
 
 def test_torchrun_two_processes_fit_one_epoch(tmp_path):

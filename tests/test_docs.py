@@ -21,7 +21,7 @@ LOADED = [  # where a name is loaded as a model: it must be bundled (or a path)
     re.compile(r"\bmodel\s*=\s*[\"']([^\"']+)[\"']"),
     re.compile(r"load_model\(\s*[\"']([^\"']+)[\"']"),
 ]
-PATH = re.compile(r"(?<![\w./~-])((?:%s)/[\w./*$<>-]*[\w*>])" % "|".join(TOP))  # globs, $var, <name> kept
+PATH = re.compile(r"(?<![\w./~-])((?:" + "|".join(TOP) + r")/[\w./*$<>-]*[\w*>])")  # globs, $var, <name> kept
 MADE = ("benchmarks/peers/.venv", "benchmarks/peers/out")  # git-ignored folders the documented commands make
 LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
 COMMAND = re.compile(r"\b(svt-live|svt-train|svt-gui)\b([^`|\n;#&]*)")

@@ -219,7 +219,7 @@ def live_take():
 def test_sung_tones_get_their_note_on_within_the_bound(live_take):
     _, _, eng, events = live_take
     ons = [e for e in events if isinstance(e, NoteOn)]
-    for onset, _, midi in SUNG:
+    for onset, _, _midi in SUNG:
         first = [e for e in ons if abs(e.time - onset) <= 0.05 + 1e-9]  # mir_eval's onset tolerance
         assert first, f"no NoteOn near {onset} s: {ons}"
         assert first[0].emitted_at - onset <= LATENCY_BOUND + 1e-9, first[0]
@@ -245,7 +245,6 @@ def refined_take():
 
 def test_a_refined_take_sounds_as_the_files_in_order(refined_take):
     from benchmarks.latency import sent_notes
-
     from svt_live.engine.offline import transcribe_audio
 
     audio, _, eng, events = refined_take

@@ -1,14 +1,14 @@
 """svt_live.engine.streaming: streamed notes equal offline notes, whatever the blocks, rate, channels or hop."""
 import numpy as np
 import pytest
+import synth
 from compare import assert_same_notes
 
-import synth
 from svt_live.engine.checkpoint import load_model
+from svt_live.engine.offline import transcribe_audio, transcribe_file
 from svt_live.engine.streaming import FILE_HOP, LIVE_HOP, Engine
 from svt_live.evaluate import score
 from svt_live.events import NoteOff, NoteOn
-from svt_live.engine.offline import transcribe_audio, transcribe_file
 
 MELODY = [[0.30, 0.90, 60.0], [1.00, 1.45, 62.3], [1.60, 2.40, 64.0], [2.55, 2.80, 67.0],
           [3.00, 3.90, 65.2], [4.20, 5.00, 71.0], [5.10, 5.60, 69.0], [5.80, 6.70, 57.5]]

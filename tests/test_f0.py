@@ -1,10 +1,10 @@
 """svt_train.f0: note pitches re-measured from the sung fundamental, on synthetic harmonic tones."""
 import numpy as np
 import pytest
+from synth import harmonic_tones, write_song, write_ssvd_txt
 
 from svt_train.datasets import load_set
 from svt_train.f0 import note_offsets
-from synth import harmonic_tones, write_song, write_ssvd_txt
 
 SUNG = np.array([[0.1, 0.6, 47.0], [0.7, 1.2, 59.6], [1.3, 1.8, 71.2]])  # low, middle and high voice
 

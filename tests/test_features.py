@@ -2,9 +2,17 @@
 import numpy as np
 import pytest
 import torch
-
-from svt_live.engine.features import FeatureConfig, MelExtractor, MelStream, _hz_to_mel, _mel_to_hz, log_mel, mel_filterbank
 from synth import harmonic_tones
+
+from svt_live.engine.features import (
+    FeatureConfig,
+    MelExtractor,
+    MelStream,
+    _hz_to_mel,
+    _mel_to_hz,
+    log_mel,
+    mel_filterbank,
+)
 
 CFG = FeatureConfig()
 

@@ -4,12 +4,12 @@ import json
 import numpy as np
 import pytest
 import torch
+from synth import tiny_training_setup
 
 from svt_live.engine.checkpoint import load_model
 from svt_live.models import build_model
 from svt_train.cli import main
 from svt_train.fit import TrainConfig, fit, init_weights
-from synth import tiny_training_setup
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +93,8 @@ def test_init_from_starts_a_fresh_run_from_a_checkpoint_with_every_augmentation(
     monkeypatch.setattr("svt_train.fit.BAND_SECONDS", 1.0)
     cfg = root / "init.toml"
     # 0.2 s segments: the tiny songs' note-free tails hold whole windows to mix in
-    cfg.write_text(config.read_text().replace("epochs = 2", "epochs = 1").replace("segment_frames = 50", "segment_frames = 10")
+    cfg.write_text(config.read_text().replace("epochs = 2", "epochs = 1")
+                   .replace("segment_frames = 50", "segment_frames = 10")
                    + f'init_from = "{best.as_posix()}"\n'
                    + 'augment = { background_db = [-10.0, 0.0], reverb_s = [0.3, 1.0], band_share = 0.5 }\n'
                    + 'pitch_shifts = [1.5]\n')
@@ -106,7 +107,8 @@ def test_init_from_starts_a_fresh_run_from_a_checkpoint_with_every_augmentation(
     first_run = json.loads((out / "history.json").read_text())
     # starting from trained weights: the first epoch's loss is below the first run's first epoch
     assert history[0]["train"]["total_loss"] < first_run[0]["train"]["total_loss"]
-    assert len(list((root / "cache").glob("*.mel.npy"))) == 3 + 1 + 3  # train songs, the valid song, one copy per train song
+    # the train songs, the valid song, one copy per train song
+    assert len(list((root / "cache").glob("*.mel.npy"))) == 3 + 1 + 3
     assert len(list((root / "cache").glob("*.band.npy"))) == 1
 
 
@@ -291,7 +293,8 @@ def test_data_root_option_and_a_missing_data_folder(trained, tmp_path, capsys):
     moved.write_text(config.read_text().replace(f'data_root = "{root.as_posix()}"', 'data_root = "nowhere"'))
     assert main(["fit", str(moved), "--out", str(tmp_path / "run"), "--epochs", "1"]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and f"data folder {tmp_path / 'nowhere' / 'train'} does not exist" in err and "--data-root" in err
+    assert err.count("\n") == 1 and "--data-root" in err
+    assert f"data folder {tmp_path / 'nowhere' / 'train'} does not exist" in err
     assert main(["tune", str(best), str(moved), "--out", str(tmp_path / "t.pt"), "--data-root", str(root),
                  "--cache", str(root / "cache")]) == 0
     assert load_model(tmp_path / "t.pt").name == "base_cnn_mini"

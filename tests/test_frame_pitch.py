@@ -6,12 +6,12 @@ import importlib
 
 import numpy as np
 import pytest
+from test_mir1k import VOICE, fake_mir1k
 
 from benchmarks import frame_pitch
 from benchmarks.peers import peer_store as store
 from benchmarks.peers.frame_tracks import condition_clips, notes_track
 from svt_train.mir1k import SPLITS, load_stems
-from test_mir1k import VOICE, fake_mir1k
 
 
 @pytest.fixture

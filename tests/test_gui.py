@@ -19,19 +19,19 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
+import servers  # noqa: E402
+from compare import JSON_TOL, assert_same_notes  # noqa: E402
+from processes import wait_until_idle  # noqa: E402
 from PySide6.QtCore import QPoint, QSettings, Qt, QTimer  # noqa: E402
 
 from gui.pianoroll import COLORS, KEY_WIDTH  # noqa: E402
 from gui.take import Take  # noqa: E402
 from gui.window import MainWindow  # noqa: E402
 from gui.worker import ModelCache  # noqa: E402
-from compare import JSON_TOL, assert_same_notes  # noqa: E402
-import servers  # noqa: E402
-from processes import wait_until_idle  # noqa: E402
 from svt_live.commands import cli  # noqa: E402
-from svt_live.io.annotations import load_notes  # noqa: E402
 from svt_live.evaluate import score  # noqa: E402
 from svt_live.events import NoteOff, NoteOn  # noqa: E402
+from svt_live.io.annotations import load_notes  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1] / "svt_live" / "data"
 CLIP = DATA / "vocadito_10.wav"
@@ -417,9 +417,9 @@ def port_take(qtbot, make_window, monkeypatch, model, clip, setup=lambda win: No
 
 def offline_live_take(model, clip) -> tuple:
     """The same stream through live mode's engine, offline: the engine and its port events."""
-    from svt_live.io.audio import load_audio
     from svt_live.engine.checkpoint import load_model
     from svt_live.engine.lowlatency import LowLatencyEngine, load_live_model
+    from svt_live.io.audio import load_audio
 
     eng = LowLatencyEngine(load_model(model), load_live_model(), 16000)
     audio = load_audio(clip)
@@ -767,8 +767,8 @@ def test_checkpoint_picked_through_the_model_menu(qtbot, make_window, random_mod
 def test_svt_gui_starts_on_an_x11_display(random_model, tmp_path):
     """svt-gui as a user starts it on an X server (Xvfb) with Qt's xcb platform, not offscreen: the
     window is mapped and a file take runs in it."""
-    import shutil
     import select
+    import shutil
     import signal
     import subprocess
     import sys

@@ -15,8 +15,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("svt_live", "svt_train", "gui")
-COMMANDS = {"svt_live.commands.cli", "svt_live.commands.live", "svt_live.commands.exercise", "svt_live.commands.playback", "svt_live.commands.entry",
-            "svt_live.__main__", "svt_train.cli", "svt_train.entry", "gui.app", "gui.entry"}
+COMMANDS = {"svt_live.commands.cli", "svt_live.commands.live", "svt_live.commands.exercise",
+            "svt_live.commands.playback", "svt_live.commands.entry", "svt_live.__main__", "svt_train.cli",
+            "svt_train.entry", "gui.app", "gui.entry"}
 
 # svt_live's layers, bottom up: a module imports only from its own layer or lower ones
 LAYERS = {"svt_live.notes": 0, "svt_live.events": 0, "svt_live.theory": 1, "svt_live.evaluate": 1,

@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 from compare import JSON_TOL, assert_same_notes
 
+from svt_live.commands.cli import main
+from svt_live.evaluate import score
 from svt_live.io.annotations import load_midi_notes, load_notes
 from svt_live.io.audio import load_audio
 from svt_live.io.bends import bend_range_controls
-from svt_live.commands.cli import main
-from svt_live.evaluate import score
 from svt_live.io.mic import MicError, MicSource, list_devices, list_input_devices
 
 CLIP = Path(__file__).resolve().parents[1] / "svt_live" / "data" / "vocadito_10.wav"

@@ -1,16 +1,17 @@
-"""svt_live.io.midifile and midiport: MIDI files read back exactly; live ports carry exactly the engine's events (real JACK)."""
+"""svt_live.io.midifile and midiport: MIDI files read back exactly; live ports carry exactly the engine's events
+(real JACK)."""
 import os
 import time
 
 import mido
 import numpy as np
 import pytest
-
 import synth
-from svt_live.io.annotations import load_midi_notes
+
 from svt_live.engine.checkpoint import load_model
 from svt_live.engine.streaming import Engine
 from svt_live.events import NoteOff, NoteOn
+from svt_live.io.annotations import load_midi_notes
 from svt_live.io.midifile import write_midi_file
 from svt_live.io.midiport import MidiOut, MidiPortError, list_output_ports, output_port_names
 

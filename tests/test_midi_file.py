@@ -3,10 +3,10 @@ import mido
 import numpy as np
 import pytest
 
-from svt_live.io.annotations import load_midi_notes
 from svt_live.engine.decode import NoteDecoder, note_velocity
-from svt_live.theory.key import Key
+from svt_live.io.annotations import load_midi_notes
 from svt_live.io.midifile import TRACK_NAME, write_midi_file
+from svt_live.theory.key import Key
 
 NOTES = np.array([[0.03, 0.47, 60.1], [0.52, 0.98, 62.3], [1.01, 1.30, 63.8], [1.52, 2.4, 59.7]])
 
@@ -103,9 +103,10 @@ def test_decoder_velocity_is_the_note_on_velocity():
 def test_inferred_tempo_map_and_meter_line_up_with_the_notes(tmp_path):
     """svt_live.write's MIDI file: a set_tempo per tempo change, the meter, notes at their real times,
     and the lead sheet's bar lines on the file's bar lines."""
+    from test_musicxml import TUNE, performed
+
     import svt_live
     from svt_live.theory.leadsheet import infer_lead_sheet
-    from test_musicxml import TUNE, performed
 
     notes, starts_q = performed(TUNE, qpm=132)
     path = tmp_path / "t.mid"

@@ -3,15 +3,15 @@ its mixes, the masked boundary losses, and a tiny training run that uses it."""
 import numpy as np
 import pytest
 import torch
+from synth import encode, harmonic_tones, tiny_training_setup
 
 from svt_live.engine.features import FeatureConfig
+from svt_live.models import build_model
 from svt_train.cache import load_cached
 from svt_train.datasets import load_groups, load_set, speed_variant
 from svt_train.fit import fit, prepare
 from svt_train.losses import CRNNLoss
 from svt_train.mir1k import SPLITS, contour_labels, load_stems, mir1k, read_contour
-from svt_live.models import build_model
-from synth import encode, harmonic_tones, tiny_training_setup
 
 VOICE = [[0.2, 0.8, 57.0], [1.0, 1.6, 60.3]]
 BAND = [[0.0, 2.0, 45.0]]
@@ -179,7 +179,7 @@ def test_mir1k_notes_command_writes_kept_notes_that_a_spec_trains_on(tmp_path, c
     summary = json.loads((out / "summary.json").read_text())
     assert list(notes) == ["leon_1_01"] and summary["clips"] == 1 and summary["model"] == "singing_crnn"
     assert summary["kept_notes"] == len(notes["leon_1_01"]) >= 1 and summary["rule"]["SURE_PITCH_GAP"] == 0.5
-    for on, off, midi in notes["leon_1_01"]:  # pitched by the .pv: exactly a sung pitch
+    for on, _off, midi in notes["leon_1_01"]:  # pitched by the .pv: exactly a sung pitch
         assert any(abs(on - a) < 0.1 and midi == pytest.approx(p, abs=0.01) for a, _, p in VOICE)
     assert "notes kept in 1 of 1 clips" in capsys.readouterr().out
     assert main(["mir1k-notes", "singing_crnn", "--mir1k", str(root), "--out", str(out)]) == 2

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from svt_live.theory.key import Key, estimate_key
 from svt_live.io.musicxml import write_musicxml
+from svt_live.theory.key import Key, estimate_key
 
 music21 = pytest.importorskip("music21")
 
@@ -128,8 +128,8 @@ def test_key_signature_notes_carry_no_accidental(tmp_path):
 @pytest.mark.parametrize("name", ["x.mid", "x.json", "x.csv"])
 def test_write_other_formats_by_extension(tmp_path, name):
     import svt_live
-    from svt_live.io.annotations import load_notes
     from svt_live.api import Note
+    from svt_live.io.annotations import load_notes
 
     notes, _ = performed(TUNE[:8], qpm=100)
     rows = [Note(a, b, p, 90) for a, b, p in notes]

@@ -7,8 +7,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from compare import JSON_TOL, assert_same_notes
+
 from svt_live.io.annotations import load_notes
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,7 +71,8 @@ def test_the_wheel_transcribes_the_bundled_clip_from_another_folder(wheel, tmp_p
     code = ("import sys, svt_live; from pathlib import Path; "
             "assert Path(svt_live.__file__).is_relative_to(Path(sys.argv[1])), svt_live.__file__; "
             "from svt_live.commands.cli import main; "
-            "sys.exit(main([str(Path(svt_live.__file__).parent / 'data' / 'vocadito_10.wav'), '--csv', 'n.csv', '-q']))")
+            "clip = Path(svt_live.__file__).parent / 'data' / 'vocadito_10.wav'; "
+            "sys.exit(main([str(clip), '--csv', 'n.csv', '-q']))")
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(site), "HOME": str(tmp_path)}
     p = subprocess.run([sys.executable, "-c", code, str(site)], cwd=elsewhere, env=env, capture_output=True,
                        text=True, timeout=300)

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from test_early import check_stream
 
-from svt_live.events import NoteOff, NoteOn, PitchBend
 from svt_live.engine.playaids import PortAids
+from svt_live.events import NoteOff, NoteOn, PitchBend
 from svt_live.theory.scale import MODES, Scale, parse_scale, snap
 
 D_MINOR = Scale(2, "minor")

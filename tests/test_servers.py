@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from servers import group_alive
 
 ROOT = Path(__file__).resolve().parents[1]

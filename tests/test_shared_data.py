@@ -2,7 +2,6 @@
 import warnings
 
 import numpy as np
-import pytest
 
 from svt_live.io.annotations import load_json_notes
 from svt_live.io.audio import load_audio

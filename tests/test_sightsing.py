@@ -8,15 +8,15 @@ import re
 import mido
 import numpy as np
 import pytest
-
 import synth
+
 from svt_live.commands.cli import main
 from svt_live.events import NoteOff
-from svt_live.sight.take import LiveMarker
-from svt_live.sight.metronome import click_times, click_track
 from svt_live.notes import NoteError
-from svt_live.sight.score import Score, ScoreError, read_score
 from svt_live.sight.check import check, format_result
+from svt_live.sight.metronome import click_times, click_track
+from svt_live.sight.score import Score, ScoreError, read_score
+from svt_live.sight.take import LiveMarker
 
 SCORE = np.array([[0.0, 0.5, 60], [0.5, 1.0, 62], [1.0, 1.5, 64], [1.5, 2.0, 65],
                   [2.0, 2.5, 67], [2.5, 3.0, 65], [3.0, 3.5, 64], [3.5, 4.5, 62]], float)
@@ -182,9 +182,9 @@ def test_live_marks_each_note_once_as_it_is_sung():
 def test_live_marks_and_the_file_check_measure_the_same_pitches(tmp_path):
     """A take streamed as a microphone take gives it (its audio, then each note's end) is marked live with
     the verdicts the file check gives the same recording, pitches measured from the sung fundamental."""
-    from svt_live.io.audio import load_audio
     from svt_live.engine.checkpoint import load_model
     from svt_live.engine.streaming import Engine
+    from svt_live.io.audio import load_audio
     from svt_live.sight.take import sung_notes
 
     sung = perform(SCORE, start=0.6, ratio=1.0, wrong={2: 66.0, 6: 64.7}, skip={4})

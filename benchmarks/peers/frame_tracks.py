@@ -92,11 +92,11 @@ def basic_pitch_tracks(audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     resamples to its 22.05 kHz itself.
     """
     import soundfile
-
-    from benchmarks.peers import basic_pitch_peer as bp
     from basic_pitch import constants
     from basic_pitch.inference import predict
     from basic_pitch.note_creation import model_frames_to_time
+
+    from benchmarks.peers import basic_pitch_peer as bp
 
     with tempfile.NamedTemporaryFile(suffix=".wav") as tmp, contextlib.redirect_stdout(io.StringIO()):
         soundfile.write(tmp.name, audio, SAMPLE_RATE, subtype="FLOAT")  # it prints a line per file
@@ -169,7 +169,8 @@ def main(argv=None) -> int:
     ap.add_argument("--mir1k", default="~/svt-data/mir1k", help="the MIR-1K extract (Wavfile/, PitchLabel/)")
     ap.add_argument("--conditions", default=",".join(store.MIR1K_CONDITIONS),
                     help=f"comma-separated, from {', '.join(store.MIR1K_CONDITIONS)} (--conditions=-5dB: with '=')")
-    ap.add_argument("--peers", default=",".join(FRAME_RUNNERS), help=f"comma-separated, from {', '.join(FRAME_RUNNERS)}")
+    ap.add_argument("--peers", default=",".join(FRAME_RUNNERS),
+                    help=f"comma-separated, from {', '.join(FRAME_RUNNERS)}")
     ap.add_argument("--force", action="store_true", help="recompute cached tracks")
     args = ap.parse_args(argv)
     conditions = [c for c in args.conditions.split(",") if c]

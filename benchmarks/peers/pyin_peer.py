@@ -14,7 +14,7 @@ import numpy as np
 from scipy.ndimage import median_filter
 
 
-@dataclass
+@dataclass(frozen=True)
 class PyinParams:
     """Settings of the pYIN peer. Times in seconds, pitches in semitones/Hz."""
 

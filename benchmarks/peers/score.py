@@ -14,10 +14,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from benchmarks.peers import peer_store as store
 from svt_live.evaluate import MEASURES, score_songs
 from svt_train.datasets import NAMED_SETS, named_set
-
-from benchmarks.peers import peer_store as store
 
 
 def audio_set(set_name: str) -> str:

@@ -36,12 +36,12 @@ from pathlib import Path
 import numpy as np
 
 from svt_live import __version__
-from svt_live.engine.batch import output_path
 from svt_live.console import Parser, UsageError, wrote
+from svt_live.engine.batch import output_path
 from svt_live.engine.decode import MAX_NOTE_FRAMES
-from svt_live.notes import NoteError, format_notes
-from svt_live.io.outputs import OutputConflict, check_outputs, os_error_line, printable, same_file, song_keys
 from svt_live.engine.stop import StopRequest
+from svt_live.io.outputs import OutputConflict, check_outputs, os_error_line, printable, same_file, song_keys
+from svt_live.notes import NoteError, format_notes
 from svt_live.theory.tuning import describe_tuning
 
 NOTE_EXTENSIONS = (".json", ".txt", ".csv", ".mid", ".midi")
@@ -98,8 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--hold-ms", type=float, default=0.0, metavar="N",
                      help="live MIDI port: keep a note sounding through an unvoiced gap when the next NoteOn, "
                           "within N ms, has the same number (its NoteOff waits up to N ms; default 0 = off)")
-    out.add_argument("--plot", nargs="?", const=IN_OUTPUT_DIR, metavar="PATH", help="piano roll PNG of the whole take (with --eval: reference "
-                                                    "overlaid; a folder for several files)")
+    out.add_argument("--plot", nargs="?", const=IN_OUTPUT_DIR, metavar="PATH",
+                     help="piano roll PNG of the whole take (with --eval: reference overlaid; "
+                          "a folder for several files)")
     out.add_argument("--plot-span", nargs=2, type=float, metavar=("START", "END"),
                      help="--plot shows only START to END seconds")
     out.add_argument("-q", "--quiet", action="store_true", help="print neither the notes nor 'wrote PATH' lines")
@@ -258,9 +259,9 @@ def run_files(args, lm) -> int:
 def _run_files(args, lm, stop: StopRequest) -> int:
     from tqdm import tqdm
 
-    from svt_live.io.annotations import write_csv_table, write_json
     from svt_live.engine.batch import map_files
     from svt_live.evaluate import format_table, score_songs
+    from svt_live.io.annotations import write_csv_table, write_json
 
     keys = args.keys
     many = len(args.inputs) > 1
@@ -327,9 +328,9 @@ class _FileResult:
 
 def _transcribe_one(state, job) -> _FileResult:
     """Transcribe one input and write its own outputs (in a worker process with ``--jobs``)."""
-    from svt_live.io.audio import AudioError
     from svt_live.engine.batch import in_worker
     from svt_live.engine.offline import transcribe_path
+    from svt_live.io.audio import AudioError
 
     args, lm, refs, stop = state
     item, key, targets = job
@@ -409,8 +410,7 @@ def _write_score(path: Path, title: str, music: dict) -> None:
     (one failed output: the batch and ``--json`` go on)."""
     from music21.exceptions21 import Music21Exception
 
-    from svt_live.io.musicxml import lead_sheet_score
-    from svt_live.io.musicxml import write_score
+    from svt_live.io.musicxml import lead_sheet_score, write_score
     try:
         write_score(path, lead_sheet_score(music["sheet"], title=title))
     except Music21Exception as exc:
@@ -550,8 +550,8 @@ def _check_score(args) -> None:
 def _expected_errors() -> tuple:
     """The failures that end the command with one line and status 1 (imported only once
     needed: ``--help`` and usage errors must not wait for torch)."""
-    from svt_live.io.audio import AudioError
     from svt_live.engine.checkpoint import CheckpointError
+    from svt_live.io.audio import AudioError
     from svt_live.io.mic import MicError
     from svt_live.io.midiport import MidiPortError
     return AudioError, NoteError, CheckpointError, MicError, MidiPortError

@@ -20,11 +20,10 @@ import os
 import sys
 from pathlib import Path
 
-
 from svt_live.io.outputs import printable
+from svt_live.sight.check import CheckResult, check, format_result
 from svt_live.sight.score import Score, read_score
 from svt_live.sight.take import LiveMarker, sung_notes
-from svt_live.sight.check import CheckResult, check, format_result
 
 DEFAULT_TOLERANCE_CENTS = 50.0
 CLASS_TABLE = "class.csv"
@@ -117,9 +116,10 @@ def _write_reports(paths: list[Path], score: Score, take: str, model: str, resul
     report = report_dict(score, take, model, result)
     errors = []
     for p in paths:
-        html = p.suffix.lower() in (".html", ".htm")
-        errors += _write(p, lambda q: write_html_report(q, report, score, result) if html
-                         else write_json_report(q, report), quiet)
+        if p.suffix.lower() in (".html", ".htm"):
+            errors += _write(p, lambda q: write_html_report(q, report, score, result), quiet)
+        else:
+            errors += _write(p, lambda q: write_json_report(q, report), quiet)
     return errors
 
 

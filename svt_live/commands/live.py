@@ -23,17 +23,17 @@ import sys
 
 import numpy as np
 
-from svt_live.io.annotations import write_csv, write_json
 from svt_live.console import wrote
 from svt_live.engine.driver import Driver, MidiSink, print_note_ons
-from svt_live.engine.streaming import LIVE_HOP
 from svt_live.engine.lowlatency import LowLatencyEngine, load_live_model
+from svt_live.engine.playaids import PortAids
+from svt_live.engine.stop import StopRequest
+from svt_live.engine.streaming import LIVE_HOP
+from svt_live.io.annotations import write_csv, write_json
 from svt_live.io.mic import MicError, MicSource
 from svt_live.io.midifile import write_midi_file
 from svt_live.io.midiport import MidiOut, MidiPortError
 from svt_live.io.outputs import WavRecorder
-from svt_live.engine.playaids import PortAids
-from svt_live.engine.stop import StopRequest
 
 JSON_KEY = "live"  # song id of the take in the --json output
 READ_TIMEOUT = 0.25  # seconds: how often the loop checks for a stop request while no audio arrives

@@ -17,8 +17,8 @@ import warnings
 from pathlib import Path
 
 from svt_live.engine.checkpoint import LoadedModel
-from svt_live.engine.streaming import LIVE_HOP
 from svt_live.engine.offline import Transcription, transcribe_blocks
+from svt_live.engine.streaming import LIVE_HOP
 
 BLOCK_SECONDS = 0.02
 LATE_SECONDS = 0.2  # behind the song's clock by more than this, notes reach the port noticeably late
@@ -48,8 +48,8 @@ def play_path(path: str | Path, lm: LoadedModel, port: str | None = None, stop=N
               contours: bool = False, hop_seconds: float | None = None) -> Transcription:
     """Play an audio file through the live engine in real time; events go to MIDI ``port`` (when given)
     and are printed (unless ``quiet``). Returns the transcription as file mode keeps it."""
-    from svt_live.io.audio import iter_audio
     from svt_live.engine.driver import MidiSink, print_note_ons
+    from svt_live.io.audio import iter_audio
     from svt_live.io.midiport import MidiOut
 
     def say(msg: str) -> None:

@@ -69,7 +69,7 @@ class DecodeParams:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "DecodeParams":
+    def from_dict(cls, d: dict) -> DecodeParams:
         return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
 
 

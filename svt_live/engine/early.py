@@ -50,9 +50,9 @@ import statistics
 
 import numpy as np
 
-from svt_live.io.bends import BEND_RANGE_SEMITONES, MIN_STEP_CENTS
 from svt_live.engine.decode import POSTERIOR_KEYS, DecodeParams, note_velocity
 from svt_live.events import NoteOff, NoteOn, PitchBend
+from svt_live.io.bends import BEND_RANGE_SEMITONES, MIN_STEP_CENTS
 
 CONFIRM_FRAMES = 2  # voiced frames before the NoteOn (benchmarks/latency.py --compare measures 1-3)
 SURE_ONSET = 0.8  # onset posterior whose note needs one voiced frame (--compare measures 0.7-0.9)

@@ -16,7 +16,6 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-
 # (lowest, highest) of each whole-number setting: a checkpoint declaring more is refused, not built
 FEATURE_LIMITS = {"sample_rate": (1000, 384000), "hop": (1, 384000), "win": (1, 65536), "n_fft": (1, 65536),
                   "n_mels": (1, 1024)}
@@ -82,7 +81,7 @@ class FeatureConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "FeatureConfig":
+    def from_dict(cls, d: dict) -> FeatureConfig:
         unknown = set(d) - set(cls.__dataclass_fields__)
         if unknown:
             raise ValueError(f"unknown feature settings: {sorted(unknown)}")

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
-from svt_live.io.audio import load_audio
 from svt_live.engine.checkpoint import LoadedModel
 from svt_live.engine.decode import decode_notes
 from svt_live.engine.features import MelExtractor
 from svt_live.engine.inference import frame_posteriors
+from svt_live.io.audio import load_audio
 
 
 def transcribe_audio(audio: np.ndarray, lm: LoadedModel) -> tuple[np.ndarray, dict]:
@@ -97,8 +97,8 @@ def transcribe_path(path: str | Path, lm: LoadedModel, contours: bool = False,
     ``hop_seconds``: audio per model call (default ``FILE_HOP``; the notes do not change); ``overlap``:
     run the recurrent part on a second thread (see :class:`~svt_live.engine.inference.PosteriorStream`).
     """
-    from svt_live.io.audio import iter_audio
     from svt_live.engine.streaming import FILE_HOP
+    from svt_live.io.audio import iter_audio
 
     sr = lm.features.sample_rate
     return transcribe_blocks(iter_audio(path, sr, block_seconds=5.0), lm, sr, hop_seconds or FILE_HOP,

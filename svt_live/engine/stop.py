@@ -12,7 +12,6 @@ import contextlib
 import signal
 import threading
 
-
 _pending: int | None = None  # a SIGINT that came before any StopRequest (its KeyboardInterrupt may be lost)
 
 
@@ -71,7 +70,7 @@ class StopRequest:
         if self:
             raise KeyboardInterrupt
 
-    def __enter__(self) -> "StopRequest":
+    def __enter__(self) -> StopRequest:
         global _pending
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from svt_live.notes import NoteError, validate_notes
 from svt_live.io.midifile import load_midi_notes
 from svt_live.io.outputs import atomic_write
+from svt_live.notes import NoteError, validate_notes
 from svt_live.theory.tuning import hz_to_midi
 
 

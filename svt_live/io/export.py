@@ -99,8 +99,8 @@ def write(notes, path: str | Path, *, bpm: float | None = None, meter: tuple[int
         from svt_live.io.musicxml import write_lead_sheet
         write_lead_sheet(path, rows, title=path.stem, **options)
     elif ext in (".mid", ".midi"):
-        from svt_live.theory.leadsheet import infer_lead_sheet
         from svt_live.io.midifile import write_midi_file
+        from svt_live.theory.leadsheet import infer_lead_sheet
         sheet = infer_lead_sheet(rows, **options)
         write_midi_file(path, rows, velocities, key=sheet.key, tuning_cents=tuning_cents, rhythm=sheet.rhythm)
     elif ext == ".json":

@@ -169,7 +169,7 @@ class MicSource:
         except queue.Full:
             pass
 
-    def start(self) -> "MicSource":
+    def start(self) -> MicSource:
         """Open and start the stream (no-op when running)."""
         if self._stream is not None:
             return self
@@ -214,7 +214,7 @@ class MicSource:
             raise MicError(f"audio input {self.device_name!r} stopped (device or audio server went away)")
         return block
 
-    def __enter__(self) -> "MicSource":
+    def __enter__(self) -> MicSource:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -166,7 +166,7 @@ def notes_to_midi(notes: np.ndarray, velocities=None, *, bpm: float = DEFAULT_BP
     ticks = _seconds_to_ticks([m[0] for m in msgs], *knots) if msgs else []
     tempos = []  # (tick, order -1: before the notes at that tick, set_tempo)
     spq = np.diff(knots[0]) / np.diff(knots[1])
-    for i, (k_q, sec) in enumerate(zip(knots[1][:-1], spq)):
+    for k_q, sec in zip(knots[1][:-1], spq):
         us = int(round(sec * 1e6))
         if not tempos or us != tempos[-1][2].tempo:
             tempos.append((int(round(k_q * TICKS_PER_BEAT)), -1, mido.MetaMessage("set_tempo", tempo=us)))

@@ -273,7 +273,7 @@ class MidiOut:
                 self._watch.close()
                 self._watch = None
 
-    def __enter__(self) -> "MidiOut":
+    def __enter__(self) -> MidiOut:
         return self
 
     def __exit__(self, *exc) -> None:

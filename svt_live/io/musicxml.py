@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
+from svt_live.io.outputs import write_bytes
 from svt_live.theory.grid import DEFAULT_BPM, DEFAULT_METER, check_bpm, quantize_notes
 from svt_live.theory.key import Key
 from svt_live.theory.leadsheet import LeadSheet, infer_lead_sheet
-from svt_live.io.outputs import write_bytes
 from svt_live.theory.tuning import round_to_tuning
 
 SCORE_DIVISION = 16  # the grid of a score when none is asked for

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from svt_live.notes import note_name
 from svt_live.io.outputs import write_bytes
-from svt_live.sight.score import Score
+from svt_live.notes import note_name
 from svt_live.sight.check import SUNG_RIGHT, CheckResult, summary_line
+from svt_live.sight.score import Score
 
 COLOURS = {"right": "#2e9d48", "held": "#2e9d48", "octave": "#6bb77b", "borderline": "#e09b00",
            "wrong": "#d43c3c", "missed": "#ffffff", "extra": "#3b7dd8", "sung": "#9aa4b1"}
@@ -135,8 +135,8 @@ def staff_svg(score: Score, result: CheckResult, width: float = 980.0) -> str:
                        f'fill="{fill}" stroke="{edge}" stroke-width="{2.2 if c.status == "missed" else 1.2}">'
                        f'<title>{html.escape(_note_title(c))}</title></ellipse>')
             if beats >= 2:  # a half or whole note: hollow inside
-                out.append(f'<ellipse cx="{x:.1f}" cy="{y:.1f}" rx="3.6" ry="2" transform="rotate(-20 {x:.1f} {y:.1f})" '
-                           f'fill="#fff"/>')
+                out.append(f'<ellipse cx="{x:.1f}" cy="{y:.1f}" rx="3.6" ry="2" '
+                           f'transform="rotate(-20 {x:.1f} {y:.1f})" fill="#fff"/>')
             if beats < 4:
                 up = step < bottom + 4
                 sx = x + 6 if up else x - 6

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from svt_live.events import NoteOff
 from svt_live.engine.f0 import NotePitcher
 from svt_live.engine.features import FeatureConfig
-from svt_live.sight.score import Score
+from svt_live.events import NoteOff
 from svt_live.sight.check import MAX_PAIRS, CheckResult, check, mark
+from svt_live.sight.score import Score
 
 LIVE_MARGIN_S = 0.5  # a score note is judged live once the take is this far past where it was expected
 LIVE_VOTE_NOTES = 4  # sung notes from which a live take's start and tempo are voted for, as a file's
@@ -54,9 +54,9 @@ def sung_notes(path: str | Path, lm, on_block=None) -> np.ndarray:
     """The notes ``[n, 3]`` of a recording as the check reads them: transcribed as a stream (memory
     flat in its length), each note's pitch measured from the sung fundamental as it ends
     (:class:`SungTake`, as in a live take). ``on_block``: called after every block."""
-    from svt_live.io.audio import iter_audio
-    from svt_live.engine.streaming import FILE_HOP
     from svt_live.engine.offline import transcribe_blocks
+    from svt_live.engine.streaming import FILE_HOP
+    from svt_live.io.audio import iter_audio
 
     sr = lm.features.sample_rate
     take = SungTake(lm.features)

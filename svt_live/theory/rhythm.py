@@ -436,7 +436,8 @@ def infer_rhythm(notes, *, bpm: float | None = None, meter: tuple[int, int] | No
         for period in periods:
             beats, pos, cost = _fit(onsets, env, t0, period, division, beat_q, fixed_period=bool(bpm))
             mean_period = (beats[-1] - beats[0]) / max(len(beats) - 1, 1)
-            total = cost / len(onsets) + DIVISION_COSTS[division] + (0.0 if bpm else TEMPO_WEIGHT * tempo_cost(mean_period))
+            tempo_term = 0.0 if bpm else TEMPO_WEIGHT * tempo_cost(mean_period)
+            total = cost / len(onsets) + DIVISION_COSTS[division] + tempo_term
             if best is None or total < best[0]:
                 best = (total, division, beat_q, beats, pos)
     _, division, beat_q, beats, pos = best

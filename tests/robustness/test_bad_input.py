@@ -7,11 +7,11 @@ import wave
 
 import numpy as np
 import pytest
-import torch
-
 import synth
-from svt_live.io.annotations import load_notes
+import torch
 from test_cli import eval_rows
+
+from svt_live.io.annotations import load_notes
 
 from .helpers import case, seen, svt
 

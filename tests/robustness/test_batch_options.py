@@ -12,8 +12,8 @@ import wave
 from pathlib import Path
 
 import pytest
-
 import synth
+
 from svt_live.engine.batch import cores, map_files
 from svt_live.io.outputs import atomic_write
 

@@ -11,15 +11,14 @@ import wave
 import zipfile
 from contextlib import contextmanager
 
-import numpy as np
 import pytest
-import torch
-
 import synth
+import torch
+from test_mir1k import fake_mir1k
+
 from svt_live.engine.decode import DecodeParams
 from svt_live.models import build_model
 from svt_train.cli import main as train_main
-from test_mir1k import fake_mir1k
 
 from .helpers import case, seen, svt
 
@@ -83,7 +82,8 @@ def huge_model_of_views(src, path):
     with torch.device("meta"):
         shapes = {k: v.shape for k, v in build_model("singing_crnn", **kwargs).state_dict().items()}
     ck["model"]["kwargs"] = kwargs
-    ck["state_dict"] = {k: torch.zeros(1).expand(shape) if len(shape) else torch.zeros(()) for k, shape in shapes.items()}
+    ck["state_dict"] = {k: torch.zeros(1).expand(shape) if len(shape) else torch.zeros(())
+                        for k, shape in shapes.items()}
     torch.save(ck, path)
 
 
@@ -243,7 +243,8 @@ def test_training_state_zip_bomb(resumable, tmp_path, monkeypatch, capsys, robus
     not_inflated(monkeypatch)
     rc, lines, _ = train(["fit", config, "--out", out, "--cache", tmp_path / "cache", "--device", "cpu", "--resume"],
                          capsys)
-    robust(f"exit {rc}" + "".join(f"; `{line}`" for line in lines) + f"; file {(out / 'last.pt').stat().st_size // 1000} KB")
+    size_kb = (out / "last.pt").stat().st_size // 1000
+    robust(f"exit {rc}" + "".join(f"; `{line}`" for line in lines) + f"; file {size_kb} KB")
     assert rc == 2 and len(lines) == 1 and "last.pt: " in lines[0] and "inflate" in lines[0]
 
 

@@ -6,13 +6,13 @@ import warnings
 
 import numpy as np
 import pytest
-import torch
-
 import synth
-from svt_live.io.annotations import load_notes
-from svt_live.engine.features import FeatureConfig
-from svt_train.cli import main as train_main
+import torch
 from test_cli import eval_rows
+
+from svt_live.engine.features import FeatureConfig
+from svt_live.io.annotations import load_notes
+from svt_train.cli import main as train_main
 
 from .helpers import case, midi_file, seen, svt
 
@@ -135,7 +135,8 @@ BOUNDED = "exit 1 at once, one line naming the setting; nothing built"
          category="checkpoints", expected=BOUNDED),
     case("onset threshold NaN", lambda s, p: rewritten(s, p, "decoding", onset_threshold=float("nan")),
          "onset_threshold", category="checkpoints", expected=BOUNDED),
-    case("weights holding NaN (a diverged run)", lambda s, p: torch.save({**torch.load(s, weights_only=True), "state_dict": {
+    case("weights holding NaN (a diverged run)", lambda s, p: torch.save({
+        **torch.load(s, weights_only=True), "state_dict": {
         k: v * float("nan") if v.is_floating_point() else v
         for k, v in torch.load(s, weights_only=True)["state_dict"].items()}}, p), "NaN",
         category="checkpoints", expected="exit 1, one line: the model would find no notes"),

@@ -3,15 +3,15 @@ channel counts, sample types and garbage samples (NaN, Inf, huge values), and a 
 buffers must stay bounded."""
 import numpy as np
 import pytest
+import synth
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_engine import sung
 
-import synth
 from svt_live.engine.checkpoint import load_model
 from svt_live.engine.streaming import FILE_HOP, LIVE_HOP, Engine
 from svt_live.evaluate import score
 from svt_live.events import NoteOff, NoteOn
-from test_engine import sung
 
 MELODY = [[0.1, 0.5, 60.0], [0.6, 1.1, 64.0], [1.2, 1.5, 67.0], [1.7, 2.3, 62.0]]
 

@@ -7,8 +7,8 @@ import zipfile
 
 import numpy as np
 import pytest
-
 import synth
+
 from svt_live.commands.cli import main
 from svt_live.engine.f0 import NotePitcher, note_pitches
 from svt_live.engine.features import FeatureConfig

@@ -11,14 +11,13 @@ import time
 
 import numpy as np
 import pytest
-
 import synth
 from compare import JSON_TOL, assert_same_notes
-from svt_live.io.annotations import load_midi_notes, load_notes, write_json
-from svt_live.io.outputs import atomic_write
+from conftest import CLIP
 from test_live import clip16, file_mode_notes, listening, live, play  # noqa: F401  (clip16 and live are fixtures)
 
-from conftest import CLIP
+from svt_live.io.annotations import load_midi_notes, load_notes, write_json
+from svt_live.io.outputs import atomic_write
 
 from .helpers import case
 

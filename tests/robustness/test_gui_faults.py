@@ -12,9 +12,8 @@ import pytest
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from test_gui import CLIP, make_window, models, settings_path  # noqa: E402,F401  (fixtures)
-
 from processes import wait_until_idle  # noqa: E402
+from test_gui import CLIP, make_window, models, settings_path  # noqa: E402,F401  (fixtures)
 
 from .helpers import case  # noqa: E402
 
@@ -44,7 +43,8 @@ def test_a_signal_always_ends_svt_gui(sig, note_model, tmp_path, robust):
     robust(f"exit {proc.returncode}; `{last}`")
     assert "Traceback" not in err, err
     assert proc.returncode == 1, err
-    assert last.startswith("svt-gui: interrupted; take NOT saved (tried /proc/vocadito_10-") and last.count("/proc/") == 2
+    assert last.startswith("svt-gui: interrupted; take NOT saved (tried /proc/vocadito_10-")
+    assert last.count("/proc/") == 2
 
 
 @pytest.mark.robustness("gui", "the window opens with the defaults; one warning line per value ignored",

@@ -8,10 +8,10 @@ import sys
 import threading
 
 import pytest
-
 import synth
-from svt_live.io.annotations import load_notes
+
 from svt_live.commands.cli import main
+from svt_live.io.annotations import load_notes
 
 from .helpers import case, seen, svt
 

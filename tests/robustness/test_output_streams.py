@@ -11,7 +11,6 @@ import threading
 from pathlib import Path
 
 import pytest
-
 import synth
 
 from .helpers import case, seen, svt

@@ -11,8 +11,8 @@ import wave
 
 import numpy as np
 import pytest
-
 import synth
+
 from svt_live.io.annotations import load_notes
 
 from .helpers import case, seen, svt

@@ -2,8 +2,8 @@
 holding another run is not overwritten unless asked (``--overwrite``), and no path or value it echoes
 reaches the terminal as raw control characters."""
 import pytest
-
 import synth
+
 from svt_train.cli import MAX_THREADS, cores
 from svt_train.cli import main as train_main
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import synth
 import torch
 
-import synth
 from svt_live.engine.checkpoint import WEIGHTS_DIR as WEIGHTS
 from svt_train.cli import main as train_main
 

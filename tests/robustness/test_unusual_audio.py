@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 import synth
+
+from svt_live.evaluate import score
 from svt_live.io.annotations import load_notes
 from svt_live.io.audio import load_audio
-from svt_live.evaluate import score
 
 from .helpers import case, seen, svt
 
@@ -50,7 +50,8 @@ def expected(audio, tmp_path_factory):
     from svt_live.engine.checkpoint import load_model
     from svt_live.engine.offline import transcribe_file
 
-    notes, _ = transcribe_file(synth.write_wav(tmp_path_factory.mktemp("ref") / "ref.wav", audio), load_model(SAME_MODEL))
+    wav = synth.write_wav(tmp_path_factory.mktemp("ref") / "ref.wav", audio)
+    notes, _ = transcribe_file(wav, load_model(SAME_MODEL))
     assert len(notes) >= 1
     return notes
 
