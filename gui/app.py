@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="bundled model name or checkpoint path (default: last used)")
     p.add_argument("--reference", help="annotation to overlay and score (json, txt, csv, mid)")
     p.add_argument("--song-id", help="song id inside a MIR-ST500 annotations.json")
-    p.add_argument("--settings", help="ini file to keep choices in (default: the user's QSettings store)")
+    p.add_argument("--settings", help="ini file to keep choices in (default: ~/.config/svt-live/svt-gui.conf)")
     return p
 
 
@@ -35,26 +35,24 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     from svt_live.io.outputs import os_error_line, printable
 
-    from .settings import settings_file
+    from .settings import default_settings_path, settings_file
 
-    settings, save_settings = None, None
-    if args.settings:
-        try:
-            settings, save_settings = settings_file(args.settings)
-        except ValueError as exc:
-            print(f"svt-gui: error: {printable(exc)}", file=sys.stderr)
-            return 2
-        except OSError as exc:
-            print(f"svt-gui: error: --settings {os_error_line(exc)}", file=sys.stderr)
-            return 1
+    try:
+        settings, save_settings = settings_file(args.settings or default_settings_path())
+    except ValueError as exc:
+        print(f"svt-gui: error: {printable(exc)}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"svt-gui: error: {'--settings ' if args.settings else 'settings: '}{os_error_line(exc)}",
+              file=sys.stderr)
+        return 1
     try:
         return _run(args, settings)
     finally:
-        if save_settings is not None:
-            try:
-                save_settings()
-            except OSError as exc:
-                print(f"svt-gui: error: settings not saved: {os_error_line(exc)}", file=sys.stderr)
+        try:
+            save_settings()
+        except OSError as exc:
+            print(f"svt-gui: error: settings not saved: {os_error_line(exc)}", file=sys.stderr)
 
 
 def _run(args, settings) -> int:

@@ -6,11 +6,14 @@ Conventions: keys are ``group/name`` (``input/kind``, ``view/px_per_s``,
 ignored with a one-line warning on stderr and the default is used, never
 a failed start. Dialog folders are kept under ``dirs/<kind>``.
 
-``svt-gui --settings PATH`` (:func:`settings_file`): Qt reads and writes a
-private copy of PATH, and the copy is written back through the project's one
-writer (:func:`svt_live.io.outputs.atomic_write`) when the window closes. PATH is
-a regular file or a new one; a device, FIFO, folder or open descriptor is
-refused (Qt would replace the device with a file, and wait for ever on a FIFO).
+The store is an ini file: ``svt-gui --settings PATH``, else the user's
+(:func:`default_settings_path`: where Qt keeps svt-live/svt-gui's own). Either
+way (:func:`settings_file`) Qt reads and writes a private copy of it, and the
+copy is written back through the project's one writer
+(:func:`svt_live.io.outputs.atomic_write`) when the window closes, so Qt never
+writes a user's file itself. PATH is a regular file or a new one; a device,
+FIFO, folder or open descriptor is refused (Qt would replace the device with a
+file, and wait for ever on a FIFO).
 """
 from __future__ import annotations
 
@@ -68,6 +71,16 @@ def last_folder(settings, kind: str) -> str:
 def remember_folder(settings, kind: str, path: str | Path) -> None:
     """Start the next file dialog of ``kind`` in the folder of ``path``."""
     settings.setValue(f"dirs/{kind}", str(Path(path).resolve().parent))
+
+
+def default_settings_path() -> Path:
+    """The user's svt-gui settings file: the one Qt's own store for svt-live/svt-gui uses on Linux
+    (``~/.config/svt-live/svt-gui.conf``, an ini file), an ``.ini`` in the user's settings folder elsewhere
+    (Qt's native stores there are the registry and property lists, which are not files to copy)."""
+    from PySide6.QtCore import QSettings
+
+    fmt = QSettings.Format.NativeFormat if sys.platform.startswith("linux") else QSettings.Format.IniFormat
+    return Path(QSettings(fmt, QSettings.Scope.UserScope, "svt-live", "svt-gui").fileName())
 
 
 def settings_file(path: str | Path) -> tuple[object, Callable[[], None]]:

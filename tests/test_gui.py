@@ -988,3 +988,32 @@ def test_after_a_take_the_view_shows_its_last_notes(qtbot, make_window, tmp_path
     roll.show_last_notes()
     last = win.take.notes_array()[-1]
     assert roll.t0 < last[1] < roll.t0 + roll.view_seconds
+
+
+def test_the_default_settings_store_is_written_by_svt_gui_not_by_qt(tmp_path):
+    """Without --settings, svt-gui keeps choices in ~/.config/svt-live/svt-gui.conf: Qt works on a copy,
+    the user's file is untouched while the window runs and is replaced whole (the one writer) on quit."""
+    import signal
+    import subprocess
+    import sys
+
+    store = tmp_path / ".config" / "svt-live" / "svt-gui.conf"
+    store.parent.mkdir(parents=True)
+    store.write_text("[midi]\nout=none\n[view]\npx_per_s=250\n")
+    before = store.stat().st_ino
+    env = {k: v for k, v in os.environ.items() if k != "XDG_CONFIG_HOME"}
+    proc = subprocess.Popen([sys.executable, "-m", "gui.app"], cwd=tmp_path, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True,
+                            env=dict(env, HOME=str(tmp_path), QT_QPA_PLATFORM="offscreen",
+                                     PYTHONPATH=str(DATA.parents[1])))
+    try:
+        wait_until_idle(proc, min_s=2)
+        assert store.read_text() == "[midi]\nout=none\n[view]\npx_per_s=250\n" and store.stat().st_ino == before
+        proc.send_signal(signal.SIGINT)
+        err = proc.communicate(timeout=30)[1]
+    finally:
+        proc.kill()
+    assert "Traceback" not in err, err
+    kept = QSettings(str(store), QSettings.Format.IniFormat)
+    assert store.stat().st_ino != before and float(kept.value("view/px_per_s")) == 250.0
+    assert kept.value("midi/out") == "none" and not list(tmp_path.glob(".config/svt-live/.svt-*"))
