@@ -2,6 +2,7 @@
 several files, key and tuning, MIDI and MusicXML read back with mido and music21, --realtime pacing."""
 import csv
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -184,7 +185,7 @@ def test_realtime_plays_a_file_to_a_real_midi_port_at_its_pace(jack_server, note
     rtmidi = pytest.importorskip("rtmidi")
     monkeypatch.setenv("SVT_MIDI_API", "jack")
     clip = synth.write_wav(tmp_path / "clip.wav", load_audio(CLIP)[:3 * 16000])
-    synth_in = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name="realtime-synth")
+    synth_in = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name=f"realtime-synth-{os.getpid()}")
     synth_in.open_virtual_port("Synth In")
     got, t = [], 0.0
     try:

@@ -395,7 +395,7 @@ def port_take(qtbot, make_window, monkeypatch, model, clip, setup=lambda win: No
     win.realtime_check.setChecked(True)
     win.midi_combo.setCurrentIndex(win.midi_combo.findData("virtual"))
     setup(win)
-    listener = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name="gui-listener")
+    listener = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name=f"gui-listener-{os.getpid()}")
     assert win.open_audio_file(clip)
     port = []
     qtbot.waitUntil(lambda: bool(port.extend(i for i, p in enumerate(listener.get_ports()) if "svt-live" in p)

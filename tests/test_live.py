@@ -1,6 +1,7 @@
 """Live mode for real: ``svt-live --input mic`` recording what ``paplay`` plays into a PulseAudio
 null sink, MIDI out through a JACK server, stopped by Ctrl-C, SIGTERM, ``--seconds`` or a dying server."""
 import json
+import os
 import re
 import signal
 import subprocess
@@ -185,7 +186,7 @@ def test_ctrl_c_closes_notes_midi_and_saves_everything(live, pulse_server, jack_
                 "--json", out["json"], "--csv", out["csv"], "--midi-file", out["mid"]], env)
     run.wait_for(listening)
     assert any("MIDI out: 'svt-live-ctrl-c' (jack)" in line for line in run.err), run.err
-    listener = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name="listener")
+    listener = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name=f"listener-{os.getpid()}")
     listener.open_port(next(i for i, p in enumerate(listener.get_ports()) if "svt-live-ctrl-c" in p))
     player = play(pulse_server, clip16[0])
     run.wait_for(lambda r: len(r.out) >= 6)  # a few notes in, mid-song (live NoteOns come first)
@@ -235,7 +236,7 @@ def test_scale_and_hold_reach_the_port_and_the_files_keep_what_was_sung(live, pu
     run.wait_for(listening)
     assert any("MIDI out plays the notes of D minor, holding through gaps up to 100 ms" in line
                for line in run.err), run.err
-    listener = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name="listener")
+    listener = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name=f"listener-{os.getpid()}")
     listener.open_port(next(i for i, p in enumerate(listener.get_ports()) if "svt-live-scale" in p))
     player = play(pulse_server, clip16[0])
     assert run.finish() == 0, run.err

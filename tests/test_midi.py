@@ -78,7 +78,7 @@ def test_virtual_jack_port_carries_the_engine_events(jack_server, note_model):
     audio += np.random.default_rng(0).normal(0, 1e-3, len(audio)).astype(np.float32)
     with MidiOut("svt-test-out", api="jack") as out:
         assert out.api == "jack" and out.port_name == "svt-test-out"
-        listener = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name="listener")
+        listener = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name=f"listener-{os.getpid()}")
         ports = listener.get_ports()
         listener.open_port(next(i for i, p in enumerate(ports) if "svt-test-out" in p))
         time.sleep(0.1)  # the connection is made in the server's next cycle
@@ -100,7 +100,7 @@ def test_virtual_jack_port_carries_the_engine_events(jack_server, note_model):
 
 def test_existing_port_is_found_by_name(jack_server):
     """``virtual=None`` opens an existing port (here a 'synth' input) whose name contains the text."""
-    synth_in = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name="fake-synth")
+    synth_in = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name=f"fake-synth-{os.getpid()}")
     synth_in.open_virtual_port("Piano In")
     try:
         assert any("Piano In" in p for p in output_port_names(api="jack"))
@@ -141,7 +141,7 @@ def test_midi_sink_warns_once_and_the_take_goes_on(jack_server):
         def finish(self):
             return [NoteOff(2.0, 64, 0.0, 64.0)]
 
-    synth_in = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name="sink-synth")
+    synth_in = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name=f"sink-synth-{os.getpid()}")
     synth_in.open_virtual_port("Sink In")
     try:
         out = MidiOut("sink in", api="jack")

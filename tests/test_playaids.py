@@ -2,6 +2,7 @@
 through short gaps; on event streams, on the live engine with sung tones and on a real JACK MIDI port."""
 from __future__ import annotations
 
+import os
 import time
 from itertools import pairwise
 
@@ -195,7 +196,7 @@ def test_a_jack_port_receives_the_snapped_notes(jack_server):
         def finish(self):
             return [NoteOff(2.0, 66, 1.6, 66.2, 2.04)]
 
-    synth_in = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name="aids-synth")
+    synth_in = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name=f"aids-synth-{os.getpid()}")
     synth_in.open_virtual_port("Aids In")
     try:
         out = MidiOut("aids in", api="jack")

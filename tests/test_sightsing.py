@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 
 import mido
@@ -252,7 +253,7 @@ def test_count_in_clicks_as_midi_on_a_synth_port(jack_server, monkeypatch, capsy
     from svt_live.sight.metronome import CountIn
 
     monkeypatch.setenv("SVT_MIDI_API", "jack")
-    synth_in = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name="click-synth")
+    synth_in = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name=f"click-synth-{os.getpid()}")
     synth_in.open_virtual_port("Clicks In")
     try:
         count = CountIn(240.0, 3, 1, midi_port="clicks in")  # 3 beats, 0.25 s apart

@@ -10,18 +10,23 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
 
 NO_START_SERVER = 1  # JackNoStartServer: never launch a server as a side effect
 _SHUTDOWN_CALLBACK = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
 
 
-def _open(name: bytes) -> tuple:
-    """``(libjack, client)`` for a new client; raises OSError without libjack or a server."""
+def _open(name: str) -> tuple:
+    """``(libjack, client)`` for a new client named ``name-<pid>``; raises OSError without libjack or a server.
+
+    The pid keeps the name unique: JACK binds a client's notification socket by its name alone,
+    whatever the server, so two processes opening the same name at once could break each other.
+    """
     lib = ctypes.CDLL(ctypes.util.find_library("jack") or "libjack.so.0")
     lib.jack_client_open.restype = ctypes.c_void_p
     lib.jack_on_shutdown.argtypes = [ctypes.c_void_p, _SHUTDOWN_CALLBACK, ctypes.c_void_p]
     lib.jack_activate.argtypes = lib.jack_client_close.argtypes = [ctypes.c_void_p]
-    client = lib.jack_client_open(name, ctypes.c_int(NO_START_SERVER), None)
+    client = lib.jack_client_open(f"{name}-{os.getpid()}".encode(), ctypes.c_int(NO_START_SERVER), None)
     if not client:
         raise OSError("no JACK server running")
     return lib, client
@@ -30,7 +35,7 @@ def _open(name: bytes) -> tuple:
 def server_running() -> bool:
     """Whether a client can connect to the JACK server now."""
     try:
-        lib, client = _open(b"svt-live-probe")
+        lib, client = _open("svt-live-probe")
     except OSError:
         return False
     lib.jack_client_close(client)
@@ -46,7 +51,7 @@ class ServerWatch:
     def __init__(self):
         self.down = False
         self._callback = _SHUTDOWN_CALLBACK(self._on_shutdown)  # must live as long as the client
-        self._lib, self._client = _open(b"svt-live-watch")
+        self._lib, self._client = _open("svt-live-watch")
         self._lib.jack_on_shutdown(self._client, self._callback, None)
         self._lib.jack_activate(self._client)
 

@@ -78,8 +78,21 @@ def _quiet_stderr():
         os.close(devnull)
 
 
-def _clients(api: str | None) -> tuple[list, list[str]]:
-    """Open one rtmidi output client per available MIDI system.
+CLIENT_NAME = "svt-live"  # the client that owns svt-live's port, as other programs list it
+
+
+def _transient_name() -> str:
+    """The name of a client that lives a moment (listing ports): unique to this process.
+
+    JACK binds each client's notification socket by the client's name alone, whatever the server,
+    and unlinks it by that name on close: a listing client named like another process's port client,
+    closed while that one opens, would take its socket away and fail its open.
+    """
+    return f"{CLIENT_NAME}-list-{os.getpid()}"
+
+
+def _clients(api: str | None, name: str = CLIENT_NAME) -> tuple[list, list[str]]:
+    """Open one rtmidi output client, named ``name``, per available MIDI system.
 
     Returns ``([(api_name, rtmidi.MidiOut), ...], [api names that failed])``.
     """
@@ -87,16 +100,16 @@ def _clients(api: str | None) -> tuple[list, list[str]]:
 
     compiled = set(rtmidi.get_compiled_api())
     clients, failed = [], []
-    for name in _api_names(api):
-        const = getattr(rtmidi, API_BY_NAME[name])
+    for system in _api_names(api):
+        const = getattr(rtmidi, API_BY_NAME[system])
         if const not in compiled:
-            failed.append(name)
+            failed.append(system)
             continue
         try:
             with _quiet_stderr():
-                clients.append((name, rtmidi.MidiOut(const, name="svt-live")))
+                clients.append((system, rtmidi.MidiOut(const, name=name)))
         except rtmidi.RtMidiError:
-            failed.append(name)
+            failed.append(system)
     return clients, failed
 
 
@@ -108,7 +121,7 @@ def _no_system(failed: list[str]) -> MidiPortError:
 
 def output_port_names(api: str | None = None) -> list[str]:
     """Names of the MIDI output ports of every available MIDI system (empty when none)."""
-    clients, _ = _clients(api)
+    clients, _ = _clients(api, _transient_name())
     names = []
     for _, client in clients:
         names += [n for n in client.get_ports() if n not in names]
@@ -118,7 +131,7 @@ def output_port_names(api: str | None = None) -> list[str]:
 
 def list_output_ports(api: str | None = None) -> str:
     """Printable list of MIDI output ports (for ``svt-live --list-midi-ports``)."""
-    clients, failed = _clients(api)
+    clients, failed = _clients(api, _transient_name())
     lines = []
     for name, client in clients:
         ports = client.get_ports()
