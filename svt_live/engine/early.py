@@ -112,7 +112,7 @@ class EarlyNoteDecoder:
                  bend_range: float = BEND_RANGE_SEMITONES, sure_onset: float = SURE_ONSET):
         if int(confirm_frames) < 1 or int(correct_frames) < 1:
             raise ValueError(f"confirm_frames and correct_frames must be >= 1, got {confirm_frames}, {correct_frames}")
-        self.p, self.frame_seconds = params, frame_seconds
+        self.params, self.frame_seconds = params, frame_seconds
         self.confirm, self.correct, self.bends = int(confirm_frames), int(correct_frames), bends
         self.sure = float(sure_onset)
         self.tolerance = bend_range if bends else RETRIGGER_SEMITONES  # how far the pitch may be off its number
@@ -147,7 +147,7 @@ class EarlyNoteDecoder:
         note, events = self._note, []
         if note is None:
             return events
-        threshold = self.p.voiced_threshold if voiced_threshold is None else voiced_threshold
+        threshold = self.params.voiced_threshold if voiced_threshold is None else voiced_threshold
         voiced = np.asarray(post["voiced"], dtype=np.float64).reshape(-1)
         pitch = np.asarray(post["pitch"], dtype=np.float64).reshape(-1)
         frames = first + np.arange(len(voiced))
@@ -166,7 +166,7 @@ class EarlyNoteDecoder:
         return events
 
     def _decide(self, onset, offset, voiced, pitch, now: float, events: list) -> None:
-        p, t = self.p, self._t
+        p, t = self.params, self._t
         self._t += 1
         rising = onset >= p.onset_threshold and onset - self._low >= ONSET_RISE
         self._low = onset if rising else min(self._low, onset)

@@ -166,7 +166,7 @@ class MelStream:
     """
 
     def __init__(self, extractor: MelExtractor):
-        self.ex = extractor
+        self.extractor = extractor
         cfg = extractor.cfg
         self._buf = np.zeros(cfg.win // 2, dtype=np.float32)  # left zero padding
         self._buf_start = -(cfg.win // 2)  # stream sample index of _buf[0]
@@ -174,32 +174,32 @@ class MelStream:
         self.n_frames = 0
 
     def _emit(self, upto_frame: int) -> torch.Tensor:
-        cfg = self.ex.cfg
+        cfg = self.extractor.cfg
         half = cfg.win // 2
         n = upto_frame - self.n_frames
         if n <= 0:
-            return torch.zeros(0, cfg.n_mels, device=self.ex.device)
+            return torch.zeros(0, cfg.n_mels, device=self.extractor.device)
         first = self.n_frames * cfg.hop - half - self._buf_start
-        x = torch.from_numpy(self._buf).to(self.ex.device)
+        x = torch.from_numpy(self._buf).to(self.extractor.device)
         frames = x[first:first + (n - 1) * cfg.hop + cfg.win].unfold(0, cfg.win, cfg.hop)
         self.n_frames = upto_frame
         keep_from = self.n_frames * cfg.hop - half - self._buf_start
         self._buf = self._buf[keep_from:]
         self._buf_start += keep_from
-        return self.ex.frames_to_mel(frames)
+        return self.extractor.frames_to_mel(frames)
 
     def push(self, samples: np.ndarray) -> torch.Tensor:
         """Add mono samples ``[n]``; return the newly complete frames ``[k, n_mels]``."""
         samples = np.asarray(samples, dtype=np.float32).reshape(-1)
         self._buf = np.concatenate([self._buf, samples])
         self.n_samples += samples.shape[0]
-        cfg = self.ex.cfg
+        cfg = self.extractor.cfg
         # frame t is complete when n_samples >= t*hop + win//2
         ready = max(0, (self.n_samples - cfg.win // 2) // cfg.hop + 1)
         return self._emit(min(ready, self.n_samples // cfg.hop + 1))
 
     def flush(self) -> torch.Tensor:
         """Zero-pad the end and return the remaining frames (total ``N // hop + 1``)."""
-        cfg = self.ex.cfg
+        cfg = self.extractor.cfg
         self._buf = np.concatenate([self._buf, np.zeros(cfg.win, dtype=np.float32)])
         return self._emit(self.n_samples // cfg.hop + 1)
