@@ -81,8 +81,10 @@ def list_midi_ports() -> list[str]:
 
 
 def _row(parent: QWidget) -> QHBoxLayout:
+    """A panel's row of widgets, spaced as the window's own rows (4 px)."""
     row = QHBoxLayout(parent)
     row.setContentsMargins(0, 0, 0, 0)
+    row.setSpacing(4)
     return row
 
 
