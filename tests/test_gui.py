@@ -303,6 +303,52 @@ def test_file_mode_notes_equal_cli_and_score(qtbot, make_window, tmp_path, rando
         assert f"{m} F1 {100 * f1:.1f} %" in win.score_label.text()
 
 
+def test_the_take_controller_runs_a_take_without_a_window(qtbot, models, tmp_path):
+    """The controller alone, on the real event loop: a file take with the bundled model gives
+    ``svt-live FILE``'s notes, scores against a reference and saves, and no widget is made."""
+    from PySide6.QtWidgets import QApplication
+    from shiboken6 import getCppPointer
+
+    from gui.controller import TakeController
+    from gui.worker import SourceSpec
+    from svt_live.engine.checkpoint import DEFAULT_MODEL
+
+    def widgets() -> set:  # earlier tests' windows may go while this one runs
+        return {getCppPointer(w)[0] for w in QApplication.allWidgets()}
+
+    before = widgets()
+    c = TakeController(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat), models, level_monitor=False)
+    signals = []
+    for name in ("busy", "takeStarted", "sourceOpened", "ended", "scored", "takeFinished"):
+        getattr(c, name).connect(lambda *_, name=name: signals.append(name))
+    assert not c.start(SourceSpec("file", path=str(tmp_path / "missing.wav")), DEFAULT_MODEL)
+    assert c.messages[-1][0] == "error" and "no such file" in c.messages[-1][1] and not c.recording
+    with qtbot.waitSignal(c.takeFinished, timeout=TAKE_TIMEOUT_MS):
+        assert c.start(SourceSpec("file", path=str(CLIP)), DEFAULT_MODEL), c.messages
+        assert c.recording and not c.start(SourceSpec("file", path=str(CLIP)))  # one take at a time
+    assert not c.recording and c.take.finished and c.take.name == CLIP.stem
+    assert signals == ["busy", "takeStarted", "sourceOpened", "busy", "ended", "scored", "takeFinished"]
+    notes = c.take.notes_array()
+    assert len(notes) > 5
+    assert_same_notes(rounded(notes), cli_notes(tmp_path, CLIP, None), **JSON_TOL)
+    assert c.load_reference(CLIP_REF, audio_path=str(CLIP))
+    assert c.last_score == score(load_notes(CLIP_REF), notes)
+    assert c.save_take(tmp_path / "take.csv") and not c.take.unsaved
+    assert np.allclose(load_notes(tmp_path / "take.csv"), rounded(notes), atol=1e-6)
+    assert not widgets() - before
+
+
+def test_the_main_window_is_a_small_composition():
+    """MainWindow lays out panels and wires them to the take controller: its class stays under 300 lines."""
+    import ast
+
+    import gui.window
+
+    source = Path(gui.window.__file__).read_text()
+    (cls,) = [n for n in ast.parse(source).body if isinstance(n, ast.ClassDef) and n.name == "MainWindow"]
+    assert cls.end_lineno - cls.lineno + 1 < 300
+
+
 def test_roll_draws_notes_keyboard_and_reference(qtbot, make_window, random_model):
     win = make_window()
     run_file(qtbot, win, CLIP, random_model)
@@ -385,11 +431,11 @@ def test_realtime_file_session_stop_and_save_midi(qtbot, make_window, tmp_path, 
 def port_take(qtbot, make_window, monkeypatch, model, clip, setup=lambda win: None) -> tuple:
     """A real-time take of ``clip`` with MIDI out 'virtual' on JACK (``setup(win)`` first): the window and
     the messages a JACK client received from the port 'svt-live'."""
-    import gui.window
+    import gui.panels
     rtmidi = pytest.importorskip("rtmidi")
     monkeypatch.setenv("SVT_MIDI_API", "jack")
     # no PortAudio here: started while this jackd runs, it would join it and abort at exit after jackd stops
-    monkeypatch.setattr(gui.window, "list_mics", lambda rescan=False: ([], "not listed in this test"))
+    monkeypatch.setattr(gui.panels, "list_mics", lambda rescan=False: ([], "not listed in this test"))
     win = make_window()
     win.set_model(model)
     win.realtime_check.setChecked(True)
@@ -722,9 +768,9 @@ def test_save_take_formats_and_png(qtbot, make_window, tmp_path, random_model):
 
 
 def test_choices_are_remembered(qtbot, make_window, monkeypatch, random_model):
-    import gui.window
+    import gui.panels
     fake = [{"index": 3, "name": "USB Mic", "hostapi": "ALSA", "channels": 1, "default_samplerate": 48000.0}]
-    monkeypatch.setattr(gui.window, "list_mics", lambda rescan=False: (fake, None))
+    monkeypatch.setattr(gui.panels, "list_mics", lambda rescan=False: (fake, None))
     win = make_window()
     assert win.select_mic("USB")
     win.set_model(random_model)
@@ -832,7 +878,7 @@ def test_a_file_take_ends_with_the_whole_take_in_view(qtbot, make_window, random
 
 
 def test_the_microphone_list_starts_at_the_system_default(qtbot, make_window, monkeypatch):
-    import gui.window
+    import gui.panels
     from svt_live.io.mic import list_input_devices
 
     real = list_input_devices()  # whatever this machine has: at most one default, marked as such
@@ -841,7 +887,7 @@ def test_the_microphone_list_starts_at_the_system_default(qtbot, make_window, mo
              "default_samplerate": 48000.0, "default": False},
             {"index": 5, "name": "USB Mic", "hostapi": "ALSA", "channels": 1, "default_samplerate": 48000.0,
              "default": True}]
-    monkeypatch.setattr(gui.window, "list_mics", lambda rescan=False: (fake, None))
+    monkeypatch.setattr(gui.panels, "list_mics", lambda rescan=False: (fake, None))
     win = make_window()  # a first launch: nothing remembered
     assert win.input_choice == ("mic", "USB Mic")
     assert win.input_combo.currentText() == "Mic: USB Mic (system default)"
