@@ -6,11 +6,12 @@ own features and the runtime's whole-file inference
 (:func:`~svt_live.engine.inference.frame_posteriors`: a bidirectional network runs over its
 overlapping windows exactly as in file mode). Its soft targets are stored next to the feature cache
 as ``<key>.soft.npy``, float16 ``[T, 3 + n_bins]``: onset probability, offset probability, then the
-pitch distribution ``[1 + n_bins]`` (silence first). The key is a SHA-1 of the teacher checkpoint's
-bytes and the song's cache key under the teacher's features
-(:func:`~svt_train.cache.cache_key`: audio content, notes, speed, stem mix), so another teacher, a
-retrained one or a changed song misses the cache, and the student's own feature settings do not
-enter it.
+pitch distribution ``[1 + n_bins]`` (silence first). The key is a SHA-1 of the teacher's content
+(:func:`teacher_digest`: its weights, network settings and features, not its decoding settings or
+notes, which a checkpoint's final tuning rewrites) and the song's cache key under the teacher's
+features (:func:`~svt_train.cache.cache_key`: audio content, notes, speed, stem mix), so another
+teacher, a retrained one or a changed song misses the cache, and the student's own feature settings
+do not enter it.
 
 Teacher and student frames lie on the same grid: both hop the same number of samples at the same
 rate, frame ``t`` centred on ``t * hop`` (20 ms), ``N // hop + 1`` frames for ``N`` samples, so
@@ -19,6 +20,7 @@ the counts agree; :func:`align_frames` checks that and pads or crops by at most 
 from __future__ import annotations
 
 import hashlib
+import json
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -27,7 +29,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from svt_live.engine.checkpoint import LoadedModel, resolve
+from svt_live.engine.checkpoint import LoadedModel
 from svt_live.engine.features import MelExtractor
 from svt_live.engine.inference import frame_posteriors
 from svt_live.io.outputs import atomic_write, printable
@@ -39,13 +41,25 @@ SOFT_VERSION = 1  # bump when what a .soft.npy holds changes: it is part of the 
 MAX_FRAME_DIFFERENCE = 1  # frames a teacher's count may differ from the labels' (padded or cropped)
 
 
-def checkpoint_digest(name_or_path: str | Path) -> str:
-    """SHA-1 of the bytes of a checkpoint (a bundled model's name or a path)."""
-    return hashlib.sha1(resolve(name_or_path).read_bytes()).hexdigest()
+# the network settings that change posteriors without changing any weight's shape
+NETWORK_SETTINGS = ("causal", "lookahead", "context", "window", "window_context", "lowest_midi", "bins_per_semitone")
+
+
+def teacher_digest(lm: LoadedModel) -> str:
+    """SHA-1 of what a teacher's posteriors depend on: its network's name and settings
+    (:data:`NETWORK_SETTINGS`), its features, and every weight and buffer (name, type, shape, values)."""
+    h = hashlib.sha1()
+    settings = {k: getattr(lm.model, k, None) for k in NETWORK_SETTINGS}
+    h.update(json.dumps([lm.name, settings, lm.features.to_dict()], sort_keys=True).encode())
+    for name, tensor in sorted(lm.model.state_dict().items()):
+        t = tensor.detach().cpu().contiguous()
+        h.update(f"{name} {t.dtype} {tuple(t.shape)}".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
 
 
 def soft_key(song: Song, lm: LoadedModel, digest: str) -> str:
-    """Cache key of ``song``'s soft targets from the teacher ``lm`` whose checkpoint hashes to ``digest``."""
+    """Cache key of ``song``'s soft targets from the teacher ``lm`` (``digest``: :func:`teacher_digest`)."""
     return hashlib.sha1(f"soft v{SOFT_VERSION} {digest} {cache_key(song, lm.features)}".encode()).hexdigest()
 
 
@@ -90,7 +104,7 @@ def _read(path: Path, width: int, n_frames: int) -> np.ndarray | None:
 
 def load_soft(song: Song, n_frames: int, lm: LoadedModel, digest: str, cache_dir: str | Path,
               extractor: MelExtractor | None = None) -> tuple[np.ndarray, bool]:
-    """``song``'s soft targets from teacher ``lm`` (checkpoint SHA-1 ``digest``), aligned to its
+    """``song``'s soft targets from teacher ``lm`` (``digest``: :func:`teacher_digest`), aligned to its
     ``n_frames`` labels; from the cache, or computed from its clean audio and stored.
 
     Returns ``(soft [n_frames, 3 + n_bins] float16, computed)``; ``computed`` is False on a cache hit.
@@ -127,7 +141,7 @@ def attach_soft_targets(songs: list[Song], cached: list[CachedSong], teachers: l
     """
     computed = read = 0
     for name, lm in zip(names, teachers):
-        digest = checkpoint_digest(name)
+        digest = teacher_digest(lm)
         extractor = MelExtractor(lm.features, next(lm.model.parameters()).device)
         mine = range(rank, len(songs), world)
         found = {}

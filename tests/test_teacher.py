@@ -99,3 +99,22 @@ def test_frame_counts_are_padded_or_cropped_by_one_frame_at_most():
     for n in (2, 6):
         with pytest.raises(ValueError, match="not the same frame grid"):
             align_frames(soft, n)
+
+
+def test_the_cache_key_follows_the_teachers_weights_not_its_decoding(tmp_path):
+    from dataclasses import replace
+
+    from svt_live.engine.checkpoint import save_checkpoint
+    from svt_train.teacher import teacher_digest
+
+    lm = load_model("singing_crnn")
+    digest = teacher_digest(lm)
+    save_checkpoint(tmp_path / "retuned.pt", lm.model, {}, lm.features,
+                    replace(lm.decoding, onset_threshold=lm.decoding.onset_threshold / 2), {"epoch": 3})
+    assert teacher_digest(load_model(tmp_path / "retuned.pt")) == digest  # a final tuning rewrote the file
+    windowed = load_model("singing_crnn")
+    windowed.model.window = 100
+    assert teacher_digest(windowed) != digest
+    with torch.no_grad():
+        lm.model.pitch_head.bias[5] += 1e-3
+    assert teacher_digest(lm) != digest
