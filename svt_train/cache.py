@@ -15,7 +15,7 @@ import json
 import os
 import warnings
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -34,11 +34,13 @@ DEFAULT_CACHE = Path(os.environ.get("SVT_CACHE", Path.home() / ".cache" / "svt-l
 
 @dataclass
 class CachedSong:
-    """Features ``mel [T, n_mels]`` (float16, memory-mapped) and labels (each ``[T]``)."""
+    """Features ``mel [T, n_mels]`` (float16, memory-mapped) and labels (each ``[T]``); ``soft``: the
+    cached teachers' soft targets, one ``[T, 3 + n_bins]`` array each (:mod:`svt_train.teacher`)."""
 
     id: str
     mel: np.ndarray
     labels: dict
+    soft: list = field(default_factory=list)
 
 
 def cache_key(song: Song, cfg: FeatureConfig) -> str:
@@ -54,6 +56,14 @@ def cache_key(song: Song, cfg: FeatureConfig) -> str:
     if song.stems is not None:
         h.update(f"stems {tuple(song.stems)!r}".encode())
     return h.hexdigest()
+
+
+def song_audio(song: Song, sample_rate: int) -> np.ndarray:
+    """The samples ``[N]`` of ``song`` as heard at ``sample_rate``: a tape-speed copy decoded at
+    ``round(sample_rate / song.speed)`` Hz and read as ``sample_rate``; a two-channel voice / band
+    recording (``song.stems``) mixed at its gains."""
+    rate = round(sample_rate / song.speed)
+    return load_audio(song.audio, rate) if song.stems is None else load_stems(song.audio, rate, song.stems)
 
 
 def _read(mel_path: Path, lab_path: Path, n_mels: int) -> CachedSong | None:
@@ -81,9 +91,7 @@ def load_cached(song: Song, cfg: FeatureConfig, cache_dir: str | Path = DEFAULT_
             return hit
         warnings.warn(f"cache entry for {printable(song.audio)} is corrupt; rebuilding it", stacklevel=2)
     extractor = extractor or MelExtractor(cfg)
-    rate = round(cfg.sample_rate / song.speed)  # decoded at this rate, read as cfg.sample_rate: tape speed
-    audio = load_audio(song.audio, rate) if song.stems is None else load_stems(song.audio, rate, song.stems)
-    mel = extractor(audio).cpu().numpy().astype(np.float16)
+    mel = extractor(song_audio(song, cfg.sample_rate)).cpu().numpy().astype(np.float16)
     labels = (notes_to_frames(song.notes, mel.shape[0], cfg.frame_seconds) if song.contour is None
               else voice_labels(song.notes, song.contour, mel.shape[0], cfg.frame_seconds))
     cache_dir.mkdir(parents=True, exist_ok=True)

@@ -57,6 +57,8 @@ class TrainConfig:
     swa_from: int = 0  # first epoch (1-based) whose weights enter the running average; 0: no averaging
     teachers: list = field(default_factory=list)  # checkpoints whose averaged posteriors the model also learns
     teacher_weight: float = 0.5  # share of the teachers' loss in the total (0-1)
+    teacher_source: str = "batch"  # "batch": teachers run on each augmented batch (same features as the model);
+    # "cached": their posteriors computed once per training song from its clean audio, own features (teacher.py)
     description: str = ""  # one line, stored in the checkpoint, shown by `svt-live --list-models`
     select_per_set: bool = False  # selection and tuning: the mean over validation sets of each set's
     # per-song mean F1 (every set weighs the same), instead of the mean over all validation songs
@@ -94,6 +96,9 @@ class TrainConfig:
             raise ValueError(f"{path}: teachers must be a list of checkpoint paths or bundled model names")
         if not (isinstance(weight, (int, float)) and not isinstance(weight, bool) and 0 <= weight <= 1):
             raise ValueError(f"{path}: teacher_weight must be between 0 and 1, got {weight!r}")
+        if d.get("teacher_source", cls.teacher_source) not in TEACHER_SOURCES:
+            raise ValueError(f"{path}: teacher_source must be one of {', '.join(TEACHER_SOURCES)}, "
+                             f"got {_shown(d['teacher_source'])}")
         if not isinstance(d.get("description", ""), str) or "\n" in d.get("description", ""):
             raise ValueError(f"{path}: description must be one line of text")
         if not isinstance(d.get("select_per_set", False), bool):
@@ -105,6 +110,7 @@ class TrainConfig:
 MAX_CONFIG_BYTES = 1 << 20  # the configs in configs/ are under 4 KB
 MAX_BASE_DEPTH = 32  # files in a base chain (configs/ uses 3)
 DATA_KINDS = ("mir_st500", "ssvd", "vocadito", "folder", "mir1k")  # what datasets.load_groups reads
+TEACHER_SOURCES = ("batch", "cached")  # where a teacher's posteriors come from, see TrainConfig
 MEASURES = ("COnPOff", "COnP", "COn")  # svt_live.evaluate's, without importing mir_eval here
 # (lowest, highest, whole number) of each numeric setting
 RANGES = {"epochs": (0, 100_000, True), "batch_size": (1, 4096, True), "segment_frames": (1, 100_000, True),

@@ -11,9 +11,17 @@ epoch from that one on are also averaged (stochastic weight averaging; batch
 norm statistics re-estimated on one pass over the training segments), and
 the average replaces ``best.pt`` when it validates better. With ``teachers``
 (trained checkpoints of the same pitch-bin model family), the loss mixes in,
-at ``teacher_weight``, the distance to the teachers' averaged posteriors on
-the same augmented batch (knowledge distillation: one network learns what an
-ensemble knows, at one network's cost). Runs single-process or
+at ``teacher_weight``, the distance to the teachers' averaged posteriors
+(knowledge distillation: one network learns what an ensemble, or a bigger or
+non-causal network, knows, at one network's cost). Where those posteriors
+come from is ``teacher_source``: ``"batch"`` runs the teachers on the
+student's own augmented batch (so they must share its feature settings);
+``"cached"`` runs each teacher once per training song and tape-speed copy,
+on the song's clean audio with the teacher's own features and the runtime's
+whole-file inference, and keeps the result in the cache
+(:mod:`svt_train.teacher`): the student then sees augmented audio (noise,
+reverb, a band mixed in, masked bands) while its targets come from the
+teacher hearing the clean song. Runs single-process or
 under ``torchrun`` (DistributedDataParallel: gloo on CPU, nccl on CUDA);
 only rank 0 validates and writes files.
 """
@@ -51,14 +59,17 @@ from .datasets import load_groups, speed_variant
 from .loader import batches, epoch_plan, fixed_plan
 from .losses import distillation_loss, loss_for, teacher_targets
 from .metrics import Metrics
+from .teacher import attach_soft_targets, soft_targets
 from .tune import COARSE, tune_decoding, tune_thresholds
 
 BAND_CLIPS, BAND_SECONDS = 120, 10.0  # generated band excerpts for augment.band_share (cached)
 
 
-def load_teachers(names: list, student: torch.nn.Module, feat: FeatureConfig, device) -> list:
-    """Teacher networks (eval mode) for ``fit``: each must give the student's pitch bins from the same
-    features, else a one-line ValueError."""
+def load_teachers(names: list, student: torch.nn.Module, feat: FeatureConfig, device,
+                  cached: bool = False) -> list[LoadedModel]:
+    """Teacher networks (eval mode) for ``fit``: each must give the student's pitch bins, from the same
+    features (``cached``: from features on the same frame grid, the same hop at the same sample rate),
+    else a one-line ValueError."""
     from svt_live.engine.checkpoint import load_model
 
     teachers = []
@@ -70,9 +81,14 @@ def load_teachers(names: list, student: torch.nn.Module, feat: FeatureConfig, de
         if (t.n_bins, t.lowest_midi, t.bins_per_semitone) != (student.n_bins, student.lowest_midi,
                                                             student.bins_per_semitone):
             raise ValueError(f"teacher {name}: its pitch bins differ from the model's")
-        if lm.features != feat:
-            raise ValueError(f"teacher {name}: its feature settings differ from the model's")
-        teachers.append(t)
+        if cached and (lm.features.sample_rate, lm.features.hop) != (feat.sample_rate, feat.hop):
+            raise ValueError(f"teacher {name}: its frames (hop {lm.features.hop} samples at "
+                             f"{lm.features.sample_rate} Hz) are not the model's ({feat.hop} at {feat.sample_rate} Hz)")
+        if not cached and lm.features != feat:
+            raise ValueError(f'teacher {name}: its feature settings differ from the model\'s; with '
+                             f'teacher_source = "cached" it learns the teacher\'s posteriors of the clean songs')
+        t.eval()
+        teachers.append(lm)
     return teachers
 
 
@@ -341,7 +357,8 @@ class Run:
     start_epoch: int = 0
     best_score: float = -1.0
     history: list = field(default_factory=list)
-    teachers: list = field(default_factory=list)
+    teachers: list = field(default_factory=list)  # networks run on each augmented batch (teacher_source "batch")
+    cached_teachers: list = field(default_factory=list)  # LoadedModels whose soft targets are cached ("cached")
 
     @property
     def main(self) -> bool:
@@ -418,10 +435,16 @@ def new_run(cfg: TrainConfig, config_path: str | Path, out_dir: str | Path, dev:
 
 
 def load_data(run: Run, cache_dir) -> Data:
-    """The training songs and their copies (all ranks), the validation songs (rank 0), and the
-    augmentation with its backgrounds (the training songs' band-only windows, generated band clips)."""
+    """The training songs and their copies (all ranks) with the cached teachers' soft targets, the
+    validation songs (rank 0), and the augmentation with its backgrounds (the training songs'
+    band-only windows, generated band clips)."""
     cfg, feat = run.cfg, run.feat
-    _, train, variants, _ = prepare(cfg.train, feat, cfg.data_root, cache_dir, "train", cfg.pitch_shifts)
+    train_songs, train, variants, _ = prepare(cfg.train, feat, cfg.data_root, cache_dir, "train", cfg.pitch_shifts)
+    if run.cached_teachers:
+        computed, read = attach_soft_targets(train_songs, train, run.cached_teachers, cfg.teachers, cache_dir,
+                                             run.rank, run.world, dist.barrier if run.world > 1 else None)
+        if run.main:
+            print(f"teacher posteriors: {computed} songs computed, {read} from the cache", flush=True)
     valid_songs, valid, _, valid_sets = (prepare(cfg.valid, feat, cfg.data_root, cache_dir, "valid")
                                          if run.main else ([], [], None, []))
     backgrounds = ((train, instrumental_windows(train, cfg.segment_frames))
@@ -461,8 +484,8 @@ def train_epoch(run: Run, net: torch.nn.Module, data: Data, rng: np.random.Gener
         x, y = x.to(run.dev), {k: v.to(run.dev) for k, v in y.items()}
         out = net(x)
         losses = run.loss_fn(out, y)
-        if run.teachers:
-            soft = distillation_loss(out, teacher_targets(run.teachers, x))
+        if run.teachers or "soft" in y:
+            soft = distillation_loss(out, teacher_targets(run.teachers, x) if run.teachers else soft_targets(y["soft"]))
             w = cfg.teacher_weight
             losses = {**losses, **soft, "total": (1 - w) * losses["total"] + w * soft["total"]}
         run.opt.zero_grad(set_to_none=True)
@@ -551,9 +574,12 @@ def fit(config_path: str | Path, out_dir: str | Path, resume: bool = False, epoc
             run.last_path, run.model, run.opt, run.sched, run.swa, cfg.epochs, cfg.select_measure)
         if run.main:
             print(f"resumed from {printable(run.last_path)} at epoch {run.start_epoch}")
-    run.teachers = load_teachers(cfg.teachers, run.model, run.feat, run.dev)
-    if run.teachers and run.main:
-        print(printable(f"teachers: {', '.join(cfg.teachers)} (weight {cfg.teacher_weight})"))
+    cached = cfg.teacher_source == "cached"
+    teachers = load_teachers(cfg.teachers, run.model, run.feat, run.dev, cached)
+    run.cached_teachers, run.teachers = (teachers, []) if cached else ([], [lm.model for lm in teachers])
+    if teachers and run.main:
+        print(printable(f"teachers: {', '.join(cfg.teachers)} (weight {cfg.teacher_weight}"
+                        + (", posteriors of the clean songs, cached)" if cached else ")")))
     net = torch.nn.parallel.DistributedDataParallel(run.model) if run.world > 1 else run.model
     data = load_data(run, cache_dir)
     if len(run.inits) > 1 and run.start_epoch == 0:  # averaged weights: batch norm statistics to match them

@@ -4,7 +4,9 @@ Each epoch draws, for every song, ``ceil(T / segment_frames)`` segments at
 random offsets (uniform over the song; with pitch shifting, some from the
 song's tape-speed copies), shuffles them and batches them:
 features ``[B, segment_frames, n_mels]`` float32 and each label ``[B, segment_frames]``.
-Songs shorter than a segment are zero-padded (labels: silence).
+Songs shorter than a segment are zero-padded (labels: silence). Songs with cached teachers' soft
+targets (:mod:`svt_train.teacher`) also give ``soft [B, segment_frames, 3 + n_bins]``, the
+teachers' mean, sliced with the segment like the labels (past the end: silence).
 """
 from __future__ import annotations
 
@@ -15,19 +17,26 @@ import torch
 
 from .cache import CachedSong
 from .labels import LABEL_KEYS
+from .teacher import silence_row
 
 LABEL_DTYPES = {"onset": torch.float32, "offset": torch.float32, "octave": torch.int64,
-                "pitch_class": torch.int64, "pitch": torch.float32}
+                "pitch_class": torch.int64, "pitch": torch.float32, "soft": torch.float32}
 
 
 def segment(song: CachedSong, start: int, length: int) -> tuple[np.ndarray, dict]:
-    """Frames ``[start, start + length)`` of a song, zero-padded past its end."""
+    """Frames ``[start, start + length)`` of a song, zero-padded past its end; with cached soft
+    targets, ``labels["soft"]`` holds their mean over the teachers."""
     mel = np.asarray(song.mel[start:start + length], dtype=np.float32)
     labels = {k: song.labels[k][start:start + length] for k in LABEL_KEYS}
     short = length - mel.shape[0]
     if short > 0:
         mel = np.pad(mel, ((0, short), (0, 0)), constant_values=mel.min() if mel.size else 0.0)
         labels = {k: np.pad(v, (0, short)) for k, v in labels.items()}
+    if song.soft:
+        soft = np.mean([np.asarray(s[start:start + length], dtype=np.float32) for s in song.soft], axis=0)
+        if short > 0:
+            soft = np.concatenate([soft, np.tile(silence_row(soft.shape[1]), (short, 1))])
+        labels["soft"] = soft
     return mel, labels
 
 
@@ -68,7 +77,7 @@ def batches(songs: list[CachedSong], plan: list[tuple[int, int]], batch_size: in
             mels.append(m)
             labs.append(lab)
         x = torch.from_numpy(np.stack(mels))
-        y = {k: torch.from_numpy(np.stack([lab[k] for lab in labs])).to(LABEL_DTYPES[k]) for k in LABEL_KEYS}
+        y = {k: torch.from_numpy(np.stack([lab[k] for lab in labs])).to(LABEL_DTYPES[k]) for k in labs[0]}
         if augment is not None:
             x, y = augment(x, y)
         yield x, y

@@ -194,6 +194,39 @@ def test_teachers_mix_a_distillation_loss_into_training(tmp_path, capsys):
     assert train["total_loss"] == pytest.approx(0.75 * hard + 0.25 * soft, rel=1e-4)
 
 
+def test_a_cached_teacher_with_other_features_trains_the_live_network(tmp_path, capsys):
+    """The live network's features (40 ms window, no lookahead) learning the bundled singing_crnn
+    (64 ms window): its posteriors of the clean songs are cached once, then reused by the next run."""
+    config = tiny_training_setup(tmp_path, model="singing_crnn")
+    cfg = tmp_path / "distill.toml"
+    cfg.write_text(config.read_text().replace("epochs = 2", "epochs = 1")
+                   + 'model_kwargs = { lookahead = 0 }\nfeatures = { win = 640 }\npitch_shifts = [2]\n'
+                   + 'teachers = ["singing_crnn"]\nteacher_weight = 0.25\nteacher_source = "cached"\n')
+    fit(cfg, tmp_path / "run", cache_dir=tmp_path / "cache", device="cpu")
+    text = capsys.readouterr().out
+    assert "teachers: singing_crnn (weight 0.25, posteriors of the clean songs, cached)" in text
+    assert "teacher posteriors: 6 songs computed, 0 from the cache" in text  # 3 songs, a copy of each
+    assert len(list((tmp_path / "cache").glob("*.soft.npy"))) == 6
+    train = json.loads((tmp_path / "run" / "history.json").read_text())[0]["train"]
+    hard = sum(train[f"{k}_loss"] for k in ("onset", "offset", "pitch"))
+    soft = sum(train[f"distill_{k}_loss"] for k in ("onset", "offset", "pitch"))
+    assert soft > 0 and train["total_loss"] == pytest.approx(0.75 * hard + 0.25 * soft, rel=1e-4)
+    fit(cfg, tmp_path / "run", cache_dir=tmp_path / "cache", device="cpu", overwrite=True)
+    assert "teacher posteriors: 0 songs computed, 6 from the cache" in capsys.readouterr().out
+
+
+def test_a_teacher_with_other_features_needs_teacher_source_cached(tmp_path):
+    config = tiny_training_setup(tmp_path, model="singing_crnn")
+    cfg = tmp_path / "distill.toml"
+    cfg.write_text(config.read_text() + 'features = { win = 640 }\nteachers = ["singing_crnn"]\n')
+    with pytest.raises(ValueError, match='feature settings differ from the model.s; with teacher_source = "cached"'):
+        fit(cfg, tmp_path / "run", cache_dir=tmp_path / "cache", device="cpu")
+    cfg.write_text(config.read_text() + 'features = { hop = 160 }\nteachers = ["singing_crnn"]\n'
+                   'teacher_source = "cached"\n')
+    with pytest.raises(ValueError, match=r"its frames \(hop 320 samples at 16000 Hz\) are not the model's"):
+        fit(cfg, tmp_path / "run", cache_dir=tmp_path / "cache", device="cpu")
+
+
 def test_teachers_must_share_the_models_pitch_bins(trained, tmp_path):
     root, config, out, best = trained  # a base_cnn_mini checkpoint: octave and pitch-class heads
     cfg = tmp_path / "distill.toml"
@@ -224,6 +257,7 @@ def test_config_rejects_bad_pitch_shifts(tmp_path, shifts):
     ("augment = { band_share = 0.5 }", "band_share needs background_db"),
     ('teachers = "runs/a.pt"', "teachers must be a list"),
     ("teacher_weight = 1.5", "teacher_weight must be between 0 and 1"),
+    ('teacher_source = "disk"', "teacher_source must be one of batch, cached"),
     ("init_from = []", "init_from must be a checkpoint, or a list"),
     ('init_from = ["a.pt", 3]', "init_from must be a checkpoint, or a list"),
     ("epochs = 0", "epochs must be a whole number >= 1 \\(0 only with init_from"),

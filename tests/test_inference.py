@@ -22,8 +22,8 @@ def loaded(name: str) -> LoadedModel:
     return LoadedModel(model, FeatureConfig(), DecodeParams(), {}, name)
 
 
-def stream_in_chunks(lm, mel, rng, overlap=False):
-    stream = PosteriorStream(lm, overlap)
+def stream_in_chunks(lm, mel, rng, overlap=False, distributions=False):
+    stream = PosteriorStream(lm, overlap, distributions)
     parts, pos = [], 0
     while pos < mel.shape[0]:
         n = int(rng.integers(0, 12))
@@ -31,7 +31,7 @@ def stream_in_chunks(lm, mel, rng, overlap=False):
         pos += n
     parts.append(stream.flush())
     assert stream.n_done == mel.shape[0]
-    return {k: np.concatenate([p[k] for p in parts]) for k in POSTERIOR_KEYS}
+    return {k: np.concatenate([p[k] for p in parts if len(p[k])]) for k in stream.keys}
 
 
 @pytest.mark.parametrize("overlap", [False, True])
@@ -207,3 +207,21 @@ def test_a_bidirectional_network_reads_the_future_and_a_causal_one_does_not():
         a, b = frame_posteriors(lm, mel)["onset"], frame_posteriors(lm, later)["onset"]
         edge = 12 - 1 - lm.model.lookahead - lm.model.context  # last frame whose conv field ends before 12
         assert (np.abs(a[:edge] - b[:edge]).max() > 1e-7) == moved
+
+
+@pytest.mark.parametrize("make", [lambda: loaded("singing_crnn"), bidirectional], ids=["causal", "bidirectional"])
+def test_pitch_distributions_stream_like_the_other_posteriors(make, rng):
+    """``distributions=True`` (a distillation teacher's soft targets) adds each frame's pitch distribution:
+    the same whatever the chunks, summing to 1, its silence class the complement of ``voiced``."""
+    lm = make()
+    mel = torch.randn(97, 256) * 3 - 5
+    offline = frame_posteriors(lm, mel, distributions=True)
+    online = stream_in_chunks(lm, mel, rng, overlap=True, distributions=True)["pitch_probs"]
+    assert offline["pitch_probs"].shape == online.shape == (97, 1 + lm.model.n_bins)
+    np.testing.assert_allclose(online, offline["pitch_probs"], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(offline["pitch_probs"].sum(1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(1 - offline["pitch_probs"][:, 0], offline["voiced"], atol=1e-5)
+    plain = frame_posteriors(lm, mel)
+    assert "pitch_probs" not in plain
+    for k in POSTERIOR_KEYS:
+        np.testing.assert_allclose(plain[k], offline[k], rtol=0, atol=1e-6)

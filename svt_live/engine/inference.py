@@ -64,10 +64,15 @@ class PosteriorStream:
     cores goes up by the recurrent part's share (``benchmarks/speed.py``);
     live mode keeps ``overlap=False`` so no frame waits for the next hop.
     ``n_done`` counts the frames returned so far.
+
+    ``distributions=True`` (a pitch-bin model) also returns ``pitch_probs [k, 1 + n_bins]``, each
+    frame's pitch distribution (silence first): the soft targets a teacher gives in distillation
+    (:mod:`svt_train.teacher`).
     """
 
-    def __init__(self, lm: LoadedModel, overlap: bool = False):
+    def __init__(self, lm: LoadedModel, overlap: bool = False, distributions: bool = False):
         self.model = lm.model
+        self.keys = POSTERIOR_KEYS + (("pitch_probs",) if distributions else ())
         self.device = next(self.model.parameters()).device
         self.context = int(self.model.context)
         self.lookahead = int(self.model.lookahead)
@@ -92,8 +97,22 @@ class PosteriorStream:
         if not self.causal:
             return self._windows(h, final=False)
         logits, self._state = self.model.heads(h, self._state)
+        post = self._posteriors(logits)
+        return {k: post[k][0].float().cpu().numpy() for k in self.keys}
+
+    def _posteriors(self, logits: dict) -> dict:
         post = self.model.posteriors(logits)
-        return {k: post[k][0].float().cpu().numpy() for k in POSTERIOR_KEYS}
+        if "pitch_probs" in self.keys:
+            post["pitch_probs"] = logits["pitch"].softmax(-1)
+        return post
+
+    def _join(self, parts: list) -> dict:
+        """Posteriors of consecutive chunks ``[{key: [n, ...]}]`` -> one ``{key: [sum n, ...]}``."""
+        out = {}
+        for k in self.keys:
+            arrays = [p[k] for p in parts if len(p[k])]
+            out[k] = np.concatenate(arrays) if arrays else np.zeros(0, np.float32)
+        return out
 
     @torch.inference_mode()
     def _windows(self, h: torch.Tensor | None, final: bool) -> dict:
@@ -112,9 +131,9 @@ class PosteriorStream:
                 first = self.n_windowed
                 lo, hi = max(0, first - c), min(n_enc, first + w + c)
                 logits, _ = self.model.heads(self._h[lo - self._h_start:hi - self._h_start].unsqueeze(0))
-                post = self.model.posteriors(logits)
+                post = self._posteriors(logits)
                 stop = min(first + w, n_enc)
-                parts.append({k: post[k][0, first - lo:stop - lo].float().cpu().numpy() for k in POSTERIOR_KEYS})
+                parts.append({k: post[k][0, first - lo:stop - lo].float().cpu().numpy() for k in self.keys})
                 self.n_windowed = stop
         finally:
             torch.set_num_threads(threads)
@@ -122,8 +141,7 @@ class PosteriorStream:
         if drop > 0:
             self._h = self._h[drop:]
             self._h_start += drop
-        return {k: np.concatenate([p[k] for p in parts]) if parts else np.zeros(0, np.float32)
-                for k in POSTERIOR_KEYS}
+        return self._join(parts)
 
     @torch.inference_mode()
     def _run(self, end: int, wait_all: bool) -> dict:
@@ -150,8 +168,7 @@ class PosteriorStream:
         if drop > 0:
             self._buf = self._buf[drop:]
             self._buf_start += drop
-        out = {k: np.concatenate([p[k] for p in parts]) if parts else np.zeros(0, np.float32)
-               for k in POSTERIOR_KEYS}
+        out = self._join(parts)
         self.n_done += len(out["onset"])
         return out
 
@@ -168,8 +185,8 @@ class PosteriorStream:
         return self._run(self.n_in, wait_all=True)
 
 
-def frame_posteriors(lm: LoadedModel, mel: torch.Tensor) -> dict:
-    """Posteriors of a whole song: ``mel [T, F]`` -> dict of numpy arrays ``[T]``."""
-    stream = PosteriorStream(lm, overlap=True)
-    first, rest = stream.push(mel), stream.flush()
-    return {k: np.concatenate([first[k], rest[k]]) for k in POSTERIOR_KEYS}
+def frame_posteriors(lm: LoadedModel, mel: torch.Tensor, distributions: bool = False) -> dict:
+    """Posteriors of a whole song: ``mel [T, F]`` -> dict of numpy arrays ``[T]`` (with
+    ``distributions``, also ``pitch_probs [T, 1 + n_bins]``, see :class:`PosteriorStream`)."""
+    stream = PosteriorStream(lm, overlap=True, distributions=distributions)
+    return stream._join([stream.push(mel), stream.flush()])
