@@ -112,7 +112,7 @@ def mic_blocks(mic, stop=None, seconds: float | None = None, record: Callable[[n
     Parameters
     ----------
     mic : MicSource
-        The microphone (:class:`svt_live.io.mic.MicSource`).
+        The microphone (:class:`svt_live.io.mic.MicSource`: ``start()``, ``read(timeout)``, ``stop()``).
     stop : callable or StopRequest, optional
         Asked before every read.
     seconds : float, optional
@@ -129,7 +129,8 @@ def mic_blocks(mic, stop=None, seconds: float | None = None, record: Callable[[n
     asked = stop_test(stop)
     limit = None if seconds is None else int(round(seconds * mic.sample_rate))
     n = 0
-    with mic:
+    mic.start()
+    try:
         if on_start is not None:
             on_start()
         while not asked() and (limit is None or n < limit):
@@ -144,3 +145,5 @@ def mic_blocks(mic, stop=None, seconds: float | None = None, record: Callable[[n
             if record is not None:
                 record(block)
             yield block
+    finally:
+        mic.stop()
