@@ -2,6 +2,7 @@
 (svt_live.io.midiport), the block sources (svt_live.io.blocks) and the take runner
 (svt_live.engine.runner) finishing cleanly when its source fails, is stopped or is interrupted."""
 import inspect
+import os
 import threading
 import wave
 from pathlib import Path
@@ -63,7 +64,7 @@ class Synth:
     """A synth's MIDI input port 'Runner In' on JACK: what a take's MIDI output plays to."""
 
     def __init__(self, rtmidi):
-        self.port = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name="runner-synth")
+        self.port = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name=f"runner-synth-{os.getpid()}")
         self.port.open_virtual_port("Runner In")
 
     def ports(self) -> list[str]:
