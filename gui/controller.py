@@ -24,6 +24,7 @@ from PySide6.QtCore import QCoreApplication, QObject, Signal
 
 from svt_live.events import NoteOff
 from svt_live.io.audio import AudioError
+from svt_live.io.midiport import MidiChoice
 from svt_live.notes import NoteError
 
 from .reference import Reference, read_reference
@@ -86,10 +87,10 @@ class TakeController(QObject):
     def recording(self) -> bool:
         return self.worker is not None
 
-    def start(self, spec: SourceSpec, model: str | None = None, midi_spec: tuple | None = None,
+    def start(self, spec: SourceSpec, model: str | None = None, midi: MidiChoice | None = None,
               aids=None) -> bool:
         """Start a take of ``spec`` with ``model`` (a bundled name or checkpoint path; None: the default),
-        sending to ``midi_spec`` (as :class:`gui.worker.EngineWorker` takes it) with the port's ``aids``;
+        sending to ``midi`` (None: no MIDI) with the port's ``aids``;
         False (with a message) when it cannot start."""
         if self.recording:
             return False
@@ -103,7 +104,7 @@ class TakeController(QObject):
             self._next_take.set_reference(self.reference.notes, self.reference.name)
         self._next_take.set_exercise(self.exercise)
         # no Qt parent: _on_finished's deleteLater ends it, also when the controller is deleted first
-        self.worker = EngineWorker(spec, model, self.models, midi_spec, after=closing, aids=aids)
+        self.worker = EngineWorker(spec, model, self.models, midi, after=closing, aids=aids)
         self.worker.update.connect(self._on_update)
         self.worker.failed.connect(lambda text: self.say(text, "error"))
         self.worker.warning.connect(lambda text: self.say(text, "warning"))

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from svt_live.engine.checkpoint import DEFAULT_MODEL, bundled_descriptions
 from svt_live.evaluate import MEASURES
+from svt_live.io.midiport import MidiChoice
 
 from .pianoroll import MAX_PX_PER_S, MIN_PX_PER_S, PianoRoll
 from .portaids import PortAidsBar
@@ -247,10 +248,9 @@ class ModelMidiPanel(QWidget):
     def model_name(self) -> str | None:
         return self.model_combo.currentData()
 
-    def midi_spec(self) -> tuple | None:
-        """The MIDI output as :class:`gui.worker.EngineWorker` takes it: None, ("virtual",) or ("port", name)."""
-        midi = self.midi_combo.currentData() or "none"
-        return None if midi == "none" else (("virtual",) if midi == "virtual" else ("port", midi[5:]))
+    def midi_choice(self) -> MidiChoice:
+        """The MIDI output chosen (:class:`gui.worker.EngineWorker` takes it)."""
+        return MidiChoice.parse(self.midi_combo.currentData(), strict=False)
 
     def set_busy(self, busy: bool) -> None:
         for w in (self.model_combo, self.midi_combo, self.port_aids):
@@ -302,11 +302,11 @@ class ModelMidiPanel(QWidget):
         self.midi_combo.addItem("None", "none")
         self.midi_combo.addItem("Virtual port “svt-live”", "virtual")
         for name in list_midi_ports():
-            self.midi_combo.addItem(name, f"port:{name}")
+            self.midi_combo.addItem(name, MidiChoice("port", name).spelling)
         want = stored_value(self.settings, "midi/out", "virtual")
         i = self.midi_combo.findData(want)
-        if i < 0 and str(want).startswith("port:"):  # remembered port is gone: show it, it may come back
-            self.midi_combo.addItem(f"{want[5:]} (not found)", want)
+        if i < 0 and (gone := MidiChoice.parse(want, strict=False)).kind == "port":  # remembered port is gone:
+            self.midi_combo.addItem(f"{gone.name} (not found)", want)  # show it, it may come back
             i = self.midi_combo.count() - 1
         self.midi_combo.setCurrentIndex(max(0, i))
         self.port_aids.restore(self.settings)

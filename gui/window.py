@@ -200,7 +200,7 @@ class MainWindow(QMainWindow):
         spec = self.inputs.source_spec()
         if spec is None:  # no file chosen yet
             return self.ask_open_audio()
-        if not self.controller.start(spec, self.model_name, self.model_midi.midi_spec(), self.port_aids.aids()):
+        if not self.controller.start(spec, self.model_name, self.model_midi.midi_choice(), self.port_aids.aids()):
             return False
         self.statusBar().showMessage("Transcribing…" if not spec.live else "Recording…")
         return True

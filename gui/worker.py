@@ -1,13 +1,16 @@
-"""The engine thread: audio source -> :class:`svt_live.engine.streaming.Engine` -> Qt signals, run by
-:class:`svt_live.engine.driver.Driver` (the MIDI port is its :class:`~svt_live.engine.driver.MidiSink`).
+"""The engine thread: a take run by :func:`svt_live.engine.runner.run_take` with Qt signals as its sinks.
 
-Three sources, all through the same engine (so the GUI's notes for a file
+The block sources (:mod:`svt_live.io.blocks`), the engine (:func:`svt_live.engine.runner.pick_engine`)
+and the MIDI port (:func:`svt_live.io.midiport.open_midi`, a
+:class:`~svt_live.engine.driver.MidiSink`) are the library's, as for ``svt-live``; this module
+keeps the Qt signalling. Three sources, all through the same engine (so the GUI's notes for a file
 equal ``svt-live FILE``'s notes):
 
 - ``file`` at full speed: 5 s blocks, ``FILE_HOP`` (2 s) model calls, exactly
   the ``svt-live`` file path;
-- ``file`` at real-time pace: 20 ms blocks released at the pace of a clock,
-  ``LIVE_HOP`` (20 ms) model calls, as if the file were sung into a microphone;
+- ``file`` at real-time pace: 20 ms blocks released at the pace of a clock
+  (as ``svt-live --realtime``), ``LIVE_HOP`` (20 ms) model calls, as if the file were sung
+  into a microphone;
 - ``mic``: :class:`svt_live.io.mic.MicSource` blocks, ``LIVE_HOP`` model calls.
 
 Live sources run live mode's two paths (:class:`svt_live.engine.lowlatency.LowLatencyEngine`):
@@ -33,15 +36,19 @@ import numpy as np
 from PySide6.QtCore import QThread, Signal
 
 from svt_live.engine.checkpoint import CheckpointError, LoadedModel, load_model
-from svt_live.engine.driver import Driver, MidiSink
+from svt_live.engine.driver import MidiSink
 from svt_live.engine.lowlatency import LIVE_MODEL, LowLatencyEngine
-from svt_live.engine.streaming import FILE_HOP, LIVE_HOP, Engine
+from svt_live.engine.runner import pick_engine, run_take
+from svt_live.engine.streaming import FILE_HOP, LIVE_HOP
 from svt_live.events import NoteOn
-from svt_live.io.audio import AudioError, iter_audio
+from svt_live.io.audio import AudioError
+from svt_live.io.blocks import file_blocks, mic_blocks
+from svt_live.io.midiport import MidiChoice, open_midi
 
 UPDATE_INTERVAL = 0.05  # seconds between GUI updates when nothing new was decided
-FILE_BLOCK_SECONDS = 5.0  # full-speed file blocks (as `svt-live FILE`)
-REALTIME_BLOCK_SECONDS = 0.02  # real-time file blocks (a sound card's period)
+MIC_BLOCK_SECONDS = 0.01  # microphone blocks
+MIC_READ_SECONDS = 0.1  # longest wait for a microphone block: levels and statistics move in silence
+TAKE_FAILURES = (AudioError, CheckpointError, OSError, RuntimeError, ValueError)  # reported, the take kept
 
 
 @dataclass
@@ -135,23 +142,6 @@ def probe_audio(path: str | Path) -> float | None:
         raise AudioError(f"{path}: not a readable audio file ({exc.__class__.__name__})") from None
 
 
-def file_blocks(path: str | Path, sample_rate: int, realtime: bool, stop: threading.Event):
-    """Blocks ``[n]`` of a file at ``sample_rate``; with ``realtime`` each is released when
-    a clock started at the first block reaches its end time (20 ms blocks)."""
-    block = REALTIME_BLOCK_SECONDS if realtime else FILE_BLOCK_SECONDS
-    start, sent = None, 0
-    for x in iter_audio(path, sample_rate, block_seconds=block):
-        if realtime:
-            start = time.monotonic() if start is None else start
-            sent += len(x)
-            delay = start + sent / sample_rate - time.monotonic()
-            if delay > 0 and stop.wait(delay):
-                return
-        if stop.is_set():
-            return
-        yield x
-
-
 class EngineWorker(QThread):
     """Runs one take on its own thread.
 
@@ -168,11 +158,11 @@ class EngineWorker(QThread):
     started_source = Signal(object)
 
     def __init__(self, source: SourceSpec, model: str | None, models: ModelCache,
-                 midi_out: tuple | None = None, after: threading.Thread | None = None, parent=None, aids=None):
+                 midi_out: MidiChoice | None = None, after: threading.Thread | None = None, parent=None, aids=None):
         super().__init__(parent)
         self.after = after  # a level monitor still closing the device: waited for before opening it
         self.source, self.model_name, self.models = source, model, models
-        self.midi_spec = midi_out  # None, ("virtual",) or ("port", name)
+        self.midi_choice = midi_out or MidiChoice()  # the MIDI output of a live source
         self.aids = aids  # the port's playing aids (svt_live.engine.playaids.PortAids) or None
         self._stop = threading.Event()
         self.mic = None  # the open MicSource (GUI reads level_db and overflows)
@@ -190,36 +180,33 @@ class EngineWorker(QThread):
         self._stop.set()
 
     # ---- thread body ----------------------------------------------------------
-    def run(self) -> None:  # noqa: C901 - one linear story: open, stream, finish, report
+    def run(self) -> None:
         import torch
 
         error = None
-        driver = None
         threads = torch.get_num_threads()
-        if self.source.live:  # small model calls every 20 ms: extra threads only add hand-over jitter
+        live = self.source.live
+        if live:  # small model calls every 20 ms: extra threads only add hand-over jitter
             torch.set_num_threads(1)
         try:
             lm = self.models.get(self.model_name)
-            engine = None
-            self._midi = MidiSink(self._open_midi() if self.source.live else None,
-                                  lambda msg: self.warning.emit(f"MIDI output stopped: {msg}"), self.aids,
-                                  clock=lambda: engine.stream_time if engine is not None else 0.0)
+            live_lm = self.models.get(LIVE_MODEL) if live else None
             blocks, rate = self._open_source(lm.features.sample_rate)
             self.started_source.emit({"sample_rate": rate, "duration": self.duration, "model": lm.label,
                                       "frame_seconds": lm.features.frame_seconds})
-            on_frames = self._frames_cb(lm.decoding.voiced_threshold)
-            if self.source.live:
-                engine = LowLatencyEngine(lm, self.models.get(LIVE_MODEL), rate, LIVE_HOP, on_frames=on_frames)
-            else:
-                engine = Engine(lm, rate, FILE_HOP, on_frames=on_frames, overlap=True)
+            engine = pick_engine(lm, rate, live_lm, LIVE_HOP if live else FILE_HOP,
+                                 on_frames=self._frames_cb(lm.decoding.voiced_threshold), overlap=True)
+            self._midi = MidiSink(open_midi(self.midi_choice, self.warning.emit) if live else None,
+                                  lambda msg: self.warning.emit(f"MIDI output stopped: {msg}"), self.aids,
+                                  clock=lambda: engine.stream_time)
             self._t_start = time.monotonic()
             self._cpu_mark = (self._t_start, time.thread_time())  # this thread's CPU clock
-            driver = Driver(engine, [self._midi, lambda events: self._emit_events(events, engine, engine.finished)],
-                            self._stop.is_set)
-            driver.feed(blocks)
+            error = run_take(engine, blocks, [self._midi, lambda events: self._emit_events(events, engine,
+                                                                                            engine.finished)],
+                             self._stop.is_set, failures=TAKE_FAILURES)
         except ImportError as exc:
             error = f"microphone input is not available in this installation ({exc.name or exc})"
-        except (AudioError, CheckpointError, OSError, RuntimeError, ValueError) as exc:
+        except TAKE_FAILURES as exc:
             error = str(exc) or exc.__class__.__name__
         finally:
             if self.mic is not None:
@@ -229,13 +216,6 @@ class EngineWorker(QThread):
                     self.audio.close()
                 except OSError as exc:
                     error, self.audio = error or f"recording not kept: {exc}", None
-        if driver is not None:
-            try:
-                driver.finish()
-            except (RuntimeError, ValueError) as exc:
-                error = error or f"engine: {exc}"
-        if self._midi is not None:
-            self._midi.close()
         torch.set_num_threads(threads)
         if error:
             self.failed.emit(error)
@@ -248,40 +228,21 @@ class EngineWorker(QThread):
                 raise AudioError("no audio file chosen")
             path = Path(src.path)
             self.duration = probe_audio(path)  # fails now, not at the first block
-            return file_blocks(path, model_rate, src.realtime, self._stop), model_rate
+            return file_blocks(path, model_rate, paced=src.realtime, stop=self._stop), model_rate
         from svt_live.io.mic import MicSource
         if self.after is not None:
             self.after.join(5.0)
-        self.mic = MicSource(device=src.device, block_seconds=0.01)
-        self.mic.start()
-        return self._mic_blocks(self.mic), int(self.mic.sample_rate)
+        self.mic = MicSource(device=src.device, block_seconds=MIC_BLOCK_SECONDS)
+        self.mic.start()  # fails now, before the take starts
+        return mic_blocks(self.mic, self._stop, record=self._record, on_idle=lambda: self._emit_events([], None),
+                          timeout_s=MIC_READ_SECONDS), int(self.mic.sample_rate)
 
-    def _mic_blocks(self, mic):
-        while not self._stop.is_set():
-            block = mic.read(timeout=0.1)
-            if block is None:
-                self._emit_events([], None)  # keep level and statistics moving in silence
-                continue
-            if self.audio is None:
-                from .take import TakeAudio
-                self.audio = TakeAudio(int(mic.sample_rate), block.shape[1] if block.ndim == 2 else 1)
-            self.audio.write(block)
-            yield block
-
-    def _open_midi(self):
-        """The MIDI output asked for, or None; a failure is a warning, not the end of the take."""
-        if not self.midi_spec:
-            return None
-        try:
-            from svt_live.io.midiport import MidiOut
-            if self.midi_spec[0] == "virtual":
-                return MidiOut("svt-live", virtual=True)
-            return MidiOut(self.midi_spec[1], virtual=False)
-        except ImportError:
-            self.warning.emit("MIDI output is not available in this installation; recording without MIDI")
-        except Exception as exc:  # noqa: BLE001 - MidiPortError, rtmidi's SystemError...
-            self.warning.emit(f"MIDI output: {exc or exc.__class__.__name__}; recording without MIDI")
-        return None
+    def _record(self, block: np.ndarray) -> None:
+        """Keep a microphone block in the take's recording (started with the first block)."""
+        if self.audio is None:
+            from .take import TakeAudio
+            self.audio = TakeAudio(int(self.mic.sample_rate), block.shape[1] if block.ndim == 2 else 1)
+        self.audio.write(block)
 
     def _frames_cb(self, voiced_threshold: float):
         def on_frames(first: int, post: dict) -> None:

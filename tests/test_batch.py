@@ -13,10 +13,10 @@ import pytest
 from compare import JSON_TOL, assert_same_notes
 
 from svt_live.commands.cli import main
-from svt_live.commands.playback import paced
 from svt_live.engine.batch import expand_inputs
 from svt_live.engine.stop import StopRequest
 from svt_live.io.annotations import load_notes
+from svt_live.io.blocks import at_pace
 
 CLIP = Path(__file__).resolve().parents[1] / "svt_live" / "data" / "vocadito_10.wav"
 
@@ -164,11 +164,11 @@ def test_realtime_pacing_follows_the_audio_clock():
     def sleep(s):
         slept.append(s)
         now[0] += s
-    blocks = list(paced((np.zeros(320) for _ in range(50)), 16000, clock=lambda: now[0], sleep=sleep))
+    blocks = list(at_pace((np.zeros(320) for _ in range(50)), 16000, clock=lambda: now[0], sleep=sleep))
     assert len(blocks) == 50 and now[0] == pytest.approx(0.98) and len(slept) == 49
     with StopRequest() as stop:
         stop.signal = 2  # as a Ctrl-C sets it
-        assert list(paced((np.zeros(320) for _ in range(50)), 16000, stop)) == []
+        assert list(at_pace((np.zeros(320) for _ in range(50)), 16000, stop)) == []
 
 
 def test_realtime_plays_a_file_to_a_real_midi_port_at_its_pace(jack_server, note_model, tmp_path, capsys,

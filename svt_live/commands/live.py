@@ -12,9 +12,10 @@ stream all end the take the same way: the engines close open notes, the
 MIDI port gets its note-offs and all-notes-off and is closed, and every
 requested output is written (atomically). Exit status: 0 after a stop
 request or ``--seconds``, 1 when the microphone failed or an output could
-not be written. The take runs through :class:`~svt_live.engine.driver.Driver`:
-the microphone is its block source, the printed lines and the MIDI port
-(:class:`~svt_live.engine.driver.MidiSink`) its sinks.
+not be written. The take is :func:`~svt_live.engine.runner.run_take`: the
+microphone (:func:`~svt_live.io.blocks.mic_blocks`) is its block source, the
+printed lines and the MIDI port (:class:`~svt_live.engine.driver.MidiSink`,
+opened by :func:`~svt_live.io.midiport.open_midi`) its sinks.
 """
 from __future__ import annotations
 
@@ -24,54 +25,24 @@ import sys
 import numpy as np
 
 from svt_live.console import wrote
-from svt_live.engine.driver import Driver, MidiSink, print_note_ons
-from svt_live.engine.lowlatency import LowLatencyEngine, load_live_model
+from svt_live.engine.driver import MidiSink, print_note_ons
+from svt_live.engine.lowlatency import load_live_model
 from svt_live.engine.playaids import PortAids
+from svt_live.engine.runner import pick_engine, run_take
 from svt_live.engine.stop import StopRequest
 from svt_live.engine.streaming import LIVE_HOP
 from svt_live.io.annotations import write_csv, write_json
+from svt_live.io.blocks import mic_blocks
 from svt_live.io.mic import MicError, MicSource
 from svt_live.io.midifile import write_midi_file
-from svt_live.io.midiport import MidiOut, MidiPortError
+from svt_live.io.midiport import MidiChoice, open_midi
 from svt_live.io.outputs import WavRecorder
 
 JSON_KEY = "live"  # song id of the take in the --json output
-READ_TIMEOUT = 0.25  # seconds: how often the loop checks for a stop request while no audio arrives
 
 
 def _say(msg: str) -> None:
     print(f"svt-live: {msg}", file=sys.stderr, flush=True)
-
-
-def _open_midi(port: str | None, bends: bool) -> MidiOut | None:
-    if port is None:
-        return None
-    try:
-        midi = MidiOut(port)
-        if bends:
-            midi.set_bend_range()
-    except MidiPortError as exc:
-        _say(f"MIDI out unavailable: {exc}; transcribing without MIDI")
-        return None
-    _say(f"MIDI out: {midi.port_name!r} ({midi.api})" + (f", pitch bends +-{midi.bend_range} semitones"
-                                                         if bends else ""))
-    return midi
-
-
-def _mic_blocks(mic: MicSource, stop: StopRequest, seconds: float | None, recorder: WavRecorder | None):
-    """Microphone blocks until a stop request or ``seconds`` of audio; each is recorded first."""
-    limit = None if seconds is None else int(round(seconds * mic.sample_rate))
-    n = 0
-    while not stop and (limit is None or n < limit):
-        block = mic.read(READ_TIMEOUT)
-        if block is None:
-            continue
-        if limit is not None:
-            block = block[:limit - n]
-        n += len(block)
-        if recorder is not None:
-            recorder.write(block)
-        yield block
 
 
 def _save(outputs: dict, notes: np.ndarray, velocities: np.ndarray, quiet: bool) -> list[str]:
@@ -96,14 +67,14 @@ def _save(outputs: dict, notes: np.ndarray, velocities: np.ndarray, quiet: bool)
 def live_options(args) -> dict:
     """The keyword arguments of :func:`run_live` from ``svt-live``'s parsed options."""
     return {"input_device": args.input_device, "live_model": args.live_model, "hop_seconds": args.hop,
-            "bends": args.pitch_bends, "midi_out": args.midi_out, "seconds": args.seconds,
+            "bends": args.pitch_bends, "midi_out": MidiChoice.from_option(args.midi_out), "seconds": args.seconds,
             "outputs": {"json": args.json, "csv": args.csv, "midi_file": args.midi_file},
             "save_audio": args.save_audio, "quiet": args.quiet,
             "aids": PortAids(getattr(args, "scale_given", None), args.hold_ms / 1000.0)}
 
 
 def run_live(lm, input_device: int | str | None = None, live_model: str | None = None,
-             hop_seconds: float | None = None, bends: bool = False, midi_out: str | None = None,
+             hop_seconds: float | None = None, bends: bool = False, midi_out: MidiChoice | None = None,
              seconds: float | None = None, outputs: dict | None = None, save_audio: str | None = None,
              quiet: bool = False, on_event=None, on_start=None, on_finish=None, on_audio=None,
              aids: PortAids | None = None) -> int:
@@ -112,7 +83,8 @@ def run_live(lm, input_device: int | str | None = None, live_model: str | None =
     ``lm``: the accurate model (the take's files); ``input_device``: index, name or None (the
     default input); ``live_model``: the port's network (default :data:`~svt_live.engine.lowlatency.LIVE_MODEL`);
     ``hop_seconds``: audio per model call (default ``LIVE_HOP``); ``bends``: pitch bends on the port;
-    ``midi_out``: MIDI port name or None; ``outputs``: ``{"json" | "csv" | "midi_file": path}``;
+    ``midi_out``: the MIDI port (:class:`~svt_live.io.midiport.MidiChoice`; None: none);
+    ``outputs``: ``{"json" | "csv" | "midi_file": path}``;
     ``save_audio``: WAV path of the recording; ``quiet``: no printed NoteOns or ``wrote`` lines;
     ``aids``: the port's playing aids (:class:`~svt_live.engine.playaids.PortAids`: scale, hold).
     Hooks (the sight-singing check uses them): ``on_event(event)`` for every note event,
@@ -127,25 +99,22 @@ def run_live(lm, input_device: int | str | None = None, live_model: str | None =
             _say(f"error: {exc}")
             return 1
         hop = hop_seconds or LIVE_HOP
-        engine = LowLatencyEngine(lm, live_lm, mic.sample_rate, hop, bends, on_event, on_audio=on_audio)
-        midi = MidiSink(_open_midi(midi_out, bends), _say, aids, clock=lambda: engine.stream_time)
-        if midi.midi is not None and midi.aids is not None:
-            _say(f"MIDI out plays {midi.aids.summary}")
-        driver = Driver(engine, ([] if quiet else [print_note_ons(latency=True)]) + [midi])
+        engine = pick_engine(lm, mic.sample_rate, live_lm, hop, bends, on_event, on_audio=on_audio)
+        midi = MidiSink(open_midi(midi_out or MidiChoice(), _say, bends), _say, aids, clock=lambda: engine.stream_time)
+        if midi.midi is not None:
+            _say(f"MIDI out: {midi.midi.describe()}")
+            if midi.aids is not None:
+                _say(f"MIDI out plays {midi.aids.summary}")
         recorder = WavRecorder(save_audio, mic.sample_rate, mic.channels) if save_audio else None
-        failure = None
-        try:
-            with mic:
-                _say(f"listening to {mic.device_name!r} at {mic.sample_rate} Hz, model {lm.label}, "
-                     f"live network {engine.live.lm.label}, "
-                     f"hop {1000 * hop:.0f} ms; Ctrl-C stops")
-                if on_start is not None:
-                    on_start()
-                driver.feed(_mic_blocks(mic, stop, seconds, recorder))
-        except MicError as exc:
-            failure = str(exc)
-        driver.finish()
-        midi.close()
+
+        def started() -> None:
+            _say(f"listening to {mic.device_name!r} at {mic.sample_rate} Hz, model {lm.label}, "
+                 f"live network {engine.live.lm.label}, hop {1000 * hop:.0f} ms; Ctrl-C stops")
+            if on_start is not None:
+                on_start()
+        blocks = mic_blocks(mic, stop, seconds, recorder.write if recorder is not None else None, on_start=started)
+        failure = run_take(engine, blocks, ([] if quiet else [print_note_ons(latency=True)]) + [midi],
+                           failures=(MicError,))
         errors = _save(outputs or {}, engine.notes, engine.velocities, quiet)
         errors += on_finish(engine.notes) if on_finish is not None else []
         if recorder is not None:

@@ -1,6 +1,7 @@
 """The pipeline driver: a block source -> an engine -> event sinks, until the source ends or a stop request.
 
-Every way of running a take goes through :class:`Driver`: file mode
+Every way of running a take goes through :class:`Driver`, run by
+:func:`svt_live.engine.runner.run_take`: file mode
 (:func:`svt_live.engine.offline.transcribe_blocks`), ``--realtime`` playback, live
 mode (:func:`svt_live.commands.live.run_live`) and the GUI's engine thread::
 

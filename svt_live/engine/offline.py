@@ -67,20 +67,21 @@ def transcribe_blocks(blocks, lm: LoadedModel, sample_rate: int, hop_seconds: fl
 
     ``contours``: also keep each note's sung pitch contour (for pitch bends);
     ``on_block``: called after every block (e.g. to honour a stop request);
-    ``sinks``: :class:`~svt_live.engine.driver.Driver` sinks, given the events of every block;
+    ``sinks``: :class:`~svt_live.engine.driver.Driver` sinks, given the events of every block (those with a
+    ``close()`` are closed at the end: :func:`~svt_live.engine.runner.run_take`); an error of the
+    source propagates;
     ``on_audio``: the engine's audio callback (:class:`~svt_live.engine.streaming.Engine`).
     """
-    from svt_live.engine.driver import Driver
-    from svt_live.engine.streaming import Engine
+    from svt_live.engine.runner import pick_engine, run_take
 
     frames: dict[str, list] = {"pitch": [], "voiced": []}
 
     def keep(first: int, post: dict) -> None:
         for k in frames:
             frames[k].append(post[k])
-    eng = Engine(lm, sample_rate, hop_seconds, on_frames=keep if contours else None, overlap=overlap,
-                 on_audio=on_audio)
-    Driver(eng, list(sinks) + ([lambda events: on_block()] if on_block is not None else [])).run(blocks)
+    eng = pick_engine(lm, sample_rate, hop_seconds=hop_seconds, on_frames=keep if contours else None,
+                      overlap=overlap, on_audio=on_audio)
+    run_take(eng, blocks, list(sinks) + ([lambda events: on_block()] if on_block is not None else []), failures=())
     result = Transcription(eng.notes, eng.velocities)
     if contours:
         pitch, voiced = (np.concatenate(frames[k]) if frames[k] else np.zeros(0) for k in ("pitch", "voiced"))
@@ -92,14 +93,15 @@ def transcribe_blocks(blocks, lm: LoadedModel, sample_rate: int, hop_seconds: fl
 def transcribe_path(path: str | Path, lm: LoadedModel, contours: bool = False,
                     on_block: Callable | None = None, hop_seconds: float | None = None,
                     overlap: bool = True) -> Transcription:
-    """Transcribe an audio file in 5 s blocks (memory flat in its length); see :func:`transcribe_blocks`.
+    """Transcribe an audio file in 5 s blocks (memory flat in its length: :func:`~svt_live.io.blocks.file_blocks`);
+    see :func:`transcribe_blocks`.
 
     ``hop_seconds``: audio per model call (default ``FILE_HOP``; the notes do not change); ``overlap``:
     run the recurrent part on a second thread (see :class:`~svt_live.engine.inference.PosteriorStream`).
     """
     from svt_live.engine.streaming import FILE_HOP
-    from svt_live.io.audio import iter_audio
+    from svt_live.io.blocks import file_blocks
 
     sr = lm.features.sample_rate
-    return transcribe_blocks(iter_audio(path, sr, block_seconds=5.0), lm, sr, hop_seconds or FILE_HOP,
-                             contours, on_block, overlap=overlap)
+    return transcribe_blocks(file_blocks(path, sr), lm, sr, hop_seconds or FILE_HOP, contours, on_block,
+                             overlap=overlap)

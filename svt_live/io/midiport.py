@@ -7,6 +7,8 @@ import math
 import os
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from svt_live.events import NoteOff, NoteOn, PitchBend
 from svt_live.io.bends import BEND_RANGE_SEMITONES, bend_range_bytes, bend_value, pitchwheel_bytes
@@ -211,6 +213,12 @@ class MidiOut:
                 pass  # no check then: rtmidi works without it
         self._checked = time.monotonic()
 
+    def describe(self) -> str:
+        """The port as the commands announce it: name, MIDI system and the pitch-bend range once set
+        (e.g. ``'svt-live' (jack), pitch bends +-2 semitones``)."""
+        bends = f", pitch bends +-{self.bend_range} semitones" if self._range_sent_at is not None else ""
+        return f"{self.port_name!r} ({self.api}){bends}"
+
     def port_exists(self) -> bool:
         """Whether the port is still there: its JACK server still runs (for JACK), and an
         opened (not virtual) port is still among the destinations."""
@@ -291,3 +299,114 @@ class MidiOut:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+MIDI_CHOICE_KINDS = ("none", "virtual", "port")
+VIRTUAL_PORT = "svt-live"  # the virtual port's name when none is given
+
+
+@dataclass(frozen=True)
+class MidiChoice:
+    """Which MIDI output a take plays to.
+
+    Parameters
+    ----------
+    kind : {"none", "virtual", "port"}
+        No port; a new virtual port; an existing port.
+    name : str
+        ``virtual``: the new port's name (default :data:`VIRTUAL_PORT`); ``port``: text the existing
+        port's name contains (case-insensitive).
+    create : bool
+        ``port`` only: when no port matches ``name``, create a virtual port of that name instead (what
+        ``svt-live --midi-out NAME`` does) rather than fail (what svt-gui's named port does).
+
+    Examples
+    --------
+    >>> MidiChoice.parse("port:FLUID Synth")
+    MidiChoice(kind='port', name='FLUID Synth', create=False)
+    >>> MidiChoice.parse("virtual").spelling, MidiChoice.from_option(None).kind
+    ('virtual', 'none')
+    """
+
+    kind: str = "none"
+    name: str = ""
+    create: bool = False
+
+    def __post_init__(self):
+        if self.kind not in MIDI_CHOICE_KINDS:
+            raise ValueError(f"unknown MIDI choice {self.kind!r} (use {', '.join(MIDI_CHOICE_KINDS)})")
+        if self.kind == "port" and not self.name.strip():
+            raise ValueError("a MIDI port choice needs the port's name")
+        if self.kind == "virtual" and not self.name:
+            object.__setattr__(self, "name", VIRTUAL_PORT)
+        if self.kind == "none":
+            object.__setattr__(self, "name", "")
+
+    @classmethod
+    def parse(cls, text, strict: bool = True) -> MidiChoice:
+        """The choice spelt ``"none"``, ``"virtual"`` or ``"port:NAME"`` (svt-gui's stored choice; ``None``
+        and ``""`` are "none"). Anything else raises ``ValueError``, or with ``strict=False`` reads as
+        "none" (a stored setting that is no longer understood)."""
+        if text is None or text == "" or text == "none":
+            return cls()
+        if text == "virtual":
+            return cls("virtual")
+        if isinstance(text, str) and text.startswith("port:") and text[len("port:"):].strip():
+            return cls("port", text[len("port:"):])
+        if strict:
+            raise ValueError(f"not a MIDI choice: {text!r} (use none, virtual or port:NAME)")
+        return cls()
+
+    @classmethod
+    def from_option(cls, port: str | None) -> MidiChoice:
+        """``svt-live --midi-out [PORT]``'s choice: ``None`` (no option) is "none"; a name is the existing
+        port whose name contains it, else a new virtual port of that name (the option alone gives
+        :data:`VIRTUAL_PORT`)."""
+        return cls() if port is None else cls("port", port, create=True)
+
+    @property
+    def spelling(self) -> str:
+        """The text :meth:`parse` reads back (a ``create`` port is spelt as a plain port)."""
+        return self.kind if self.kind != "port" else f"port:{self.name}"
+
+
+def open_midi(choice: MidiChoice, warn: Callable[[str], None] | None = None, bends: bool = False,
+              api: str | None = None) -> MidiOut | None:
+    """Open the MIDI output ``choice`` names: one policy for every take.
+
+    Parameters
+    ----------
+    choice : MidiChoice
+        What to open; "none" gives None.
+    warn : callable, optional
+        Given: a port that cannot be opened is reported as one line,
+        ``"MIDI out unavailable: <why>; transcribing without MIDI"``, and None is returned (the take
+        goes on without MIDI). Not given: it raises :class:`MidiPortError` with the reason.
+    bends : bool
+        Manage the pitch-bend range on the port (:meth:`MidiOut.set_bend_range`).
+    api : str, optional
+        MIDI systems to try (:class:`MidiOut`).
+
+    Returns
+    -------
+    MidiOut or None
+    """
+    if choice.kind == "none":
+        return None
+    virtual = True if choice.kind == "virtual" else (None if choice.create else False)
+    try:
+        midi = MidiOut(choice.name, virtual=virtual, api=api)
+    except ImportError as exc:
+        reason = f"python-rtmidi is not installed ({exc.name or exc})"
+    except MidiPortError as exc:
+        reason = str(exc)
+    except Exception as exc:  # noqa: BLE001 - rtmidi's own errors (SystemError...) when a client fails
+        reason = f"cannot open MIDI port {choice.name!r}: {exc or exc.__class__.__name__}"
+    else:
+        if bends:
+            midi.set_bend_range()
+        return midi
+    if warn is None:
+        raise MidiPortError(reason)
+    warn(f"MIDI out unavailable: {reason}; transcribing without MIDI")
+    return None

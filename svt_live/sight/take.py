@@ -56,11 +56,11 @@ def sung_notes(path: str | Path, lm, on_block=None) -> np.ndarray:
     (:class:`SungTake`, as in a live take). ``on_block``: called after every block."""
     from svt_live.engine.offline import transcribe_blocks
     from svt_live.engine.streaming import FILE_HOP
-    from svt_live.io.audio import iter_audio
+    from svt_live.io.blocks import file_blocks
 
     sr = lm.features.sample_rate
     take = SungTake(lm.features)
-    transcribe_blocks(iter_audio(path, sr, block_seconds=5.0), lm, sr, FILE_HOP, on_block=on_block,
+    transcribe_blocks(file_blocks(path, sr), lm, sr, FILE_HOP, on_block=on_block,
                       sinks=[lambda events: [take.add(ev) for ev in events]], on_audio=take.on_audio)
     return take.notes
 

@@ -264,13 +264,13 @@ def test_bad_playing_aids_are_refused(args, says, capsys, robust):
 def test_realtime_falling_behind_warns_once(recwarn, robust):
     import numpy as np
 
-    from svt_live.commands.playback import paced
+    from svt_live.io.blocks import at_pace
 
     now = [0.0]
 
     def sleep(seconds):
         now[0] += seconds
-    for _ in paced((np.zeros(320) for _ in range(100)), 16000, clock=lambda: now[0], sleep=sleep):
+    for _ in at_pace((np.zeros(320) for _ in range(100)), 16000, clock=lambda: now[0], sleep=sleep):
         now[0] += 0.03  # the engine's work on each 20 ms block
     said = [str(w.message) for w in recwarn]
     robust("; ".join(said))
