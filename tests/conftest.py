@@ -119,7 +119,7 @@ def jack_server(tmp_path_factory):
     name = f"svt-test-{os.getpid()}"
     log = tmp_path_factory.mktemp("jack") / "jackd.log"
     with open(log, "w") as out:
-        proc = servers.start(["jackd", "--no-realtime", "--sync", "-t", "5000", "-n", name, "-d", "dummy", "-r", "16000", "-p", "256"],
+        proc = servers.start(servers.jackd_command(name),
                              stdout=out, stderr=subprocess.STDOUT)
     waited = subprocess.run(["jack_wait", "-s", name, "-w", "-t", "10"], capture_output=True)
     if waited.returncode != 0 or proc.poll() is not None:
@@ -200,7 +200,7 @@ def private_jack(tmp_path):
         pytest.skip("jackd not installed (scripts/setup-system.sh installs jackd2)")
     name = f"svt-private-{os.getpid()}-{time.monotonic_ns()}"
     with open(tmp_path / "jackd.log", "w") as log:
-        proc = servers.start(["jackd", "--no-realtime", "--sync", "-t", "5000", "-n", name, "-d", "dummy", "-r", "16000", "-p", "256"],
+        proc = servers.start(servers.jackd_command(name),
                              stdout=log, stderr=subprocess.STDOUT)
     if subprocess.run(["jack_wait", "-s", name, "-w", "-t", "10"], capture_output=True).returncode or \
             proc.poll() is not None:

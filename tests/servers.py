@@ -22,6 +22,16 @@ REGISTRY_ENV = "SVT_TEST_SERVERS"
 PR_SET_PDEATHSIG = 1
 
 
+def jackd_command(name: str) -> list[str]:
+    """A test JACK server named ``name``: dummy driver, 16 kHz, 256-frame periods, synchronous.
+
+    Synchronous (``--sync``, clients given 5 s a cycle): on a loaded machine a client late for its
+    cycle is waited for, where the default asynchronous server would count an xrun and drop the MIDI
+    that client had to read, and the tests check every byte.
+    """
+    return ["jackd", "--no-realtime", "--sync", "-t", "5000", "-n", name, "-d", "dummy", "-r", "16000", "-p", "256"]
+
+
 def _die_with_parent() -> None:  # runs in the child between fork and exec
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)

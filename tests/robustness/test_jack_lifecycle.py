@@ -73,7 +73,7 @@ CLOSE_AFTER_SERVER_DIED = textwrap.dedent("""
     os.environ["SVT_MIDI_API"] = "jack"
     for i in range(3):
         name = f"svt-dying-{{os.getpid()}}-{{i}}"
-        jackd = servers.start(["jackd", "--no-realtime", "--sync", "-t", "5000", "-n", name, "-d", "dummy", "-r", "16000", "-p", "256"],
+        jackd = servers.start(servers.jackd_command(name),
                               stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
         subprocess.run(["jack_wait", "-s", name, "-w", "-t", "10"], check=True, capture_output=True)
         os.environ["JACK_DEFAULT_SERVER"] = name
