@@ -20,7 +20,8 @@ How (every step a small function below):
 3. The meter (2/4, 3/4, 4/4 or 6/8, whatever division won) and the downbeat
    come from the snapped notes in quarter notes: long notes and onsets fall on
    downbeats, notes held across a barline or over a beat from off it are rare,
-   a bar holds a handful of notes, a pickup is a beat or less, bars repeat
+   a bar holds a handful of notes, a pickup is a beat or less and shorter than
+   half the bar (a longer one is heard as the bar's strong half), bars repeat
    (:func:`meter_and_downbeat`). A first bar shorter than the meter is a pickup.
 
 With ``bpm`` given the beat period is held; with ``meter`` given only that
@@ -59,6 +60,7 @@ BAR_NOTES_WEIGHT = 1.0
 DIVISION_MISMATCH_COST = 0.25  # a meter whose beat divides otherwise than the tracked beat (6/8 over a beat in halves)
 PICKUP_COST = 0.1  # any pickup: a tune starts on the downbeat unless its accents say otherwise
 LONG_PICKUP_COST = 0.5  # per beat of a pickup longer than one beat (pickups are a beat or less, mostly)
+HALF_BAR_PICKUP_COST = 0.5  # a pickup of half the bar or more: it would be heard as the bar's strong half
 METER_SYNC_WEIGHT = 4.0  # per share of notes held over the meter's next beat from off the beat
 REPEAT_WEIGHT = 1.0  # per share of notes that recur a bar later
 
@@ -343,7 +345,8 @@ def meter_and_downbeat(pos_q: np.ndarray, offsets_q: np.ndarray, beat_q: float, 
     there plus :data:`ONSET_BONUS`, or minus :data:`MISSING_DOWNBEAT_COST` when
     none does (a note held across the barline, or a rest on it); minus a cost
     for bars holding many more or fewer than :data:`BAR_NOTES` notes, for a
-    pickup (:data:`PICKUP_COST`, and more per beat past the first), and for
+    pickup (:data:`PICKUP_COST`, and more per beat past the first, and
+    :data:`HALF_BAR_PICKUP_COST` for one of half the bar or more), and for
     notes that start off the meter's beat and are held over the next one
     (syncopation), and :data:`DIVISION_MISMATCH_COST` for a meter whose beat
     divides otherwise than the tracked one (``beat_q`` 1.5: in three); plus,
@@ -374,7 +377,7 @@ def meter_and_downbeat(pos_q: np.ndarray, offsets_q: np.ndarray, beat_q: float, 
             pickup = ((first - pos_q[0]) % bar) / b
             notes_per_bar = len(pos_q) * bar / (pos_q[-1] - pos_q[0] + np.mean(np.diff(pos_q)))
             score = (float(np.mean(vals)) - LONG_PICKUP_COST * max(0.0, pickup - 1) - mismatch
-                     - PICKUP_COST * (pickup > 1e-6)
+                     - PICKUP_COST * (pickup > 1e-6) - HALF_BAR_PICKUP_COST * (pickup >= per_bar / 2 - 1e-6)
                      - BAR_NOTES_WEIGHT * np.log2(notes_per_bar / BAR_NOTES) ** 2 - METER_SYNC_WEIGHT * sync
                      + repeats)
             if score > best_score:
