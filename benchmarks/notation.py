@@ -32,7 +32,10 @@ transcription, cached like ``benchmarks.sight_singing``'s), and with no written 
 compare, what is measured is whether the key and tempo written from the transcription agree
 with those written from the reference notes of the same recording.
 
-    python -m benchmarks.notation [--limit 400] [--seed 0] [--ssvd]
+``--errors`` adds, under each row, where its figures are lost: tempo errors by class (half
+or double time, 6/8 read as 2/4), meters confused, downbeats shifted, key signatures missed.
+
+    python -m benchmarks.notation [--limit 400] [--seed 0] [--half dev] [--errors] [--ssvd]
 """
 from __future__ import annotations
 
@@ -167,6 +170,7 @@ class Written:
 
     qpm: float
     bar_q: float
+    meter: str
     sharps: int
     onset_q: np.ndarray
     midi: np.ndarray
@@ -195,8 +199,8 @@ def read_back(path: Path) -> Written:
             midi.append(n.pitch.midi)
             pos.append((float(n.offset) + pad) % bar_q)
             spell.append((n.pitch.step, float(n.pitch.accidental.alter) if n.pitch.accidental else 0.0))
-    return Written(float(marks[0].getQuarterBPM()) if marks else 120.0, bar_q, ks[0].sharps if ks else 0,
-                   np.array(on), np.array(midi), np.array(pos), spell)
+    return Written(float(marks[0].getQuarterBPM()) if marks else 120.0, bar_q, ts.ratioString,
+                   ks[0].sharps if ks else 0, np.array(on), np.array(midi), np.array(pos), spell)
 
 
 def compare(mel: Melody, qpm: float, w: Written) -> dict:
@@ -217,9 +221,39 @@ def compare(mel: Melody, qpm: float, w: Written) -> dict:
     orig_bar_s = mel.bar_q * 60 / qpm
     out_bar_s = w.bar_q * 60 / w.qpm
     doubles = sum(abs(a) >= 2 for _, a in w.spelling) if not any(abs(a) >= 2 for _, a in mel.spelling) else 0
+    shift = [(w.in_bar_q[j] - mel.in_bar_q[i]) % w.bar_q for i, j in match.items()]
     return {"tempo": abs(w.qpm / qpm - 1) < TEMPO_TOLERANCE, "bar": abs(out_bar_s / orig_bar_s - 1) < TEMPO_TOLERANCE,
             "key": w.sharps == mel.sharps, "ioi": (ioi_ok, n - 1), "pos": (pos_ok, n), "spell": (spell_ok, n),
-            "doubles": doubles}
+            "doubles": doubles, "ratio": w.qpm / qpm, "meters": (mel.meter, w.meter),
+            "shift_q": float(np.median(shift)) if shift else 0.0, "sharps": (mel.sharps, w.sharps)}
+
+
+def tempo_error(ratio: float) -> str:
+    """A written/performed tempo ratio as an error class: ``ok``, ``x2``, ``/2``, ``x1.5``, ``/1.5`` or ``other``."""
+    for name, r in (("ok", 1.0), ("x2", 2.0), ("/2", 0.5), ("x1.5", 1.5), ("/1.5", 2 / 3)):
+        if abs(ratio / r - 1) < TEMPO_TOLERANCE:
+            return name
+    return "other"
+
+
+def error_lines(melodies: list[Melody], rows: list[dict]) -> list[str]:
+    """Where the figures are lost: tempo errors by class, meters confused, downbeats shifted, key signatures."""
+    from collections import Counter
+
+    tempo = Counter(tempo_error(r["ratio"]) for r in rows)
+    meters = Counter(f"{r['meters'][0]}->{r['meters'][1]} {tempo_error(r['ratio'])}" for r in rows
+                     if r["meters"][0] != r["meters"][1])
+    right = [r for r in rows if r["tempo"] and r["bar"]]
+    shifts = Counter(round(r["shift_q"], 2) for r in right if r["pos"][0] < r["pos"][1] / 2)
+    keys = Counter("{}->{}".format(*r["sharps"]) for r in rows if not r["key"])
+    fmt = lambda c: ", ".join(f"{k} {v}" for k, v in c.most_common()) or "none"  # noqa: E731
+    return ["  tempo (written / performed): " + fmt(tempo),
+            "  meter confused (original -> written, tempo): " + fmt(meters),
+            f"  downbeat: of {len(right)} melodies with tempo and bar right, {sum(shifts.values())} have most notes "
+            "shifted in the bar by (quarter notes): " + fmt(shifts),
+            "  key signature wrong (original sharps -> written): " + fmt(keys),
+            "  failing tempo: " + ", ".join(f"{m.name} {tempo_error(r['ratio'])}" for m, r in zip(melodies, rows)
+                                            if not r["tempo"])]
 
 
 def write_fixed_grid(notes: np.ndarray, path: Path) -> None:
@@ -289,6 +323,7 @@ def main(argv=None) -> int:
     ap.add_argument("--model", help="--ssvd: bundled model name or checkpoint (default: the shipped default)")
     ap.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "svt-sight-singing"))
     ap.add_argument("-v", "--verbose", action="store_true", help="one line per melody")
+    ap.add_argument("--errors", action="store_true", help="after each row, where its figures are lost")
     args = ap.parse_args(argv)
     t0 = time.time()
     if args.limit <= 0:
@@ -321,6 +356,8 @@ def main(argv=None) -> int:
                               f"bar {r['bar']:d} key {r['key']:d} ioi {r['ioi'][0]}/{r['ioi'][1]} "
                               f"pos {r['pos'][0]}/{r['pos'][1]} spell {r['spell'][0]}/{r['spell'][1]}")
                 print(format_row(name, half, len(rows), summarize(rows)), flush=True)
+                if args.errors:
+                    print("\n".join(error_lines([melodies[i] for i in halves[half]], rows)), flush=True)
     if args.ssvd:
         print("\n" + "\n".join(ssvd_rows(args.data_root, args.model, Path(args.cache))))
     print(f"\ntargets (held-out): tempo >= 0.90, bar >= 0.85, key sig. >= 0.90, values >= 0.90, in bar >= 0.85, "
