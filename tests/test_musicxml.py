@@ -260,3 +260,28 @@ def test_meter_follows_the_tracked_beats_division():
     midi = np.array([67, 71, 74, 72, 69, 66] * 4)
     assert meter_and_downbeat(pos_q, pos_q + 0.5, 1.5, midi=midi) == ((6, 8), 0.0)
     assert meter_and_downbeat(pos_q, pos_q + 0.5, 1.0, midi=midi)[0] == (3, 4)
+
+
+# A 2/4 song from the first downbeat (essenFolksong han1 #3): two eighths then a quarter on beat two, bar after
+# bar. Its long notes alone would put the barline before each quarter, which makes a one-beat pickup.
+TWO_FOUR = [(74, 1), (69, 1), (74, .5), (74, .5), (69, 1), (74, .5), (69, .5), (74, 1), (67, .5), (64, .5), (62, 1),
+            (74, .5), (74, .5), (79, .5), (79, .5), (74, .5), (67, .5), (69, .5), (71, .5), (69, .5), (64, .5),
+            (67, .5), (64, .5), (62, 2)]
+
+
+@pytest.mark.parametrize("qpm,seed", [(100, 4), (140, 5)])
+def test_two_four_song_gets_no_half_bar_pickup(tmp_path, qpm, seed):
+    """A pickup of half the bar is heard as the bar's strong half: the song read back with music21
+    starts on a full first bar in 2/4, the quarters on beat two, every note in its place."""
+    import svt_live
+
+    notes, starts_q = performed(TWO_FOUR, qpm=qpm, seed=seed)
+    path = tmp_path / "song.musicxml"
+    svt_live.write(notes, path)
+    part = music21.converter.parse(str(path)).parts[0]
+    assert part.recurse().getElementsByClass("TimeSignature")[0].ratioString == "2/4"
+    first = part.getElementsByClass("Measure")[0]
+    assert float(first.paddingLeft) == 0 and first.highestTime == 2.0
+    got = [float(m.offset + n.offset) for m in part.getElementsByClass("Measure") for n in m.notes
+           if n.tie is None or n.tie.type == "start"]
+    np.testing.assert_allclose(got, starts_q)
