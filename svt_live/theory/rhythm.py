@@ -346,7 +346,8 @@ def meter_and_downbeat(pos_q: np.ndarray, offsets_q: np.ndarray, beat_q: float, 
     none does (a note held across the barline, or a rest on it); minus a cost
     for bars holding many more or fewer than :data:`BAR_NOTES` notes, for a
     pickup (:data:`PICKUP_COST`, and more per beat past the first, and
-    :data:`HALF_BAR_PICKUP_COST` for one of half the bar or more), and for
+    :data:`HALF_BAR_PICKUP_COST` for one of half the bar or more: that one
+    places the barline within a meter but does not weigh against the meter), and for
     notes that start off the meter's beat and are held over the next one
     (syncopation), and :data:`DIVISION_MISMATCH_COST` for a meter whose beat
     divides otherwise than the tracked one (``beat_q`` 1.5: in three); plus,
@@ -356,7 +357,7 @@ def meter_and_downbeat(pos_q: np.ndarray, offsets_q: np.ndarray, beat_q: float, 
     acc = accents(pos_q, offsets_q)
     on = {int(round(p * 12)): a for p, a in zip(pos_q, acc)}  # twelfths of a quarter: exact keys
     spans_to = np.append(pos_q[1:], offsets_q[-1])
-    best, best_score = None, -np.inf
+    phases = {}  # meter -> (score with the barline's own costs, score, origin) of its best barline
     for meter in meters or METER_CHOICES:
         _, b, per_bar = meter_beat(meter)
         bar = b * per_bar
@@ -377,13 +378,18 @@ def meter_and_downbeat(pos_q: np.ndarray, offsets_q: np.ndarray, beat_q: float, 
             pickup = ((first - pos_q[0]) % bar) / b
             notes_per_bar = len(pos_q) * bar / (pos_q[-1] - pos_q[0] + np.mean(np.diff(pos_q)))
             score = (float(np.mean(vals)) - LONG_PICKUP_COST * max(0.0, pickup - 1) - mismatch
-                     - PICKUP_COST * (pickup > 1e-6) - HALF_BAR_PICKUP_COST * (pickup >= per_bar / 2 - 1e-6)
+                     - PICKUP_COST * (pickup > 1e-6)
                      - BAR_NOTES_WEIGHT * np.log2(notes_per_bar / BAR_NOTES) ** 2 - METER_SYNC_WEIGHT * sync
                      + repeats)
-            if score > best_score:
+            # A half-bar pickup moves the barline within the meter; it does not count against the meter.
+            placed = score - HALF_BAR_PICKUP_COST * (pickup >= per_bar / 2 - 1e-6)
+            if meter not in phases or placed > phases[meter][0]:
                 origin = first - bar if first > pos_q[0] + 1e-6 else first
-                best, best_score = (meter, float(origin)), score
-    return best if best else ((4, 4), float(pos_q[0]))
+                phases[meter] = (placed, score, float(origin))
+    if not phases:
+        return (4, 4), float(pos_q[0])
+    meter = max(phases, key=lambda m: phases[m][1])
+    return meter, phases[meter][2]
 
 
 def meter_beat(meter: tuple[int, int]) -> tuple[int, float, int]:
