@@ -15,6 +15,7 @@ SCORE_FILTER = "Scores (*.mid *.midi *.musicxml *.xml *.mxl);;All files (*)"
 CHECKPOINT_FILTER = "svt-live checkpoints (*.pt);;All files (*)"
 TAKE_FILTER = "MIDI (*.mid);;JSON (*.json);;CSV (*.csv);;WAV audio of a microphone take (*.wav)"
 PNG_FILTER = "PNG image (*.png)"
+SHEET_FILTER = "MusicXML lead sheet (*.musicxml);;SVG image of the lead sheet (*.svg)"
 
 
 class Dialogs:
@@ -39,11 +40,20 @@ class Dialogs:
     def open_checkpoint(self, start: str = "") -> str | None:
         return self._open("Choose a model checkpoint", start, CHECKPOINT_FILTER)
 
-    def save_take(self, start: str = "") -> str | None:
-        path, filt = QFileDialog.getSaveFileName(self.parent, "Save take", start, TAKE_FILTER)
-        if path and "." not in path.rsplit("/", 1)[-1]:  # no extension typed: use the chosen filter's
-            path += {"MIDI": ".mid", "JSON": ".json", "CSV": ".csv", "WAV": ".wav"}.get(filt.split(" ")[0], ".mid")
+    def _save(self, caption: str, start: str, filters: str, extensions: dict[str, str]) -> str | None:
+        """A path to write; with no extension typed, the chosen filter's (``extensions``: its first word ->
+        extension; the first is the default)."""
+        path, filt = QFileDialog.getSaveFileName(self.parent, caption, start, filters)
+        if path and "." not in path.rsplit("/", 1)[-1]:
+            path += extensions.get(filt.split(" ")[0], next(iter(extensions.values())))
         return path or None
+
+    def save_take(self, start: str = "") -> str | None:
+        return self._save("Save take", start, TAKE_FILTER, {"MIDI": ".mid", "JSON": ".json", "CSV": ".csv",
+                                                            "WAV": ".wav"})
+
+    def save_lead_sheet(self, start: str = "") -> str | None:
+        return self._save("Export lead sheet", start, SHEET_FILTER, {"MusicXML": ".musicxml", "SVG": ".svg"})
 
     def save_png(self, start: str = "") -> str | None:
         path, _ = QFileDialog.getSaveFileName(self.parent, "Export piano roll", start, PNG_FILTER)

@@ -1,9 +1,10 @@
 """The main window: choose input, model and MIDI output; record; look; score; save.
 
 The window lays out its panels (:mod:`gui.panels`: input, model and MIDI output,
-status, the roll) and wires them to a :class:`gui.controller.TakeController`,
-which runs each take (the engine in its own thread, :class:`gui.worker.EngineWorker`)
-and keeps it in a :class:`gui.take.Take`; the window repaints what arrives.
+status, the roll; :mod:`gui.sheetview`: the lead sheet, a tab beside the roll)
+and wires them to a :class:`gui.controller.TakeController`, which runs each take
+(the engine in its own thread, :class:`gui.worker.EngineWorker`) and keeps it in
+a :class:`gui.take.Take`; the window repaints what arrives.
 Problems never open a modal box: they appear in the message strip above the
 roll (and in :attr:`MainWindow.messages`, for tests and scripts), and the
 take recorded so far is kept. Questions go through a replaceable
@@ -28,6 +29,7 @@ from .dialogs import Dialogs
 from .panels import InputPanel, ModelMidiPanel, RollView, StatusPanel
 from .pianoroll import save_png
 from .settings import last_folder, remember_folder, stored_value
+from .sheetview import SheetView, ViewTabs
 from .worker import ModelCache
 
 PANEL_NAMES = {  # panel attribute: its widgets and methods that are also the window's
@@ -101,6 +103,8 @@ class MainWindow(QMainWindow):
             self.settings, lambda: self.dialogs.open_checkpoint(last_folder(self.settings, "checkpoint")))
         self.status = s = StatusPanel(self.statusBar(), self)
         self.view = RollView(self.settings)
+        self.sheet = SheetView(self.controller)
+        self.tabs = ViewTabs(self.view, self.sheet)
         self.record_button = QPushButton("● Record", toolTip="Record / stop (Space)", minimumWidth=100)
         self.reference_button = QPushButton("Reference…", toolTip="Load a reference annotation to compare with")
         row2 = QHBoxLayout()
@@ -112,7 +116,7 @@ class MainWindow(QMainWindow):
         outer.addWidget(p)
         outer.addLayout(row2)
         outer.addWidget(s.message_frame)
-        outer.addWidget(self.view, 1)
+        outer.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
         for panel, names in PANEL_NAMES.items():  # the panels' widgets and methods as scripts and tests name them
             for name in names.split():
@@ -143,6 +147,7 @@ class MainWindow(QMainWindow):
         menu.addSeparator()
         self.save_action = _action(self, menu, "&Save take…", self.ask_save_take, ["Ctrl+S"])
         self.png_action = _action(self, menu, "&Export roll as PNG…", self.ask_export_png, ["Ctrl+E"])
+        self.sheet_action = _action(self, menu, "Export &lead sheet…", self.ask_export_sheet, ["Ctrl+Shift+E"])
         menu.addSeparator()
         _action(self, menu, "&Quit", self.close, ["Ctrl+Q"])
         self.record_action = _action(self, self.menuBar().addMenu("&Take"), "&Record / stop", self.toggle_recording,
@@ -151,6 +156,7 @@ class MainWindow(QMainWindow):
         _action(self, menu, "Zoom &in", lambda: self.zoom(1.25), ["+", "=", "Ctrl++"])
         _action(self, menu, "Zoom &out", lambda: self.zoom(0.8), ["-", "Ctrl+-"])
         _action(self, menu, "&Fit the take", self.roll.fit, ["0"])
+        _action(self, menu, "&Lead sheet / piano roll", self.tabs.toggle, ["Ctrl+L"])
 
     # ---- settings and input --------------------------------------------------------
     def _restore(self) -> None:
@@ -306,6 +312,10 @@ class MainWindow(QMainWindow):
             return False
         self.show_message(f"Piano roll saved to {path}", "info")
         return True
+
+    def ask_export_sheet(self) -> bool:
+        path = self.dialogs.save_lead_sheet(str(Path(last_folder(self.settings, "save"), f"{self.take.name}.musicxml")))
+        return self.sheet.export(path) if path else False
 
     # ---- messages and zoom -----------------------------------------------------------------
     def show_message(self, text: str, kind: str = "error") -> None:

@@ -168,13 +168,18 @@ def notes_to_score(notes, *, bpm: float = DEFAULT_BPM, meter: tuple[int, int] = 
                                 meter=meter, qpm=bpm, key=key, title=title)
 
 
-def write_score(path: str | Path, score) -> None:
-    """Write a music21 score as uncompressed MusicXML (through :func:`svt_live.io.outputs.write_bytes`)."""
+def score_bytes(score) -> bytes:
+    """A music21 score as uncompressed MusicXML, in memory (its notation exactly as built)."""
     from music21.musicxml.m21ToXml import GeneralObjectExporter
 
     exporter = GeneralObjectExporter(score)
     exporter.makeNotation = False
-    write_bytes(path, exporter.parse())  # music21 writing a path itself would add .musicxml to /dev/null
+    return exporter.parse()
+
+
+def write_score(path: str | Path, score) -> None:
+    """Write a music21 score as uncompressed MusicXML (through :func:`svt_live.io.outputs.write_bytes`)."""
+    write_bytes(path, score_bytes(score))  # music21 writing a path itself would add .musicxml to /dev/null
 
 
 def write_musicxml(path: str | Path, notes, **options) -> None:
