@@ -767,6 +767,111 @@ def test_save_take_formats_and_png(qtbot, make_window, tmp_path, random_model):
     assert img.width() == win.roll.width() and img.height() == win.roll.height()
 
 
+# ---- the lead sheet -------------------------------------------------------------------------------
+
+SVG_G = "{http://www.w3.org/2000/svg}g"
+
+
+def engraved_notes(svg: str) -> int:
+    """Notes (verovio's ``<g class="note">``; each tied part counts) in an SVG read as XML."""
+    import xml.etree.ElementTree as ET
+
+    return sum(g.get("class") == "note" for g in ET.fromstring(svg).iter(SVG_G))
+
+
+def test_the_lead_sheet_tab_shows_the_take_and_exports_it(qtbot, make_window, tmp_path):
+    import music21
+    from PySide6.QtGui import QColor
+    from PySide6.QtSvg import QSvgRenderer
+
+    from gui.sheetview import NO_NOTES
+    from svt_live.theory.leadsheet import infer_lead_sheet
+
+    win = make_window(dialogs=FakeDialogs(save_lead_sheet=str(tmp_path / "sheet.musicxml")))
+    qtbot.keyClick(win, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)  # View > Lead sheet
+    assert win.tabs.currentWidget() is win.sheet and win.sheet.svg is None
+    assert win.sheet.message.isVisible() and win.sheet.message.text() == NO_NOTES
+    run_file(qtbot, win, CLIP)  # the bundled model, as svt-live FILE
+    qtbot.waitUntil(lambda: win.sheet.svg is not None, timeout=TAKE_TIMEOUT_MS)  # engraved in a thread
+    svg = win.sheet.svg
+    assert svg is not None and win.sheet.scroll.isVisible() and not win.sheet.message.isVisible()
+    assert win.sheet.page.renderer().isValid() and win.sheet.page.width() > 300
+    image = win.sheet.page.grab().toImage()
+    ink = sum(QColor(image.pixel(x, y)).lightness() < 100 for x in range(0, image.width(), 3)
+              for y in range(0, image.height(), 3))
+    assert ink > 200  # staff lines and notes drawn, not a blank page
+
+    qtbot.keyClick(win, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert win.dialogs.asked[-1][0] == "save_lead_sheet" and win.messages[-1][0] == "info", win.messages
+    written = list(music21.converter.parse(tmp_path / "sheet.musicxml").recurse().notes)
+    assert len(written) > 10 and engraved_notes(svg) == len(written)  # tied parts counted on both sides
+    heads = [n.pitch.midi for n in written if n.tie is None or n.tie.type == "start"]
+    assert heads == infer_lead_sheet(win.take.notes_array()).numbers.astype(int).tolist()
+
+    assert win.sheet.export(tmp_path / "sheet.svg")
+    assert (tmp_path / "sheet.svg").read_text() == svg and QSvgRenderer(str(tmp_path / "sheet.svg")).isValid()
+    assert not win.sheet.export(tmp_path / "sheet.pdf")
+    assert win.messages[-1] == ("error", "Lead sheet not exported: sheet.pdf: export as .musicxml or .svg")
+
+    run_file(qtbot, win, CLIP)  # a new take: engraved again
+    qtbot.waitUntil(lambda: win.sheet.svg is not None and win.sheet.svg is not svg, timeout=TAKE_TIMEOUT_MS)
+    assert engraved_notes(win.sheet.svg) == len(written)
+    win.tabs.toggle()
+    assert win.tabs.currentWidget() is win.view
+
+
+def test_a_take_without_notes_shows_why_there_is_no_lead_sheet(qtbot, make_window, tmp_path):
+    from gui.sheetview import NO_NOTES
+
+    silence = tmp_path / "silence.wav"
+    with wave.open(str(silence), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes(bytes(2 * 32000))
+    win = make_window()
+    win.tabs.toggle()
+    run_file(qtbot, win, silence)
+    assert win.take.finished and not len(win.take.notes_array())
+    assert win.sheet.svg is None and win.sheet.message.isVisible() and win.sheet.message.text() == NO_NOTES
+    assert not win.sheet.export(tmp_path / "x.musicxml") and not (tmp_path / "x.musicxml").exists()
+    assert win.messages[-1] == ("error", "Lead sheet not exported: the take has no notes")
+
+
+def test_verovio_is_imported_only_when_the_lead_sheet_is_shown(short_clip, tmp_path):
+    """svt-gui as a script drives it (a real process): a finished take does not engrave; showing the tab does."""
+    import subprocess
+    import sys
+
+    (tmp_path / "s.ini").write_text("[input]\nrealtime=false\n[midi]\nout=none\n")
+    code = (
+        "import sys\n"
+        "from PySide6.QtCore import QEventLoop, QSettings, QTimer\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "app = QApplication([])\n"
+        "from gui.window import MainWindow\n"
+        "win = MainWindow(QSettings(sys.argv[2], QSettings.Format.IniFormat), level_monitor=False)\n"
+        "win.show()\n"
+        "loop = QEventLoop()\n"
+        "win.takeFinished.connect(loop.quit)\n"
+        "QTimer.singleShot(60000, loop.quit)\n"
+        "assert win.open_audio_file(sys.argv[1]), win.messages\n"
+        "loop.exec()\n"
+        "before = sorted({'verovio', 'music21'} & set(sys.modules))\n"
+        "win.sheet.engraved.connect(lambda *_: loop.quit())\n"
+        "win.tabs.toggle()\n"
+        "loop.exec()\n"
+        "print(len(win.take.notes_array()), before, 'verovio' in sys.modules, win.sheet.svg is not None)\n"
+        "win.take._saved_count = len(win.take.notes_array())  # no question when the window closes\n"
+        "win.close()\n")
+    proc = subprocess.run([sys.executable, "-c", code, str(short_clip), str(tmp_path / "s.ini")],
+                          capture_output=True, text=True, timeout=120,
+                          env=dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(DATA.parents[1])))
+    assert proc.returncode == 0, proc.stderr
+    notes, before, after, shown = proc.stdout.split(" ", 1)[0], *proc.stdout.split(" ", 1)[1].rsplit(" ", 2)
+    assert int(notes) > 0 and before == "[]" and after == "True" and shown.strip() == "True", proc.stdout
+
+
 def test_choices_are_remembered(qtbot, make_window, monkeypatch, random_model):
     import gui.panels
     fake = [{"index": 3, "name": "USB Mic", "hostapi": "ALSA", "channels": 1, "default_samplerate": 48000.0}]
