@@ -13,7 +13,7 @@ pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
 from processes import wait_until_idle  # noqa: E402
-from test_gui import CLIP, make_window, models, settings_path  # noqa: E402,F401  (fixtures)
+from test_gui import CLIP, make_window, models, run_file, settings_path  # noqa: E402,F401  (fixtures)
 
 from .helpers import case  # noqa: E402
 
@@ -86,3 +86,26 @@ def test_a_bad_exercise_is_a_message(make_window, tmp_path, capfd, robust):
     robust(f"{kind}: `{text}`")
     assert kind == "error" and "tempo 0" in text and "ex.mid" in win.message_label.text()
     assert win.exercise is None and "Traceback" not in capfd.readouterr().err
+
+
+@pytest.mark.robustness("gui", "a message in the window naming the file; nothing left behind; the sheet still shown",
+                        case="Export lead sheet as SVG to a full disk (a link to /dev/full), as MusicXML under a "
+                             "file (a path whose folder is a file)")
+def test_a_lead_sheet_that_cannot_be_written_is_a_message(qtbot, make_window, tmp_path, robust):
+    win = make_window()
+    win.tabs.toggle()
+    run_file(qtbot, win, CLIP)
+    qtbot.waitUntil(lambda: win.sheet.svg is not None, timeout=60_000)
+    full = tmp_path / "full.svg"
+    full.symlink_to("/dev/full")
+    (tmp_path / "notes.txt").write_text("a file, not a folder")
+    said = []
+    for path in (full, tmp_path / "notes.txt" / "sheet.musicxml"):
+        assert not win.sheet.export(path)
+        said.append(win.messages[-1])
+    robust("; ".join(f"{kind}: `{text}`" for kind, text in said))
+    assert [kind for kind, _ in said] == ["error", "error"]
+    assert "No space left on device" in said[0][1] and str(full) in said[0][1]
+    assert str(tmp_path / "notes.txt" / "sheet.musicxml") in said[1][1]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".svt-")]
+    assert win.sheet.svg is not None and win.sheet.scroll.isVisible()
