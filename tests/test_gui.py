@@ -838,6 +838,26 @@ def test_a_take_without_notes_shows_why_there_is_no_lead_sheet(qtbot, make_windo
     assert win.messages[-1] == ("error", "Lead sheet not exported: the take has no notes")
 
 
+def test_a_lead_sheet_of_several_pages_is_one_svg_qt_draws_whole(qtbot, monkeypatch):
+    """Pages stack into one flat SVG: no nested <svg> or <tspan> (Qt's SVG Tiny renderer skips them)."""
+    import re
+
+    from PySide6.QtCore import QByteArray
+    from PySide6.QtSvg import QSvgRenderer
+
+    import gui.sheetview as sheetview
+
+    notes = load_notes(CLIP_REF)
+    one = sheetview.lead_sheet_svg(notes, "vocadito_10")
+    monkeypatch.setitem(sheetview.VEROVIO_OPTIONS, "pageHeight", 300)  # a system a page
+    many = sheetview.lead_sheet_svg(notes, "vocadito_10")
+    assert many.count("<svg") == 1 and len(re.findall(r"<g transform=\"translate\(0,", many)) >= 2
+    assert not re.search(r"<tspan[^>]*>\s*<tspan", many)
+    assert engraved_notes(many) == engraved_notes(one) > 30
+    tall, short = (QSvgRenderer(QByteArray(svg.encode())) for svg in (many, one))
+    assert tall.isValid() and tall.defaultSize().height() > short.defaultSize().height()
+
+
 def test_verovio_is_imported_only_when_the_lead_sheet_is_shown(short_clip, tmp_path):
     """svt-gui as a script drives it (a real process): a finished take does not engrave; showing the tab does."""
     import subprocess
