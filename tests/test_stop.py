@@ -55,3 +55,22 @@ def test_a_ctrl_c_lost_during_start_up_stops_the_first_stop_request():
             assert not after
     finally:
         sig.signal(sig.SIGINT, saved)
+
+
+def test_a_ctrl_c_that_c_code_turned_into_another_error_is_still_an_interrupt(tmp_path, monkeypatch, capsys):
+    """numpy's C extension reports an import that a Ctrl-C cut short as an ImportError (seen at 0.2 s
+    after `svt-live --input mic` started): the command still ends as interrupted, status 130."""
+    from svt_live.commands.entry import guarded
+
+    (tmp_path / "cut_short.py").write_text(
+        "import os, signal\n"
+        "try:\n"
+        "    os.kill(os.getpid(), signal.SIGINT)\n"
+        "except KeyboardInterrupt:\n"
+        "    raise ImportError('PyCapsule_Import could not import module \"datetime\"') from None\n")
+    (tmp_path / "broken.py").write_text("raise ImportError('a real one')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert guarded("svt-x", "cut_short") == 130
+    assert capsys.readouterr().err == "svt-x: interrupted\n"
+    with pytest.raises(ImportError, match="a real one"):  # without a Ctrl-C, an error stays an error
+        guarded("svt-x", "broken")

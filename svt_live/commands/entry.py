@@ -11,15 +11,21 @@ import sys
 
 
 def guarded(prog: str, module: str) -> int:
-    """Import ``module`` and return its ``main()``; a Ctrl-C on the way gives ``prog: interrupted`` and 130."""
+    """Import ``module`` and return its ``main()``; a Ctrl-C on the way gives ``prog: interrupted`` and 130,
+    also when C code turned its ``KeyboardInterrupt`` into another error (numpy's import does)."""
     from svt_live.engine.stop import early_interrupts
 
+    start = None
     try:
-        with early_interrupts():
+        with early_interrupts() as start:
             return importlib.import_module(module).main()
     except KeyboardInterrupt:
-        print(f"{prog}: interrupted", file=sys.stderr)
-        return 130
+        pass
+    except Exception:
+        if start is None or start.signal is None:
+            raise
+    print(f"{prog}: interrupted", file=sys.stderr)
+    return 130
 
 
 def main() -> int:

@@ -15,9 +15,21 @@ import threading
 _pending: int | None = None  # a SIGINT that came before any StopRequest (its KeyboardInterrupt may be lost)
 
 
+class StartUp:
+    """What :func:`early_interrupts` saw: ``signal`` is the Ctrl-C's number once one came, else ``None``."""
+
+    def __init__(self):
+        self.signal: int | None = None
+
+
+_start_up: StartUp | None = None
+
+
 def _early_interrupt(signum, frame) -> None:
     global _pending
     _pending = signum
+    if _start_up is not None:
+        _start_up.signal = signum
     raise KeyboardInterrupt
 
 
@@ -28,20 +40,25 @@ def early_interrupts():
     Inside the block, SIGINT raises ``KeyboardInterrupt`` as Python's own handler does, and also records
     the signal: when the exception is raised inside C code that drops it (an import's callback, PortAudio
     starting its JACK client), the first :class:`StopRequest` entered later still sees the request and
-    the command stops there, saving what it has. The entry points run the whole command in this block;
-    on the way out the previous handler is back and nothing stays recorded. Main thread only.
+    the command stops there, saving what it has. C code may also turn the exception into another one
+    (numpy's C extension reports an import it could not finish as an ``ImportError``): the yielded
+    :class:`StartUp` keeps ``signal`` set, so the caller can tell that error from a real one. The entry
+    points run the whole command in this block; on the way out the previous handler is back and
+    nothing stays recorded. Main thread only.
     """
-    global _pending
+    global _pending, _start_up
+    seen = StartUp()
     install = threading.current_thread() is threading.main_thread() and \
         signal.getsignal(signal.SIGINT) is signal.default_int_handler
     if install:
+        _start_up = seen
         signal.signal(signal.SIGINT, _early_interrupt)
     try:
-        yield
+        yield seen
     finally:
         if install:
             signal.signal(signal.SIGINT, signal.default_int_handler)
-            _pending = None
+            _pending, _start_up = None, None
 
 
 class StopRequest:
