@@ -35,6 +35,26 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
+def line(text: str, file=None) -> None:
+    """Write ``text`` and its newline in one write to ``file`` (default stderr), then flush.
+
+    ``print`` writes the text and the newline separately; on an unbuffered stream (``python -u``,
+    ``PYTHONUNBUFFERED``, what a program reading the lines as they come sets) a C library printing
+    from another thread (ALSA, JACK) can land between them, inside the line.
+
+    Examples
+    --------
+    >>> import io
+    >>> out = io.StringIO()
+    >>> line("count-in 1.1", out)
+    >>> out.getvalue()
+    'count-in 1.1\\n'
+    """
+    stream = sys.stderr if file is None else file
+    stream.write(f"{text}\n")
+    stream.flush()
+
+
 def wrote(path, quiet: bool) -> None:
     """Announce a written output on stderr as ``wrote PATH`` unless ``quiet``.
 
@@ -48,4 +68,4 @@ def wrote(path, quiet: bool) -> None:
     'wrote take.mid\\n'
     """
     if not quiet:
-        print(f"wrote {printable(path)}", file=sys.stderr, flush=True)
+        line(f"wrote {printable(path)}")

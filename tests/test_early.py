@@ -202,7 +202,7 @@ def stream_take(notes, **kwargs) -> tuple:
     from svt_live.engine.lowlatency import LowLatencyEngine, load_live_model
 
     audio = sung_tones(notes, 4.8, seed=3)
-    lm = load_model()
+    lm = load_model("singing_crnn" if kwargs.get("refine") else None)  # refining needs a causal network
     eng = LowLatencyEngine(lm, load_live_model(), 16000, **kwargs)
     events = []
     for i in range(0, len(audio), 160):

@@ -9,16 +9,17 @@ from pathlib import Path
 import pytest
 from compare import JSON_TOL, assert_same_notes
 
+from svt_live.engine.checkpoint import DEFAULT_MODEL
 from svt_live.io.annotations import load_notes
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIP = ROOT / "svt_live" / "data" / "vocadito_10.wav"
-GOLDEN = Path(__file__).parent / "golden" / "vocadito_10.singing_crnn.csv"
+GOLDEN = Path(__file__).parent / "golden" / f"vocadito_10.{DEFAULT_MODEL}.csv"
 
 
 def test_the_default_model_still_hears_the_bundled_clip_as_committed():
     """A change to decoding, features or the bundled weights shows here as a diff. When the change is
-    meant, rewrite the file: ``svt-live svt_live/data/vocadito_10.wav --csv tests/golden/vocadito_10.singing_crnn.csv``
+    meant, rewrite the file: ``svt-live svt_live/data/vocadito_10.wav --csv tests/golden/vocadito_10.<default>.csv``
     (the CSV keeps 0.01 semitone, hence JSON_TOL)."""
     from svt_live import transcribe
 

@@ -603,8 +603,10 @@ def _main(parser, argv) -> int:
         if args.list_models:
             from svt_live.engine.checkpoint import DEFAULT_MODEL, bundled_descriptions
 
-            for name, text in bundled_descriptions().items():
-                print(f"{name:<16}{'default' if name == DEFAULT_MODEL else '':<9}{text}".rstrip())
+            described = bundled_descriptions()
+            width = max(map(len, described), default=0) + 2
+            for name, text in described.items():
+                print(f"{name:<{width}}{'default' if name == DEFAULT_MODEL else '':<9}{text}".rstrip())
             return 0
         if args.list_devices:
             from svt_live.io.mic import list_devices

@@ -20,11 +20,10 @@ opened by :func:`~svt_live.io.midiport.open_midi`) its sinks.
 from __future__ import annotations
 
 import signal
-import sys
 
 import numpy as np
 
-from svt_live.console import wrote
+from svt_live.console import line, wrote
 from svt_live.engine.driver import MidiSink, print_note_ons
 from svt_live.engine.lowlatency import load_live_model
 from svt_live.engine.playaids import PortAids
@@ -42,7 +41,7 @@ JSON_KEY = "live"  # song id of the take in the --json output
 
 
 def _say(msg: str) -> None:
-    print(f"svt-live: {msg}", file=sys.stderr, flush=True)
+    line(f"svt-live: {msg}")
 
 
 def _save(outputs: dict, notes: np.ndarray, velocities: np.ndarray, quiet: bool) -> list[str]:

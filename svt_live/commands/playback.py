@@ -13,9 +13,9 @@ as its sinks.
 """
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
+from svt_live.console import line
 from svt_live.engine.checkpoint import LoadedModel
 from svt_live.engine.offline import Transcription, transcribe_blocks
 from svt_live.engine.streaming import LIVE_HOP
@@ -32,7 +32,7 @@ def play_path(path: str | Path, lm: LoadedModel, port: str | None = None, stop=N
     from svt_live.io.midiport import MidiChoice, open_midi
 
     def say(msg: str) -> None:
-        print(f"svt-live: {msg}", file=sys.stderr, flush=True)
+        line(f"svt-live: {msg}")
 
     midi = MidiSink(open_midi(MidiChoice.from_option(port)), say)
     if midi.midi is not None and not quiet:

@@ -46,7 +46,7 @@ from svt_live.models import MODELS, build_model
 CHECKPOINT_FORMAT = "svt-live-checkpoint"
 CHECKPOINT_VERSION = 1
 WEIGHTS_DIR = Path(__file__).parents[1] / "weights"
-DEFAULT_MODEL = "singing_crnn"
+DEFAULT_MODEL = "singing_crnn_bi"
 # torch.save stores its zip records uncompressed: what they declare is below the file's size; a
 # recompressed archive may inflate a little, a zip bomb a thousandfold
 MAX_INFLATION = 4

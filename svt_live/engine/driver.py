@@ -29,8 +29,10 @@ Conventions:
 """
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable
 
+from svt_live.console import line
 from svt_live.events import NoteOn
 from svt_live.notes import note_name
 
@@ -156,5 +158,5 @@ def print_note_ons(latency: bool = False) -> Callable[[list], None]:
     def sink(events: list) -> None:
         for ev in events:
             if isinstance(ev, NoteOn):
-                print(note_on_line(ev, latency), flush=True)
+                line(note_on_line(ev, latency), sys.stdout)
     return sink

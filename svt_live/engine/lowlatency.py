@@ -12,12 +12,14 @@ its first voiced frames (``docs/low-latency.md`` has the measured budget).
 The accurate network runs on the same blocks at the same hop; its notes
 are exactly those of file mode on the recorded take. The live engine is
 called first, so the port never waits for the accurate network. With
-``refine``, the accurate network's frames, committed about 40 ms after the
+``refine``, a causal accurate network's frames, committed about 40 ms after the
 live ones, then correct the sounding note's pitch on the port
 (:meth:`~svt_live.engine.early.EarlyNoteDecoder.refine`: bends toward its pitch, or
 a retrigger); off by default (:data:`REFINE`: with the default model it
 scores lower, ``docs/low-latency.md``). The accurate engine may run every
-``accurate_hops`` live hops (two frames per call).
+``accurate_hops`` live hops (two frames per call); a non-causal accurate network
+(bidirectional, the default: its frames come seconds late anyway) runs at least
+every :data:`NONCAUSAL_ACCURATE_HOPS` hops, which costs the pushing thread less.
 """
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ from svt_live.engine.streaming import LIVE_HOP, Engine
 
 LIVE_MODEL = "singing_crnn_live"  # bundled network of the live port
 ACCURATE_HOPS = 1  # live hops per accurate-network call (benchmarks/latency.py measures 1 and 2)
+NONCAUSAL_ACCURATE_HOPS = 25  # a bidirectional accurate network: called every 0.5 s, not every hop
 REFINE = False  # the accurate network corrects the port (benchmarks/latency.py --compare measures both)
 
 
@@ -70,9 +73,11 @@ class LowLatencyEngine:
     sure_onset : float
         Onset posterior whose NoteOn needs one voiced frame (:class:`~svt_live.engine.early.EarlyNoteDecoder`).
     accurate_hops : int
-        Live hops per call of the accurate engine (>= 1).
+        Live hops per call of the accurate engine (>= 1; at least :data:`NONCAUSAL_ACCURATE_HOPS`
+        for a non-causal accurate network).
     refine : bool
-        Let the accurate network's frames correct the port's sounding note.
+        Let the accurate network's frames correct the port's sounding note (a causal accurate
+        network only: a bidirectional one's frames come seconds late; ``ValueError`` otherwise).
     on_audio : callable, optional
         The accurate engine's audio callback (:class:`~svt_live.engine.streaming.Engine`).
     """
@@ -88,6 +93,11 @@ class LowLatencyEngine:
         early = EarlyNoteDecoder(live_lm.decoding, live_lm.features.frame_seconds, confirm_frames,
                                  correct_frames, bends, sure_onset=sure_onset)
         self.live = Engine(live_lm, sample_rate, hop_seconds, decoder=early)
+        if not getattr(lm.model, "causal", True):
+            if refine:
+                raise ValueError(f"refine needs a causal accurate network: {lm.label}'s frames come seconds "
+                                 "late (bidirectional)")
+            accurate_hops = max(int(accurate_hops), NONCAUSAL_ACCURATE_HOPS)
         self.accurate = Engine(lm, sample_rate, hop_seconds * int(accurate_hops), on_event,
                                self._refine if refine else on_frames, on_audio=on_audio)
         self.accurate_events: list = []  # the accurate path's events (NoteOn / NoteOff), for the GUI

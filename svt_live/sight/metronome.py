@@ -14,6 +14,8 @@ import time
 
 import numpy as np
 
+from svt_live.console import line
+
 CLICK_SECONDS = 0.03
 ACCENT_HZ, BEAT_HZ = 1760.0, 1320.0
 GM_PERCUSSION = 0x99  # note-on, channel 10
@@ -94,7 +96,7 @@ class CountIn:
             for k, on in enumerate(self.times):
                 time.sleep(max(0.0, t0 + on - time.perf_counter()))
                 beat = k % self.beats
-                print(f"count-in {k // self.beats + 1}.{beat + 1}", file=sys.stderr, flush=True)
+                line(f"count-in {k // self.beats + 1}.{beat + 1}")
                 if midi is not None:
                     note = ACCENT_NOTE if beat == 0 else BEAT_NOTE
                     midi.send_bytes([GM_PERCUSSION, note, 100])

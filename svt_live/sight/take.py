@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from svt_live.console import line
 from svt_live.engine.f0 import NotePitcher
 from svt_live.engine.features import FeatureConfig
 from svt_live.events import NoteOff
@@ -110,6 +111,6 @@ class LiveMarker:
             r = live_check(self.score.notes, self.take.notes, self.tolerance, self.start_s)
             done = settled(r, ev.time)
             for c in r.notes[self.marked:done]:
-                print(mark(c), file=self.out, flush=True)
+                line(mark(c), self.out)
                 self.marks.append(c.status)
             self.marked = max(self.marked, done)
