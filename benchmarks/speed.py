@@ -99,7 +99,7 @@ def main(argv=None) -> int:
     lm = load_model(args.model)
     paths = [s.audio for s in named_set(args.set, args.data_root)[:args.limit]]
     rtfs, compute, audio = real_time_factors(lm, paths)
-    print(f"model {lm.name}, {args.threads} torch thread(s), file hop {FILE_HOP:.0f} s")
+    print(f"model {lm.label}, {args.threads} torch thread(s), file hop {FILE_HOP:.0f} s")
     print(f"real-time factor on {args.set}: {len(paths)} files, {audio / 60:.1f} min of audio in {compute:.1f} s: "
           f"overall {compute / audio:.4f}, median per file {np.median(rtfs):.4f}, worst {max(rtfs):.4f} "
           f"({audio / compute:.0f} x real time)")
