@@ -74,3 +74,21 @@ def test_a_ctrl_c_that_c_code_turned_into_another_error_is_still_an_interrupt(tm
     assert capsys.readouterr().err == "svt-x: interrupted\n"
     with pytest.raises(ImportError, match="a real one"):  # without a Ctrl-C, an error stays an error
         guarded("svt-x", "broken")
+
+
+def test_a_ctrl_c_inside_the_import_machinery_is_recorded_not_raised():
+    """A module lock's callback in importlib prints an exception raised inside it ("Exception ignored
+    in: ... _get_module_lock ... KeyboardInterrupt") and drops it: there the Ctrl-C is only recorded."""
+    import sys
+    import types
+
+    from svt_live.engine import stop as stop_module
+
+    frozen = types.SimpleNamespace(f_code=types.SimpleNamespace(co_filename="<frozen importlib._bootstrap>"))
+    with stop_module.early_interrupts() as start:
+        stop_module._early_interrupt(signal.SIGINT, frozen)  # returns: recorded only
+        assert start.signal == signal.SIGINT
+        with pytest.raises(KeyboardInterrupt):
+            stop_module._early_interrupt(signal.SIGINT, sys._getframe())
+        with StopRequest() as stop:  # the first stop request still sees it
+            assert stop

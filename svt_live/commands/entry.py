@@ -18,7 +18,9 @@ def guarded(prog: str, module: str) -> int:
     start = None
     try:
         with early_interrupts() as start:
-            return importlib.import_module(module).main()
+            command = importlib.import_module(module)
+            if start.signal is None:  # a Ctrl-C the import machinery only recorded ends the command here
+                return command.main()
     except KeyboardInterrupt:
         pass
     except Exception:

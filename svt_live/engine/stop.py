@@ -30,6 +30,8 @@ def _early_interrupt(signum, frame) -> None:
     _pending = signum
     if _start_up is not None:
         _start_up.signal = signum
+    if frame is not None and frame.f_code.co_filename.startswith("<frozen importlib"):
+        return  # inside the import machinery (a module lock's callback prints what it raises): recorded only
     raise KeyboardInterrupt
 
 
@@ -37,14 +39,15 @@ def _early_interrupt(signum, frame) -> None:
 def early_interrupts():
     """Remember a Ctrl-C that comes while the program starts (imports, model loading, opening devices).
 
-    Inside the block, SIGINT raises ``KeyboardInterrupt`` as Python's own handler does, and also records
-    the signal: when the exception is raised inside C code that drops it (an import's callback, PortAudio
-    starting its JACK client), the first :class:`StopRequest` entered later still sees the request and
-    the command stops there, saving what it has. C code may also turn the exception into another one
-    (numpy's C extension reports an import it could not finish as an ``ImportError``): the yielded
-    :class:`StartUp` keeps ``signal`` set, so the caller can tell that error from a real one. The entry
-    points run the whole command in this block; on the way out the previous handler is back and
-    nothing stays recorded. Main thread only.
+    Inside the block, SIGINT raises ``KeyboardInterrupt`` as Python's own handler does, except inside
+    the import machinery (whose callbacks print an exception raised there and drop it), where it is
+    only recorded; either way the signal is recorded. When the exception is dropped inside C code
+    (PortAudio starting its JACK client), the first :class:`StopRequest` entered later still sees the
+    request and the command stops there, saving what it has. C code may also turn the exception into
+    another one (numpy's C extension reports an import it could not finish as an ``ImportError``):
+    the yielded :class:`StartUp` keeps ``signal`` set, so the caller can tell that error from a real
+    one. The entry points run the whole command in this block; on the way out the previous handler
+    is back and nothing stays recorded. Main thread only.
     """
     global _pending, _start_up
     seen = StartUp()
