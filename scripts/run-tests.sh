@@ -11,9 +11,14 @@ if [ -z "${SVT_TEST_SERVERS:-}" ]; then
   own_registry=1
 fi
 export SVT_TEST_SERVERS
+# Audio clients (PortAudio's ALSA "pulse" device, tests that move HOME) create PulseAudio runtime
+# folders; a private XDG_RUNTIME_DIR keeps them out of /tmp and goes with the run.
+runtime_dir=$(mktemp -d "${TMPDIR:-/tmp}/svt-test-runtime.XXXXXX")
+export XDG_RUNTIME_DIR=$runtime_dir
 cleanup() {
   bash scripts/stop-test-servers.sh "$SVT_TEST_SERVERS"
   [ "$own_registry" -eq 0 ] || rm -f "$SVT_TEST_SERVERS"
+  rm -rf "$runtime_dir"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
