@@ -92,3 +92,22 @@ def stop(proc: subprocess.Popen | None, timeout_s: float = 10.0) -> None:
     if proc.poll() is None:
         proc.wait()
     _unregister(proc)
+    _remove_jack_files(proc)
+
+
+SHM = Path("/dev/shm")
+
+
+def jack_files(server: str) -> list[Path]:
+    """The shared-memory files of JACK server ``server`` and of its clients (``jack_<server>_*``,
+    ``jack_sem.<uid>_<server>_<client>``)."""
+    return [p for p in SHM.glob(f"jack*_{server}_*") if p.name.startswith(("jack_", "jack_sem."))]
+
+
+def _remove_jack_files(proc: subprocess.Popen) -> None:
+    """A jackd that was killed, or whose clients were, leaves semaphores and segments in /dev/shm:
+    remove those of the stopped server's name (each test server has a name of its own)."""
+    args = proc.args if isinstance(proc.args, list) else []
+    if args and Path(str(args[0])).name == "jackd" and "-n" in args[:-1]:
+        for path in jack_files(str(args[args.index("-n") + 1])):
+            path.unlink(missing_ok=True)

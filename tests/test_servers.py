@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from servers import group_alive
+from servers import group_alive, jack_files, jackd_command
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent
@@ -113,3 +113,22 @@ def test_the_jack_fixture_server_dies_with_a_crashed_test_session(tmp_path):
     finally:
         if group_alive(pgid):
             os.killpg(pgid, signal.SIGKILL)
+
+
+def test_a_killed_jack_server_leaves_nothing_in_dev_shm():
+    """A server killed under its client (as the dying-server tests do) leaves its semaphores behind
+    unless stop() removes them."""
+    if not shutil.which("jackd") or not shutil.which("jack_lsp"):
+        pytest.skip("jackd not installed (scripts/setup-system.sh)")
+    import servers
+
+    name = f"svt-shm-{os.getpid()}"
+    proc = servers.start(jackd_command(name), stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    try:
+        subprocess.run(["jack_wait", "-s", name, "-w", "-t", "10"], capture_output=True, timeout=30)
+        subprocess.run(["jack_lsp", "-s", name], capture_output=True, timeout=30)  # a client comes and goes
+        assert jack_files(name), "the running server has no files in /dev/shm"
+        os.killpg(proc.pid, signal.SIGKILL)
+    finally:
+        servers.stop(proc)
+    assert jack_files(name) == []
