@@ -9,11 +9,13 @@ from __future__ import annotations
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
 AUDIO_FILTER = "Audio (*.wav *.mp3 *.flac *.ogg *.m4a *.aac *.opus *.aiff *.aif *.wma);;All files (*)"
-ANNOTATION_FILTER = ("Annotations (*.json *.txt *.csv *.mid *.midi);;MIR-ST500 JSON (*.json);;SSVD (*.txt);;"
-                     "vocadito / svt-live CSV (*.csv);;MIDI (*.mid *.midi);;All files (*)")
+ANNOTATION_FILTER = ("Annotations (*.json *.txt *.csv *.mid *.midi *.musicxml *.xml *.mxl);;MIR-ST500 JSON (*.json);;"
+                     "SSVD (*.txt);;vocadito / svt-live CSV (*.csv);;MIDI (*.mid *.midi);;"
+                     "MusicXML (*.musicxml *.xml *.mxl);;All files (*)")
 SCORE_FILTER = "Scores (*.mid *.midi *.musicxml *.xml *.mxl);;All files (*)"
 CHECKPOINT_FILTER = "svt-live checkpoints (*.pt);;All files (*)"
-TAKE_FILTER = "MIDI (*.mid);;JSON (*.json);;CSV (*.csv);;WAV audio of a microphone take (*.wav)"
+TAKE_FILTER = ("MIDI (*.mid);;JSON (*.json);;CSV (*.csv);;TXT (*.txt);;MusicXML lead sheet (*.musicxml);;"
+               "WAV audio of a microphone take (*.wav)")
 PNG_FILTER = "PNG image (*.png)"
 SHEET_FILTER = "MusicXML lead sheet (*.musicxml);;SVG image of the lead sheet (*.svg)"
 
@@ -50,7 +52,7 @@ class Dialogs:
 
     def save_take(self, start: str = "") -> str | None:
         return self._save("Save take", start, TAKE_FILTER, {"MIDI": ".mid", "JSON": ".json", "CSV": ".csv",
-                                                            "WAV": ".wav"})
+                                                            "TXT": ".txt", "MusicXML": ".musicxml", "WAV": ".wav"})
 
     def save_lead_sheet(self, start: str = "") -> str | None:
         return self._save("Export lead sheet", start, SHEET_FILTER, {"MusicXML": ".musicxml", "SVG": ".svg"})

@@ -30,8 +30,6 @@ import numpy as np
 
 from svt_live.events import NoteOff, NoteOn
 
-SAVE_FORMATS = {".mid": "MIDI", ".midi": "MIDI", ".json": "JSON", ".csv": "CSV", ".wav": "WAV"}
-
 
 class TakeAudio:
     """A microphone take's audio as it was recorded: blocks ``[n, channels]`` (float, full scale
@@ -264,31 +262,28 @@ class Take:
     def save(self, path: str | Path) -> str:
         """Write the closed notes to ``path``; the format follows the extension.
 
-        ``.mid``/``.midi``: standard MIDI file (velocities from the NoteOns);
-        ``.json``: MIR-ST500 ``{name: [[onset, offset, midi], ...]}``;
-        ``.csv``: header ``onset,offset,midi``; ``.wav``: the recorded audio of a
+        A note format of :data:`svt_live.io.annotations.FORMATS` (``.mid`` with
+        the NoteOns' velocities, ``.json`` under the take's name, ``.csv``,
+        ``.txt``, ``.musicxml`` as a lead sheet), or ``.wav``: the recorded audio of a
         microphone take. Returns the format's name. Raises ValueError for
         another extension or a take without audio, OSError when writing fails.
         """
+        from svt_live.io.annotations import WRITE_EXTENSIONS, note_format, write_notes
+        from svt_live.notes import NoteError
+
         path = Path(path)
-        fmt = SAVE_FORMATS.get(path.suffix.lower())
         notes = self.notes_array()
-        if fmt == "WAV":
+        if path.suffix.lower() == ".wav":
             if self.audio is None:
                 raise ValueError("only a microphone take has audio to save")
             self.audio.save(path)
-            return fmt
-        if fmt == "MIDI":
-            from svt_live.io.midifile import write_midi_file
-            write_midi_file(path, notes, self._velocities)
-        elif fmt == "JSON":
-            from svt_live.io.annotations import write_json
-            write_json(path, {self.name: notes})
-        elif fmt == "CSV":
-            from svt_live.io.annotations import write_csv
-            write_csv(path, notes)
-        else:
-            raise ValueError(f"{path.name}: save as .mid, .json, .csv or (a microphone take) .wav")
+            return "WAV"
+        try:
+            note_format(path, writing=True)
+        except NoteError:
+            raise ValueError(f"{path.name}: save as {', '.join(WRITE_EXTENSIONS)} "
+                             "or (a microphone take) .wav") from None
+        fmt = write_notes(path, notes, self._velocities, name=self.name)
         self._saved_count = len(notes)
         return fmt
 

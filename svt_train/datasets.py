@@ -15,13 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from svt_live.io.annotations import load_json_notes, load_notes, load_ssvd_txt, load_vocadito_csv
+from svt_live.io.annotations import ANNOTATION_EXTENSIONS, load_json_notes, load_notes, load_ssvd_txt, load_vocadito_csv
+from svt_live.io.audio import AUDIO_EXTENSIONS
 from svt_live.notes import NoteError
 
 from .song import Song
-
-AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3", ".m4a", ".ogg", ".opus", ".aac")
-NOTE_EXTENSIONS = (".json", ".txt", ".csv", ".mid", ".midi")
 
 
 def speed_variant(song: Song, semitones: float, sample_rate: int = 16000) -> Song:
@@ -95,7 +93,7 @@ def folder(directory: str | Path) -> list[Song]:
     directory = Path(directory)
     songs = []
     for audio in sorted(p for p in directory.iterdir() if p.suffix.lower() in AUDIO_EXTENSIONS):
-        for ext in NOTE_EXTENSIONS:
+        for ext in ANNOTATION_EXTENSIONS:
             ann = audio.with_suffix(ext)
             if ann.exists():
                 songs.append(Song(audio.stem, audio, load_notes(ann, song_id=audio.stem if ext == ".json" else None)))

@@ -6,14 +6,20 @@ import pytest
 from synth import write_midi
 
 from svt_live.io.annotations import (
+    ANNOTATION_EXTENSIONS,
+    FORMATS,
+    READ_EXTENSIONS,
+    WRITE_EXTENSIONS,
     load_json_notes,
     load_midi_notes,
     load_notes,
     load_ssvd_txt,
     load_svt_csv,
     load_vocadito_csv,
+    note_format,
     write_csv,
     write_json,
+    write_notes,
 )
 from svt_live.notes import NoteError
 
@@ -74,8 +80,8 @@ def test_missing_and_binary_annotation_files(tmp_path):
     p.write_bytes(b"\xff\xfe\x00\x81" * 10)
     with pytest.raises(NoteError, match="cannot read as text"):
         load_notes(p)
-    with pytest.raises(NoteError, match=r"unknown annotation format '\.xml'"):
-        load_notes(tmp_path / "x.xml")
+    with pytest.raises(NoteError, match=r"x\.png: unknown note file format '\.png'"):
+        load_notes(tmp_path / "x.png")
 
 
 def test_ssvd_txt(tmp_path):
@@ -156,3 +162,44 @@ def test_written_files_get_umask_permissions(tmp_path):
     finally:
         os.umask(umask)
     assert (tmp_path / "n.csv").stat().st_mode & 0o777 == 0o644
+
+
+# ---------------------------------------------------------------- the format table
+
+
+@pytest.mark.parametrize("fmt", FORMATS, ids=lambda f: f.name)
+def test_every_format_reads_back_what_it_writes(tmp_path, fmt):
+    """One reader and one writer per format: what write_notes writes, load_notes reads back (a lead
+    sheet places the notes on its beat grid, so MusicXML keeps pitches and durations, not the lead-in)."""
+    beat = 0.5  # quarter notes and a half note at 120 BPM
+    notes = np.array([[1.0, 1.5, 60.0], [1.5, 2.0, 62.0], [2.0, 2.5, 64.0], [2.5, 3.5, 65.0], [3.5, 4.0, 67.0]])
+    path = tmp_path / f"take{fmt.writable[0]}"
+    assert write_notes(path, notes, name="take") == fmt.name
+    back = load_notes(path)
+    np.testing.assert_allclose(back[:, 2], notes[:, 2])
+    if fmt.name == "MusicXML":
+        np.testing.assert_allclose(np.diff(back[:, 0]) / beat, np.diff(notes[:, 0]) / beat, atol=1e-6)
+    else:
+        np.testing.assert_allclose(back[:, :2], notes[:, :2], atol=1e-3)
+    assert note_format(path).name == fmt.name
+
+
+def test_the_table_is_the_one_list_of_extensions():
+    assert set(WRITE_EXTENSIONS) <= set(READ_EXTENSIONS)
+    assert ".mxl" in READ_EXTENSIONS and ".mxl" not in WRITE_EXTENSIONS  # compressed MusicXML is read only
+    assert len(READ_EXTENSIONS) == len(set(READ_EXTENSIONS))  # one format an extension
+    assert ".xml" not in ANNOTATION_EXTENSIONS  # a .xml beside a song is not taken for its notes
+    with pytest.raises(NoteError, match=r"unknown note file format '\.png'"):
+        note_format("take.png")
+    with pytest.raises(NoteError, match="unknown note file format"):
+        note_format("song.mxl", writing=True)
+
+
+def test_a_named_format_is_written_whatever_the_extension(tmp_path):
+    """``--json notes.out`` writes JSON: a flag names the format, the path is the user's."""
+    path = tmp_path / "notes.out"
+    assert write_notes(path, NOTES, fmt="JSON", name="take") == "JSON"
+    assert json.loads(path.read_text()) == {"take": NOTES.tolist()}
+    with pytest.raises(NoteError, match="unknown note format 'PDF'"):
+        write_notes(tmp_path / "x.pdf", NOTES, fmt="PDF")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.out"]

@@ -759,8 +759,11 @@ def test_save_take_formats_and_png(qtbot, make_window, tmp_path, random_model):
     assert np.allclose(load_notes(tmp_path / "k.csv"), rounded(notes), atol=1e-6)
     assert win.save_take(tmp_path / "k.json")
     assert np.allclose(load_notes(tmp_path / "k.json", song_id="vocadito_10"), rounded(notes), atol=1e-6)
-    assert not win.save_take(tmp_path / "k.txt")
-    assert win.messages[-1][0] == "error"
+    assert win.save_take(tmp_path / "k.txt")  # every writable format of the note-format table
+    assert np.allclose(load_notes(tmp_path / "k.txt"), rounded(notes), atol=1e-6)
+    assert not win.save_take(tmp_path / "k.pdf")
+    assert win.messages[-1][0] == "error" and ".musicxml" in win.messages[-1][1]
+    assert not (tmp_path / "k.pdf").exists()
     assert win.ask_export_png()
     from PySide6.QtGui import QImage
     img = QImage(str(tmp_path / "roll.png"))

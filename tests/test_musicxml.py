@@ -125,7 +125,7 @@ def test_key_signature_notes_carry_no_accidental(tmp_path):
     assert path.read_text().count("<accidental>") == 0
 
 
-@pytest.mark.parametrize("name", ["x.mid", "x.json", "x.csv"])
+@pytest.mark.parametrize("name", ["x.mid", "x.json", "x.csv", "x.txt"])
 def test_write_other_formats_by_extension(tmp_path, name):
     import svt_live
     from svt_live.api import Note
@@ -145,7 +145,7 @@ def test_write_refuses_unknown_extension_and_bad_rows(tmp_path):
     import svt_live
 
     with pytest.raises(ValueError, match="format"):
-        svt_live.write([[0, 1, 60]], tmp_path / "x.txt")
+        svt_live.write([[0, 1, 60]], tmp_path / "x.png")
     with pytest.raises(ValueError, match="offset"):
         svt_live.write([[1, 0.5, 60]], tmp_path / "x.musicxml")
     assert not list(tmp_path.iterdir())

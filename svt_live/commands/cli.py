@@ -44,7 +44,6 @@ from svt_live.io.outputs import OutputConflict, check_outputs, os_error_line, pr
 from svt_live.notes import NoteError, format_notes
 from svt_live.theory.tuning import describe_tuning
 
-NOTE_EXTENSIONS = (".json", ".txt", ".csv", ".mid", ".midi")
 IN_OUTPUT_DIR = "\0--output-dir"  # an output flag given without a path (no real path holds a NUL)
 MAX_HOLD_MS = 2000.0  # --hold-ms: longer holds turn phrases into one note
 LIMITS = {"seconds": 7 * 24 * 3600.0, "hop": 60.0, "onset_tolerance": 10.0}  # the largest sane value of each
@@ -157,11 +156,13 @@ def reference_file(audio: Path, ref: str, rel: Path | None = None) -> Path:
     """The file ``--eval REF`` scores ``audio`` against: REF, or in a folder REF the annotation at the
     audio's path ``rel`` under the folder it was found in (``REF/x/a.txt`` for ``songs/x/a.wav``), else
     the same-stem one at REF's top."""
+    from svt_live.io.annotations import ANNOTATION_EXTENSIONS
+
     r = Path(ref)
     if r.is_dir():
         places = ([rel.with_suffix("")] if rel is not None and rel.parent != Path(".") else []) + [Path(audio.stem)]
         for place in places:
-            for ext in NOTE_EXTENSIONS:
+            for ext in ANNOTATION_EXTENSIONS:
                 cand = r / place.parent / f"{place.name}{ext}"
                 if cand.exists():
                     return cand
@@ -375,46 +376,31 @@ def _music(args, notes: np.ndarray, targets: list) -> dict:
     return {"tuning_cents": tuning, "key": key, "sheet": sheet, "sung_cents": sung}
 
 
+FLAG_FORMATS = {"json": "JSON", "csv": "CSV", "midi_file": "MIDI", "musicxml": "MusicXML"}  # each flag's format
+
+
 def _write_outputs(args, f: Path, key: str, t, ref: np.ndarray | None, targets: list, music: dict) -> bool:
     """Write one input's own files; an output that fails is reported in one line and
     the others are still written. Returns whether all were."""
     ok = True
     for flag, path in targets:
         try:
-            if flag == "csv":
-                from svt_live.io.annotations import write_csv
-                write_csv(path, t.notes)
-            elif flag == "json":
-                from svt_live.io.annotations import write_json
-                write_json(path, {key: t.notes})
-            elif flag == "midi_file":
-                from svt_live.io.midifile import write_midi_file
-                write_midi_file(path, t.notes, t.velocities, pitch_bends=args.pitch_bends, contours=t.contours,
-                                division=args.division, tuning_cents=music["tuning_cents"], key=music["key"],
-                                rhythm=music["sheet"].rhythm)
-            elif flag == "musicxml":
-                _write_score(path, f.stem, music)
-            else:
+            if flag == "plot":
                 from svt_live.io.plot import plot_transcription
                 plot_transcription(path, t.notes, ref, span=args.plot_span, title=f.name)
+            else:  # --json, --csv, --midi-file, --musicxml: the note-format table
+                from svt_live.io.annotations import write_notes
+                write_notes(path, t.notes, t.velocities, fmt=FLAG_FORMATS[flag], name=key, title=f.stem,
+                            sheet=music["sheet"],
+                            midi_options={"pitch_bends": args.pitch_bends, "contours": t.contours,
+                                          "division": args.division, "tuning_cents": music["tuning_cents"],
+                                          "key": music["key"]})
         except OSError as exc:
             print(f"svt-live: error: {printable(_os_error(exc))}", file=sys.stderr)
             ok = False
         else:
             wrote(path, args.quiet)
     return ok
-
-
-def _write_score(path: Path, title: str, music: dict) -> None:
-    """``--musicxml``: the lead sheet; what music21 cannot notate is an ``OSError`` naming ``path``
-    (one failed output: the batch and ``--json`` go on)."""
-    from music21.exceptions21 import Music21Exception
-
-    from svt_live.io.musicxml import lead_sheet_score, write_score
-    try:
-        write_score(path, lead_sheet_score(music["sheet"], title=title))
-    except Music21Exception as exc:
-        raise OSError(None, f"music21 cannot notate this take ({str(exc).splitlines()[0]})", str(path)) from None
 
 
 def _check_batch(args) -> None:

@@ -30,10 +30,9 @@ from svt_live.engine.playaids import PortAids
 from svt_live.engine.runner import pick_engine, run_take
 from svt_live.engine.stop import StopRequest
 from svt_live.engine.streaming import LIVE_HOP
-from svt_live.io.annotations import write_csv, write_json
+from svt_live.io.annotations import write_notes
 from svt_live.io.blocks import mic_blocks
 from svt_live.io.mic import MicError, MicSource
-from svt_live.io.midifile import write_midi_file
 from svt_live.io.midiport import MidiChoice, open_midi
 from svt_live.io.outputs import WavRecorder
 
@@ -47,15 +46,12 @@ def _say(msg: str) -> None:
 def _save(outputs: dict, notes: np.ndarray, velocities: np.ndarray, quiet: bool) -> list[str]:
     """Write every requested output (``{"json" | "csv" | "midi_file": path or None}``); returns one-line
     errors for those that failed."""
-    writers = {"json": lambda p: write_json(p, {JSON_KEY: notes}),
-               "csv": lambda p: write_csv(p, notes),
-               "midi_file": lambda p: write_midi_file(p, notes, velocities.tolist())}
     errors = []
-    for kind, write in writers.items():
+    for kind, fmt in (("json", "JSON"), ("csv", "CSV"), ("midi_file", "MIDI")):
         path = outputs.get(kind)
         if path:
             try:
-                write(path)
+                write_notes(path, notes, velocities.tolist(), fmt=fmt, name=JSON_KEY)
             except OSError as exc:
                 errors.append(f"cannot write {path}: {exc.strerror or exc}")
             else:

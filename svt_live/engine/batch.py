@@ -3,7 +3,7 @@
 Conventions:
 
 - An input is a file or a folder. A folder stands for every file under it
-  (recursively, sorted) whose extension is in :data:`AUDIO_EXTENSIONS`;
+  (recursively, sorted) whose extension is in :data:`svt_live.io.audio.AUDIO_EXTENSIONS`;
   other files there are ignored, and a folder with none is an error.
 - A subfolder that cannot be read is left out with a warning naming it.
 - An input found in a folder has a relative path ``rel`` under it;
@@ -34,9 +34,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-AUDIO_EXTENSIONS = frozenset({".wav", ".mp3", ".flac", ".ogg", ".oga", ".opus", ".m4a", ".aac", ".aif",
-                              ".aiff", ".wma", ".webm", ".mp4", ".mka"})
-
 
 @dataclass(frozen=True)
 class Input:
@@ -59,6 +56,8 @@ def expand_inputs(paths: list[str | Path]) -> list[Input]:
     >>> expand_inputs(["song.mp3"])
     [Input(path=PosixPath('song.mp3'), rel=None)]
     """
+    from svt_live.io.audio import AUDIO_EXTENSIONS  # (imports PyAV: only where a folder is searched)
+
     out = []
     for p in map(Path, paths):
         if str(p) != "-" and p.is_dir():
@@ -74,6 +73,8 @@ def expand_inputs(paths: list[str | Path]) -> list[Input]:
 def _audio_files(folder: Path) -> Iterator[Path]:
     """Every audio file under ``folder`` (by extension), following no symbolic link to a folder;
     a subfolder that cannot be listed is a warning naming it."""
+    from svt_live.io.audio import AUDIO_EXTENSIONS
+
     def unreadable(exc: OSError) -> None:
         warnings.warn(f"{exc.filename}: cannot read this folder ({exc.strerror}); its audio files are left out",
                       stacklevel=2)

@@ -1,13 +1,30 @@
-"""Read and write note annotations in the formats singing datasets use.
+"""Note files: one home per format, each with one reader and one writer, in one table.
+
+:data:`FORMATS` is the table; :func:`load_notes` reads and :func:`write_notes`
+writes any of its formats, chosen by the file's extension. The command line
+(``--eval``, ``--json``, ``--midi-file``, ``--musicxml``), live takes,
+svt-gui, training data and exercises all read and write notes through it, and
+:func:`svt_live.write` is its front door in the Python API.
+
+============ =================== ======================================== =========================================
+format       extensions          read                                     written
+============ =================== ======================================== =========================================
+JSON         .json               MIR-ST500 ``{"<song id>": [[on, off,     ``{name: [[on, off, midi], ...]}``
+                                 midi], ...]}``, or a bare list
+CSV          .csv                svt-live (header ``onset,offset,midi``)  header ``onset,offset,midi``
+                                 or vocadito (``onset,frequency_hz,
+                                 duration``, no header)
+TXT          .txt                SSVD ``onset<TAB>offset<TAB>midi``       the same
+MIDI         .mid .midi          every note of every voice                one track; tempo map and key from the
+                                 (:mod:`svt_live.io.midifile`)            lead sheet when one is given
+MusicXML     .musicxml .xml .mxl every note of every part, in seconds at  the lead sheet (``.mxl`` is read only;
+                                 the score's tempo (:mod:`~.musicxml`)    inferred when none is given)
+============ =================== ======================================== =========================================
 
 Readers return notes ``[n, 3]`` (onset s, offset s, MIDI) validated by
-:func:`svt_live.notes.validate_notes`. Supported:
-
-- MIR-ST500 JSON ``{"<song id>": [[on, off, midi], ...], ...}`` (also a bare list)
-- SSVD ``.txt``: ``onset<TAB>offset<TAB>midi`` per line
-- vocadito ``.csv``: ``onset,frequency_hz,duration`` per line, no header
-- MIDI files (``.mid``/``.midi``): every note of every voice (:func:`svt_live.io.midifile.read_midi`)
-- svt-live ``.csv`` as written by :func:`write_csv` (header ``onset,offset,midi``)
+:func:`svt_live.notes.validate_notes`; writers round times to 0.1 ms and
+pitches to 0.01 semitone in the text formats and write through
+:mod:`svt_live.io.outputs` (atomically, special files written into).
 
 Text files may start with a UTF-8 byte order mark (spreadsheet programs
 write one) and a header line (a line with no numbers: ``onset, offset,
@@ -19,11 +36,14 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from svt_live.io.midifile import load_midi_notes
+from svt_live.io.midifile import MIDI_EXTENSIONS, load_midi_notes, write_midi_file
+from svt_live.io.musicxml import MUSICXML_EXTENSIONS, load_musicxml_notes, write_lead_sheet_score
 from svt_live.io.outputs import atomic_write
 from svt_live.notes import NoteError, validate_notes
 from svt_live.theory.tuning import hz_to_midi
@@ -143,31 +163,6 @@ def load_vocadito_csv(path: str | Path) -> np.ndarray:
     return validate_notes(notes, source=str(path))[0]
 
 
-def load_notes(path: str | Path, song_id: str | None = None) -> np.ndarray:
-    """Reference notes from any supported file, chosen by extension.
-
-    For a MIR-ST500 JSON holding several songs, ``song_id`` picks one; it is
-    required unless the file holds exactly one song.
-    """
-    path = Path(path)
-    ext = path.suffix.lower()
-    if ext == ".json":
-        songs = load_json_notes(path)
-        key = pick_song(songs, song_id)
-        if key is None:
-            raise NoteError(f"{path}: holds {len(songs)} songs; say which with a song id" if song_id is None
-                            else f"{path}: no song with id {song_id!r}")
-        return songs[key]
-    if ext == ".txt":
-        return load_ssvd_txt(path)
-    if ext == ".csv":
-        head = "".join(_read_text(path).lstrip().split("\n", 1)[0].lower().split())
-        return load_svt_csv(path) if head.startswith("onset,offset") else load_vocadito_csv(path)
-    if ext in (".mid", ".midi"):
-        return load_midi_notes(path)
-    raise NoteError(f"{path}: unknown annotation format {ext!r} (use .json, .txt, .csv or .mid)")
-
-
 def load_svt_csv(path: str | Path) -> np.ndarray:
     """svt-live CSV (header ``onset,offset,midi``) -> notes ``[n, 3]``."""
     path = Path(path)
@@ -224,3 +219,163 @@ def write_csv_table(path: str | Path, songs: dict) -> None:
     """
     write_csv_rows(path, ["file", "onset", "offset", "midi"],
                    ([key, *row] for key, notes in songs.items() for row in notes_to_rows(notes)))
+
+
+def write_txt(path: str | Path, notes: np.ndarray) -> None:
+    """Write notes as SSVD-style text: ``onset<TAB>offset<TAB>midi`` per line, no header."""
+    text = "".join(f"{a}\t{b}\t{p}\n" for a, b, p in notes_to_rows(notes))
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+
+
+# ---------------------------------------------------------------- the table
+
+
+def _read_json(path: Path, song_id: str | None) -> np.ndarray:
+    songs = load_json_notes(path)
+    key = pick_song(songs, song_id)
+    if key is None:
+        raise NoteError(f"{path}: holds {len(songs)} songs; say which with a song id" if song_id is None
+                        else f"{path}: no song with id {song_id!r}")
+    return songs[key]
+
+
+def _read_csv(path: Path, song_id: str | None) -> np.ndarray:
+    head = "".join(_read_text(path).lstrip().split("\n", 1)[0].lower().split())
+    return load_svt_csv(path) if head.startswith("onset,offset") else load_vocadito_csv(path)
+
+
+def _write_json(path, notes, *, name, **_):
+    write_json(path, {name: notes})
+
+
+def _write_csv(path, notes, **_):
+    write_csv(path, notes)
+
+
+def _write_txt(path, notes, **_):
+    write_txt(path, notes)
+
+
+def _write_midi(path, notes, *, velocities, sheet, midi_options, **_):
+    options = dict(midi_options or {})
+    if sheet is not None:
+        options.setdefault("key", sheet.key)
+        options.setdefault("rhythm", sheet.rhythm)
+    write_midi_file(path, notes, velocities, **options)
+
+
+def _write_musicxml(path, notes, *, name, title, sheet, midi_options, **_):
+    if sheet is None:
+        from svt_live.theory.leadsheet import infer_lead_sheet
+        sheet = infer_lead_sheet(notes, tuning_cents=(midi_options or {}).get("tuning_cents", 0.0))
+    write_lead_sheet_score(path, sheet, title=name if title is None else title)
+
+
+@dataclass(frozen=True)
+class NoteFormat:
+    """One row of :data:`FORMATS`: the format's ``name``, its ``extensions`` (the first is the usual
+    one), ``writable`` extensions, ``read(path, song_id)`` and ``write(path, notes, **what)``."""
+
+    name: str
+    extensions: tuple[str, ...]
+    read: Callable[[Path, str | None], np.ndarray]
+    write: Callable[..., None]
+    writable: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        if not self.writable:
+            object.__setattr__(self, "writable", self.extensions)
+
+
+FORMATS: tuple[NoteFormat, ...] = (
+    NoteFormat("JSON", (".json",), _read_json, _write_json),
+    NoteFormat("CSV", (".csv",), _read_csv, _write_csv),
+    NoteFormat("TXT", (".txt",), lambda path, song_id: load_ssvd_txt(path), _write_txt),
+    NoteFormat("MIDI", MIDI_EXTENSIONS, lambda path, song_id: load_midi_notes(path), _write_midi),
+    NoteFormat("MusicXML", MUSICXML_EXTENSIONS, lambda path, song_id: load_musicxml_notes(path), _write_musicxml,
+               writable=(".musicxml", ".xml")),
+)
+READ_EXTENSIONS = tuple(ext for f in FORMATS for ext in f.extensions)
+WRITE_EXTENSIONS = tuple(ext for f in FORMATS for ext in f.writable)
+# the names an annotation beside an audio file may have, in the order they are looked for (a .xml
+# beside a song is more often something else than its notes)
+ANNOTATION_EXTENSIONS = tuple(ext for f in FORMATS if f.name != "MusicXML" for ext in f.extensions)
+
+
+def note_format(path: str | Path, *, writing: bool = False) -> NoteFormat:
+    """The :data:`FORMATS` row for ``path``'s extension; :class:`~svt_live.notes.NoteError` (a
+    ``ValueError``) naming the extensions there are when none fits.
+
+    >>> note_format("take.MID").name, note_format("song.mxl").name
+    ('MIDI', 'MusicXML')
+    """
+    ext = Path(path).suffix.lower()
+    for f in FORMATS:
+        if ext in (f.writable if writing else f.extensions):
+            return f
+    known = WRITE_EXTENSIONS if writing else READ_EXTENSIONS
+    raise NoteError(f"{path}: unknown note file format {ext or '(no extension)'!r} "
+                    f"(use {', '.join(known)})")
+
+
+def load_notes(path: str | Path, song_id: str | None = None) -> np.ndarray:
+    """Notes from any file of :data:`FORMATS`, chosen by extension.
+
+    For a MIR-ST500 JSON holding several songs, ``song_id`` picks one; it is
+    required unless the file holds exactly one song. Raises
+    :class:`~svt_live.notes.NoteError` (one line) for an unknown extension or a
+    file that cannot be read.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "take.txt")
+    >>> write_notes(path, [[0.5, 1.0, 60.0], [1.0, 1.5, 62.25]])
+    'TXT'
+    >>> load_notes(path).tolist()
+    [[0.5, 1.0, 60.0], [1.0, 1.5, 62.25]]
+    """
+    path = Path(path)
+    return note_format(path).read(path, song_id)
+
+
+def write_notes(path: str | Path, notes, velocities=None, *, fmt: str | None = None, name: str = "notes",
+                title: str | None = None, sheet=None, midi_options: dict | None = None) -> str:
+    """Write notes to ``path`` in format ``fmt``, or the one its extension names; returns the format's name.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        Output file (:data:`WRITE_EXTENSIONS`); written atomically, a special file written into.
+    notes : array_like, shape (n, 3)
+        ``(onset_s, offset_s, midi)`` rows.
+    fmt : str, optional
+        A :data:`FORMATS` name (``"JSON"``, ``"CSV"``, ``"TXT"``, ``"MIDI"``, ``"MusicXML"``) whatever
+        the extension (``--json notes.out``); ``None``: chosen by the extension.
+    velocities : array_like of int, optional
+        MIDI velocities, one a note (MIDI files; 80 when not given).
+    name : str
+        The song's id in a JSON file, and a lead sheet's title unless ``title`` is given.
+    sheet : svt_live.theory.leadsheet.LeadSheet, optional
+        The notes' lead sheet: a MIDI file takes its tempo map and key, MusicXML is it
+        (inferred from the notes when not given; a MIDI file is then on a 120 BPM grid).
+    midi_options : dict, optional
+        More options of :func:`svt_live.io.midifile.notes_to_midi` (``pitch_bends``,
+        ``contours``, ``division``, ``tuning_cents``).
+
+    Raises
+    ------
+    NoteError
+        An extension no format writes (without ``fmt``), or an unknown ``fmt``.
+    OSError
+        The file cannot be written, or music21 cannot notate the notes (naming ``path``).
+    """
+    if fmt is None:
+        row = note_format(path, writing=True)
+    else:
+        row = next((f for f in FORMATS if f.name == fmt), None)
+        if row is None:
+            raise NoteError(f"unknown note format {fmt!r} (one of {', '.join(f.name for f in FORMATS)})")
+    notes = np.asarray(notes, dtype=np.float64).reshape(-1, 3)
+    row.write(path, notes, velocities=velocities, name=name, title=title, sheet=sheet, midi_options=midi_options)
+    return row.name

@@ -52,6 +52,10 @@ def deferred_signals():
 
 
 STDIN = "-"  # the input file name that reads standard input
+# what a folder of songs is searched for (svt-live's batches, svt-train's folder data sets); any
+# other file FFmpeg decodes is still read when named
+AUDIO_EXTENSIONS = frozenset({".wav", ".mp3", ".flac", ".ogg", ".oga", ".opus", ".m4a", ".aac", ".aif",
+                              ".aiff", ".wma", ".webm", ".mp4", ".mka"})
 
 
 def _check_path(path: Path) -> None:

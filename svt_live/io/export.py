@@ -1,4 +1,6 @@
-"""``svt_live.write``: notes to a file chosen by its extension (MusicXML lead sheet, MIDI, JSON, CSV).
+"""``svt_live.write``: notes to a file chosen by its extension (MusicXML lead sheet, MIDI, JSON, CSV, TXT).
+
+The front door of the note-format table (:mod:`svt_live.io.annotations`).
 
 Conventions: notes are the :class:`svt_live.Note` list that
 :func:`svt_live.transcribe` returns, or ``(onset_s, offset_s, midi)`` rows.
@@ -12,10 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
+from svt_live.io.annotations import WRITE_EXTENSIONS, note_format, write_notes
 from svt_live.theory.grid import check_bpm, parse_meter
 from svt_live.theory.key import Key, parse_key
-
-EXTENSIONS = (".musicxml", ".xml", ".mid", ".midi", ".json", ".csv")
 
 
 def note_rows(notes) -> tuple[np.ndarray, np.ndarray | None]:
@@ -40,7 +41,7 @@ def note_rows(notes) -> tuple[np.ndarray, np.ndarray | None]:
 
 def write(notes, path: str | Path, *, bpm: float | None = None, meter: tuple[int, int] | None = None,
           key: Key | str | None = None, tuning_cents: float = 0.0) -> None:
-    """Write notes to ``path``: ``.musicxml`` (a lead sheet), ``.mid``, ``.json`` or ``.csv``.
+    """Write notes to ``path``: ``.musicxml`` (a lead sheet), ``.mid``, ``.json``, ``.csv`` or ``.txt``.
 
     Parameters
     ----------
@@ -84,9 +85,11 @@ def write(notes, path: str | Path, *, bpm: float | None = None, meter: tuple[int
     ['G4', 'B4', 'D5']
     """
     path = Path(path)
-    ext = path.suffix.lower()
-    if ext not in EXTENSIONS:
-        raise ValueError(f"cannot tell the format of {path.name!r}: give one of {', '.join(EXTENSIONS)}")
+    try:
+        fmt = note_format(path, writing=True)
+    except ValueError:
+        known = ", ".join(WRITE_EXTENSIONS)
+        raise ValueError(f"cannot tell the format of {path.name!r}: give one of {known}") from None
     rows, velocities = note_rows(notes)
     if isinstance(key, str):
         key = parse_key(key)
@@ -94,18 +97,8 @@ def write(notes, path: str | Path, *, bpm: float | None = None, meter: tuple[int
         meter = parse_meter(meter)
     if bpm is not None:
         bpm = check_bpm(bpm)
-    options = {"bpm": bpm, "meter": meter, "key": key, "tuning_cents": tuning_cents}
-    if ext in (".musicxml", ".xml"):
-        from svt_live.io.musicxml import write_lead_sheet
-        write_lead_sheet(path, rows, title=path.stem, **options)
-    elif ext in (".mid", ".midi"):
-        from svt_live.io.midifile import write_midi_file
+    sheet = None
+    if fmt.name in ("MIDI", "MusicXML"):
         from svt_live.theory.leadsheet import infer_lead_sheet
-        sheet = infer_lead_sheet(rows, **options)
-        write_midi_file(path, rows, velocities, key=sheet.key, tuning_cents=tuning_cents, rhythm=sheet.rhythm)
-    elif ext == ".json":
-        from svt_live.io.annotations import write_json
-        write_json(path, {path.stem: rows})
-    else:
-        from svt_live.io.annotations import write_csv
-        write_csv(path, rows)
+        sheet = infer_lead_sheet(rows, bpm=bpm, meter=meter, key=key, tuning_cents=tuning_cents)
+    write_notes(path, rows, velocities, name=path.stem, sheet=sheet, midi_options={"tuning_cents": tuning_cents})

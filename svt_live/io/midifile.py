@@ -26,6 +26,7 @@ from svt_live.notes import NoteError, validate_notes
 from svt_live.theory.grid import DEFAULT_BPM, DEFAULT_METER, check_bpm, quantize_notes
 from svt_live.theory.tuning import round_to_tuning
 
+MIDI_EXTENSIONS = (".mid", ".midi")
 TICKS_PER_BEAT = 960
 TRACK_NAME = "svt-live voice"
 DEFAULT_VELOCITY = 80  # notes that carry no velocity (annotations read from files)

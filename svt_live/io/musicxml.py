@@ -1,4 +1,4 @@
-"""MusicXML lead sheets from notes (music21, imported only when a score is written).
+"""MusicXML: lead sheets from notes, and the notes of a score (music21, imported only when used).
 
 Conventions: notes are ``(onset_s, offset_s, midi)`` rows, or already
 placed in quarter notes (:func:`score_from_positions`, what
@@ -11,21 +11,31 @@ spelled in the key by scale degree and melodic direction
 signature (or an earlier note in the bar) doesn't already say them.
 :func:`notes_to_score` is the fixed grid: ``bpm`` from second 0, notes
 quantized to ``division`` (:func:`svt_live.theory.grid.quantize_notes`).
+
+Reading (:func:`read_musicxml`): each part's notes in seconds at the score's
+tempo (ties joined, tempo changes followed, grace notes left out, every pitch
+of a chord), its first tempo and beats per bar. A file that would inflate past
+``MAX_XML_BYTES`` (an ``.mxl`` by the sizes its zip declares) is refused before
+music21 reads it, and the XML itself is parsed, never a cached pickle.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from svt_live.io.outputs import write_bytes
+from svt_live.notes import NoteError, validate_notes
 from svt_live.theory.grid import DEFAULT_BPM, DEFAULT_METER, check_bpm, quantize_notes
 from svt_live.theory.key import Key
-from svt_live.theory.leadsheet import LeadSheet, infer_lead_sheet
+from svt_live.theory.leadsheet import LeadSheet
 from svt_live.theory.tuning import round_to_tuning
 
 SCORE_DIVISION = 16  # the grid of a score when none is asked for
 PART_NAME = "Voice"
+MUSICXML_EXTENSIONS = (".musicxml", ".xml", ".mxl")  # .mxl: compressed, read only
+MAX_XML_BYTES = 20_000_000  # MusicXML read into music21's tree costs about 20 times its size
 
 
 def _music21_key(key: Key):
@@ -194,8 +204,106 @@ def lead_sheet_score(sheet: LeadSheet, title: str = ""):
                                 pickup_q=r.pickup_q, title=title)
 
 
-def write_lead_sheet(path: str | Path, notes, *, title: str = "", **options) -> LeadSheet:
-    """Write the take's lead sheet as MusicXML (atomically); ``options`` as :func:`infer_lead_sheet`'s."""
-    sheet = infer_lead_sheet(notes, **options)
-    write_score(path, lead_sheet_score(sheet, title))
-    return sheet
+def write_lead_sheet_score(path: str | Path, sheet: LeadSheet, title: str = "") -> None:
+    """Write a :class:`LeadSheet` as MusicXML (atomically); what music21 cannot notate is an
+    ``OSError`` naming ``path``, as a file that cannot be written is."""
+    from music21.exceptions21 import Music21Exception
+
+    try:
+        score = lead_sheet_score(sheet, title)
+        data = score_bytes(score)
+    except Music21Exception as exc:
+        raise OSError(None, f"music21 cannot notate this take ({str(exc).splitlines()[0]})", str(path)) from None
+    write_bytes(path, data)
+
+
+# ---------------------------------------------------------------- reading
+
+
+@dataclass(frozen=True)
+class MusicXmlPart:
+    """One part that has notes: ``label`` ("part 2 'Alto'"), ``notes [n, 3]`` (onset_s, offset_s, midi)."""
+
+    label: str
+    notes: np.ndarray
+
+
+@dataclass(frozen=True)
+class MusicXmlContents:
+    """What :func:`read_musicxml` found: the parts that have notes, in file order, the first tempo
+    (quarters per minute; ``None`` when the score has none) and beats per bar (``None``: no meter)."""
+
+    parts: list[MusicXmlPart]
+    bpm: float | None
+    beats: int | None
+
+
+def check_xml_size(path: str | Path) -> None:
+    """Raise :class:`~svt_live.notes.NoteError` when MusicXML would inflate past ``MAX_XML_BYTES``:
+    a ``.mxl`` by the sizes its zip declares (what inflating it yields at most), a plain file by its size."""
+    import zipfile
+
+    path = Path(path)
+    if zipfile.is_zipfile(path):
+        try:
+            with zipfile.ZipFile(path) as z:
+                size = sum(i.file_size for i in z.infolist())
+        except (zipfile.BadZipFile, OSError, ValueError) as exc:
+            raise NoteError(f"{path}: not a readable MusicXML archive ({exc})") from None
+    else:
+        size = path.stat().st_size
+    if size > MAX_XML_BYTES:
+        raise NoteError(f"{path}: {size / 1e6:.0f} MB of MusicXML; at most {MAX_XML_BYTES / 1e6:.0f} MB is read")
+
+
+def read_musicxml(path: str | Path) -> MusicXmlContents:
+    """The parts of a MusicXML score (``.musicxml``, ``.xml`` or compressed ``.mxl``) with their notes in seconds.
+
+    Raises :class:`~svt_live.notes.NoteError` (one line) for a missing, oversized or unreadable file.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "two.musicxml")
+    >>> write_musicxml(path, [[0.0, 0.5, 60], [0.5, 1.0, 64]], bpm=120)
+    >>> contents = read_musicxml(path)
+    >>> contents.bpm, contents.parts[0].notes.tolist()
+    (120.0, [[0.0, 0.5, 60.0], [0.5, 1.0, 64.0]])
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise NoteError(f"{path}: no such MusicXML file")
+    try:
+        from music21 import converter, meter, tempo
+    except ImportError:
+        raise NoteError(f"{path}: reading MusicXML needs music21 (pip install music21)") from None
+    check_xml_size(path)
+    try:  # forceSource: parse the XML itself, never a cached pickle
+        parsed = converter.parse(str(path), format="musicxml", forceSource=True)
+    except Exception as exc:  # music21 raises many types for a bad file; each becomes one line
+        raise NoteError(f"{path}: not a readable MusicXML score ({type(exc).__name__}: "
+                        f"{str(exc).splitlines()[0] if str(exc) else 'no detail'})") from None
+    parts = []
+    for index, part in enumerate(list(getattr(parsed, "parts", [])) or [parsed]):
+        if not part.recurse().notes:
+            continue
+        rows = []
+        for entry in part.stripTies().flatten().secondsMap:
+            el = entry["element"]
+            if not (getattr(el, "isNote", False) or getattr(el, "isChord", False)) or entry["durationSeconds"] <= 0:
+                continue  # rests, and grace notes (no duration)
+            on = entry["offsetSeconds"]
+            rows.extend([on, on + entry["durationSeconds"], float(p.midi)] for p in el.pitches)
+        label = f"part {index + 1}{f' {part.partName!r}' if part.partName else ''}"
+        parts.append(MusicXmlPart(label, validate_notes(sorted(rows), source=str(path))[0]))
+    marks = list(parsed.recurse().getElementsByClass(tempo.MetronomeMark))
+    sigs = list(parsed.recurse().getElementsByClass(meter.TimeSignature))
+    bpm = marks[0].getQuarterBPM() if marks and marks[0].getQuarterBPM() else None
+    return MusicXmlContents(parts, float(bpm) if bpm else None, sigs[0].numerator if sigs else None)
+
+
+def load_musicxml_notes(path: str | Path) -> np.ndarray:
+    """Every note of every part of a MusicXML score, sorted by onset: ``[n, 3]`` (onset_s, offset_s, midi)."""
+    parts = read_musicxml(path).parts
+    notes = np.concatenate([p.notes for p in parts]) if parts else np.zeros((0, 3))
+    return notes[np.lexsort((notes[:, 2], notes[:, 0]))] if len(notes) else notes

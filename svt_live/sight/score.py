@@ -15,7 +15,7 @@ Where the file has more than one voice, or chords, the first voice is used,
 the top note of each chord is kept, and a warning says so. An empty or
 unreadable score raises :class:`ScoreError` with a one-line reason, and so does
 one that would cost more than its size: more than ``MAX_SCORE_NOTES`` notes, or
-MusicXML (inflated, for ``.mxl``: the sizes its zip declares) over ``MAX_XML_BYTES``.
+MusicXML over :data:`svt_live.io.musicxml.MAX_XML_BYTES` (inflated, for ``.mxl``).
 A MIDI file's tempo map is read in linear time; SMPTE time is read at its frame
 rate; a tempo of 0 or a time division of 0 is refused.
 """
@@ -27,14 +27,12 @@ from pathlib import Path
 
 import numpy as np
 
-from svt_live.io.midifile import read_midi
-from svt_live.notes import NoteError, validate_notes
+from svt_live.io.midifile import MIDI_EXTENSIONS, read_midi
+from svt_live.io.musicxml import MUSICXML_EXTENSIONS
+from svt_live.notes import NoteError
 
-MIDI_EXTENSIONS = (".mid", ".midi")
-MUSICXML_EXTENSIONS = (".musicxml", ".xml", ".mxl")
 DEFAULT_BPM, DEFAULT_BEATS = 120.0, 4
 MAX_SCORE_NOTES = 2000  # an exercise's notes: the check holds score notes x sung notes (a 10-minute take: 0.5 GB)
-MAX_XML_BYTES = 20_000_000  # MusicXML read into music21's tree costs about 20 times its size
 
 
 class ScoreError(NoteError):
@@ -101,61 +99,22 @@ def _check_length(path: Path, n_notes: int) -> None:
         raise ScoreError(f"{path}: {n_notes} notes; an exercise has at most {MAX_SCORE_NOTES}")
 
 
-def _check_xml_size(path: Path) -> None:
-    """Refuse MusicXML that would inflate past ``MAX_XML_BYTES`` before music21 reads it: a ``.mxl`` by
-    the sizes its zip declares (what inflating it yields at most), a plain file by its size."""
-    import zipfile
-
-    if zipfile.is_zipfile(path):
-        try:
-            with zipfile.ZipFile(path) as z:
-                size = sum(i.file_size for i in z.infolist())
-        except (zipfile.BadZipFile, OSError, ValueError) as exc:
-            raise ScoreError(f"{path}: not a readable MusicXML archive ({exc})") from None
-    else:
-        size = path.stat().st_size
-    if size > MAX_XML_BYTES:
-        raise ScoreError(f"{path}: {size / 1e6:.0f} MB of MusicXML; an exercise has at most "
-                         f"{MAX_XML_BYTES / 1e6:.0f} MB")
-
-
 def _read_musicxml(path: Path) -> Score:
+    from svt_live.io.musicxml import read_musicxml
+
     try:
-        from music21 import converter, meter, tempo
-    except ImportError:
-        raise ScoreError(f"{path}: reading MusicXML needs music21 (pip install music21)") from None
-    _check_xml_size(path)
-    try:  # forceSource: parse the XML itself, never a cached pickle
-        parsed = converter.parse(str(path), format="musicxml", forceSource=True)
-    except Exception as exc:  # music21 raises many types for a bad file; each becomes one line
-        raise ScoreError(f"{path}: not a readable MusicXML score ({type(exc).__name__}: "
-                         f"{str(exc).splitlines()[0] if str(exc) else 'no detail'})") from None
-    parts = list(getattr(parsed, "parts", [])) or [parsed]
-    part = next((p for p in parts if p.recurse().notes), None)
-    if part is None:
+        contents = read_musicxml(path)
+    except NoteError as exc:
+        raise ScoreError(str(exc)) from None
+    if not contents.parts:
         raise ScoreError(f"{path}: no notes in this MusicXML score")
-    index = parts.index(part)
-    voice = f"part {index + 1}{f' {part.partName!r}' if part.partName else ''}"
-    if sum(bool(p.recurse().notes) for p in parts) > 1:
-        warnings.warn(f"{path}: {len(parts)} parts with notes; the exercise is the first, {voice}", stacklevel=2)
-    flat = part.stripTies().flatten()
-    rows = []
-    for entry in flat.secondsMap:
-        el = entry["element"]
-        if not getattr(el, "isNote", False) and not getattr(el, "isChord", False):
-            continue
-        if entry["durationSeconds"] <= 0:  # grace notes
-            continue
-        on = entry["offsetSeconds"]
-        for p in el.pitches:
-            rows.append([on, on + entry["durationSeconds"], float(p.midi)])
-    marks = list(parsed.recurse().getElementsByClass(tempo.MetronomeMark))
-    sigs = list(parsed.recurse().getElementsByClass(meter.TimeSignature))
-    bpm = marks[0].getQuarterBPM() if marks and marks[0].getQuarterBPM() else DEFAULT_BPM
-    _check_length(path, len(rows))
-    notes = validate_notes(sorted(rows), source=str(path))[0]
-    return Score(_monophonic(notes, path, voice), float(bpm), sigs[0].numerator if sigs else DEFAULT_BEATS,
-                 voice, str(path))
+    first = contents.parts[0]
+    if len(contents.parts) > 1:
+        warnings.warn(f"{path}: {len(contents.parts)} parts with notes; the exercise is the first, {first.label}",
+                      stacklevel=3)
+    _check_length(path, len(first.notes))
+    return Score(_monophonic(first.notes, path, first.label), contents.bpm or DEFAULT_BPM,
+                 contents.beats or DEFAULT_BEATS, first.label, str(path))
 
 
 def read_score(path: str | Path) -> Score:

@@ -100,7 +100,7 @@ def test_a_long_array_keeps_memory_flat(note_model, robust):
 
 
 @pytest.mark.parametrize("name, notes, options, says", [
-    case("API: svt_live.write to an unknown extension", "x.txt", [[0, 1, 60]], {}, "cannot tell the format",
+    case("API: svt_live.write to an unknown extension", "x.pdf", [[0, 1, 60]], {}, "cannot tell the format",
          category="engine", expected="ValueError naming the extensions; nothing written"),
     case("API: svt_live.write rows with NaN", "x.musicxml", [[0, math.nan, 60]], {}, "notes need finite",
          category="engine", expected="ValueError; nothing written"),
