@@ -70,15 +70,19 @@ class CountIn:
             self._thread.join()
 
     def _open_midi(self):
-        from svt_live.io.midiport import MidiOut, MidiPortError
+        """The count-in's port through the one opening policy (:func:`svt_live.io.midiport.open_midi`):
+        an existing port whose name contains ``midi_port``, else a virtual ``"<name> count-in"`` (apart
+        from a virtual port of the take's own of that name); ``None`` when neither opens."""
+        from svt_live.io.midiport import MidiChoice, MidiPortError, open_midi
         try:
-            return MidiOut(self.midi_port, virtual=False)
+            return open_midi(MidiChoice("port", self.midi_port))
         except MidiPortError:
-            try:
-                return MidiOut(f"{self.midi_port} count-in", virtual=True)
-            except MidiPortError as exc:
-                print(f"svt-live: count-in: {exc}; clicking on the audio output", file=sys.stderr)
-                return None
+            pass
+        try:
+            return open_midi(MidiChoice("virtual", f"{self.midi_port} count-in"))
+        except MidiPortError as exc:
+            print(f"svt-live: count-in: {exc}; clicking on the audio output", file=sys.stderr)
+            return None
 
     def _play_audio(self) -> None:
         try:
