@@ -37,7 +37,7 @@ PLOTS = ROOT / "benchmarks" / "out" / "accuracy"  # pictures of a run; docs/ onl
 from svt_live.engine.checkpoint import load_model
 from svt_live.engine.offline import transcribe_audio
 from svt_live.engine.streaming import LIVE_HOP, transcribe_stream
-from svt_live.evaluate import MEASURES, score_songs
+from svt_live.evaluate import MEASURES, evaluate_songs
 from svt_live.io.audio import load_audio
 from svt_live.io.plot import excerpt_span, plot_transcription
 from svt_train.datasets import named_set
@@ -98,7 +98,7 @@ def main(argv=None) -> int:
                 mode = "streaming" if streaming else "offline"
                 tols = (0.05, 0.1) if set_name == "mir_test" else (0.05,)
                 for tol in tols:
-                    lines.append(row(model, mode, set_name, score_songs(r["pairs"], tol), tol))
+                    lines.append(row(model, mode, set_name, evaluate_songs(r["pairs"], tol), tol))
                 print(lines[-1], f"  ({r['rtf']:.0f}x real time)", file=sys.stderr)
         if not args.no_peers:
             try:

@@ -62,7 +62,7 @@ from svt_live.engine.inference import frame_posteriors
 from svt_live.engine.lowlatency import ACCURATE_HOPS, REFINE, LowLatencyEngine, load_live_model
 from svt_live.engine.offline import transcribe_audio
 from svt_live.engine.streaming import LIVE_HOP
-from svt_live.evaluate import score_songs
+from svt_live.evaluate import evaluate_songs
 from svt_live.events import NoteOn, PitchBend
 from svt_live.io.audio import load_audio
 from svt_live.io.bends import BEND_RANGE_SEMITONES
@@ -143,12 +143,12 @@ class Tally:
 
     @property
     def f1(self) -> float:
-        return score_songs(self.pairs)["mean"]["COnP"][2]
+        return evaluate_songs(self.pairs)["mean"]["COnP"][2]
 
     @property
     def f1_numbers(self) -> float:
         """COnP F1 of the note numbers alone (a recorder that drops pitch bends)."""
-        return score_songs(self.numbers)["mean"]["COnP"][2]
+        return evaluate_songs(self.numbers)["mean"]["COnP"][2]
 
 
 def stats_row(name: str, values: list[float], target: tuple | None) -> str:

@@ -26,7 +26,7 @@ from tqdm import tqdm
 from benchmarks.common import sets_and_models
 from svt_live.engine.checkpoint import load_model
 from svt_live.engine.offline import transcribe_file
-from svt_live.evaluate import score_songs
+from svt_live.evaluate import evaluate_songs
 from svt_train.datasets import named_set
 
 SHIFTS_MS = (-20, -10, 0, 10)
@@ -69,7 +69,7 @@ def peak_centroids(notes: np.ndarray, onset: np.ndarray, frame_seconds: float, f
 
 def f1_cell(pairs: dict) -> str:
     """``COnPOff/COnP/COn`` F1 % (mean per song) of ``{id: (ref, est)}``."""
-    mean = score_songs(pairs)["mean"]
+    mean = evaluate_songs(pairs)["mean"]
     return "/".join(f"{100 * mean[m][2]:.1f}" for m in MEASURES).center(16)
 
 

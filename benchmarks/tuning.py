@@ -26,7 +26,7 @@ from tqdm import tqdm
 from benchmarks.common import sets_and_models
 from svt_live.engine.checkpoint import load_model
 from svt_live.engine.offline import transcribe_audio
-from svt_live.evaluate import score_songs
+from svt_live.evaluate import evaluate_songs
 from svt_live.io.audio import load_audio
 from svt_live.theory.tuning import estimate_tuning_cents, round_to_tuning
 from svt_train.datasets import named_set
@@ -58,7 +58,7 @@ def measure(set_name: str, model: str, data_root: str) -> str:
         total += len(notes)
         for v in VARIANTS:
             pairs[v][s.id] = (s.notes, vs[v])
-    scores = {v: score_songs(pairs[v]) for v in VARIANTS}
+    scores = {v: evaluate_songs(pairs[v]) for v in VARIANTS}
     cells = "".join(f"{100 * scores[v]['pooled']['COnP'][2]:>8.1f}{100 * scores[v]['mean']['COnP'][2]:>7.1f}"
                     for v in VARIANTS)
     a = np.abs(tunings)

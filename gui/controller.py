@@ -71,7 +71,7 @@ class TakeController(QObject):
         self.take = Take()
         self.reference: Reference | None = None
         self.exercise = None  # svt_live.sight.score.Score every take is checked against
-        self.last_score: dict | None = None
+        self.last_evaluation: dict | None = None
         self.worker: EngineWorker | None = None
         self.monitor: LevelMonitor | None = None
         self.spec: SourceSpec | None = None  # the last take's source
@@ -151,7 +151,7 @@ class TakeController(QObject):
     def _on_source(self, info: dict) -> None:
         self.take, self._next_take = self._next_take, None
         self.take.frame_seconds = info["frame_seconds"]
-        self.last_score = None
+        self.last_evaluation = None
         self.sourceOpened.emit(info)
 
     def _on_update(self, up) -> None:
@@ -241,9 +241,9 @@ class TakeController(QObject):
         return True
 
     def update_score(self) -> None:
-        """Score the take against its reference (:attr:`last_score`; None without one)."""
-        self.last_score = self.take.score()
-        self.scored.emit(self.last_score)
+        """Score the take against its reference (:attr:`last_evaluation`; None without one)."""
+        self.last_evaluation = self.take.evaluate()
+        self.scored.emit(self.last_evaluation)
 
     def load_exercise(self, path: str | Path) -> bool:
         """Sing against a score (MIDI, MusicXML): each take is checked against it. The take shown

@@ -358,7 +358,7 @@ class StatusPanel(QObject):
         c.sourceOpened.connect(lambda _info: self.new_take(c.spec))
         c.updated.connect(lambda up: self.show_update(up, c.spec, len(c.take.notes)))
         c.ended.connect(lambda: self.take_done(len(c.take.notes_array()), c.take.duration))
-        c.scored.connect(lambda score: self.show_score(score, c.take.reference_name))
+        c.scored.connect(lambda score: self.show_evaluation(score, c.take.reference_name))
 
     def show_message(self, kind: str, text: str) -> None:
         """``text`` in the message strip (kind: error, warning or info) and the status bar."""
@@ -373,8 +373,9 @@ class StatusPanel(QObject):
         self.message_frame.setVisible(False)
         self.message_label.setText("")
 
-    def show_score(self, score: dict | None, reference_name: str | None = None) -> None:
-        """F1 per measure of :func:`svt_live.evaluate.score` (precision and recall in the tooltip); None: blank."""
+    def show_evaluation(self, score: dict | None, reference_name: str | None = None) -> None:
+        """F1 per measure of :func:`svt_live.evaluate.evaluate_notes` (precision and recall in the tooltip);
+        None: blank."""
         if score is None:
             self.score_label.setText("")
             return
@@ -384,7 +385,7 @@ class StatusPanel(QObject):
 
     def new_take(self, spec) -> None:
         """A take of :class:`gui.worker.SourceSpec` ``spec`` opened its source: counters back to zero."""
-        self.show_score(None)
+        self.show_evaluation(None)
         self.latency_label.setText("engine latency —" if spec.live else "latency (live only)")
         self._port_latency = []
         self.dropped_label.setText("dropped 0")

@@ -215,12 +215,12 @@ class Take:
         self.reference = None if notes is None else np.asarray(notes, dtype=np.float64).reshape(-1, 3)
         self.reference_name = name if notes is not None else ""
 
-    def score(self, onset_tolerance: float = 0.05) -> dict | None:
+    def evaluate(self, onset_tolerance: float = 0.05) -> dict | None:
         """``{measure: (P, R, F1)}`` of the closed notes against the reference, or None."""
         if self.reference is None:
             return None
-        from svt_live.evaluate import score
-        return score(self.reference, self.notes_array(), onset_tolerance)
+        from svt_live.evaluate import evaluate_notes
+        return evaluate_notes(self.reference, self.notes_array(), onset_tolerance)
 
     # ---- exercise (sight-singing) ------------------------------------------
     def set_exercise(self, score, tolerance_cents: float = 50.0) -> None:

@@ -54,7 +54,7 @@ class MainWindow(QMainWindow):
     """The svt-gui window. Signals (its controller's): ``takeStarted()``, ``takeFinished()``, ``message(kind, text)``.
 
     The take and what it is compared with live in :attr:`controller`; ``take``, ``reference``,
-    ``exercise``, ``last_score``, ``messages``, ``worker``, ``monitor`` and ``recording`` read it.
+    ``exercise``, ``last_evaluation``, ``messages``, ``worker``, ``monitor`` and ``recording`` read it.
     The panels' widgets are also attributes of the window (``midi_combo``, ``roll``...).
     """
 
@@ -64,7 +64,7 @@ class MainWindow(QMainWindow):
     take = property(lambda self: self.controller.take)
     reference = property(lambda self: self.controller.reference)
     exercise = property(lambda self: self.controller.exercise)
-    last_score = property(lambda self: self.controller.last_score)
+    last_evaluation = property(lambda self: self.controller.last_evaluation)
     messages = property(lambda self: self.controller.messages)
     worker = property(lambda self: self.controller.worker)
     monitor = property(lambda self: self.controller.monitor)

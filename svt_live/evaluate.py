@@ -55,17 +55,38 @@ def prf(matches: int, n_ref: int, n_est: int) -> tuple[float, float, float]:
     return p, r, f
 
 
-def score(ref: np.ndarray, est: np.ndarray, onset_tolerance: float = 0.05) -> dict:
-    """``{measure: (precision, recall, f1)}`` for one song."""
+def evaluate_notes(ref: np.ndarray, est: np.ndarray, onset_tolerance: float = 0.05) -> dict:
+    """Precision, recall and F1 of each measure for one song.
+
+    Parameters
+    ----------
+    ref, est : np.ndarray, shape (n, 3)
+        Reference and estimated notes ``(onset_s, offset_s, midi)``.
+    onset_tolerance : float
+        Seconds between matched onsets (0.05 standard).
+
+    Returns
+    -------
+    dict
+        ``{"COnPOff": (P, R, F1), "COnP": ..., "COn": ...}``, each in 0..1.
+
+    Examples
+    --------
+    >>> ref = np.array([[0.0, 0.5, 60.0], [0.5, 1.0, 62.0]])
+    >>> est = np.array([[0.02, 0.5, 60.1], [0.5, 1.0, 64.0]])
+    >>> evaluate_notes(ref, est)["COnP"], evaluate_notes(ref, est)["COn"]
+    ((0.5, 0.5, 0.5), (1.0, 1.0, 1.0))
+    """
     c = match_counts(ref, est, onset_tolerance)
     return {m: prf(c[m], c["n_ref"], c["n_est"]) for m in MEASURES}
 
 
-def score_songs(pairs: dict, onset_tolerance: float = 0.05) -> dict:
-    """Score many songs: ``pairs = {song_id: (ref, est)}``.
+def evaluate_songs(pairs: dict, onset_tolerance: float = 0.05) -> dict:
+    """Evaluate many songs: ``pairs = {song_id: (ref, est)}``.
 
-    Returns ``{"songs": {id: score}, "mean": score averaged per song,
-    "pooled": score over all notes}``, each score ``{measure: (P, R, F1)}``.
+    Returns ``{"songs": {id: result}, "mean": the results averaged per song,
+    "pooled": the result over all notes}``, each result ``{measure: (P, R, F1)}``
+    as :func:`evaluate_notes` gives it.
     """
     counts = {k: match_counts(r, e, onset_tolerance) for k, (r, e) in pairs.items()}
     songs = {k: {m: prf(c[m], c["n_ref"], c["n_est"]) for m in MEASURES} for k, c in counts.items()}

@@ -6,7 +6,7 @@ from tqdm import tqdm
 from svt_live.engine.checkpoint import load_model
 from svt_live.engine.device import pick_device
 from svt_live.engine.offline import transcribe_file
-from svt_live.evaluate import format_table, score_songs
+from svt_live.evaluate import evaluate_songs, format_table
 from svt_live.io.annotations import write_json
 from svt_live.io.outputs import printable
 
@@ -29,7 +29,7 @@ def run_eval(model: str, sets: list[str], data_root: str, json_out: str | None, 
                 first = (s, notes, post)
         results[name] = {}
         for tol in (0.05, 0.1):
-            res = score_songs(pairs, tol)
+            res = evaluate_songs(pairs, tol)
             results[name][tol] = res
             print(printable(format_table(res, f"\n{name}: {len(songs)} songs, model {lm.label}, onset tolerance "
                                               f"{int(tol * 1000)} ms (P / R / F1 %)"), newlines=True))

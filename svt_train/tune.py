@@ -13,7 +13,7 @@ from dataclasses import replace
 import numpy as np
 
 from svt_live.engine.decode import DecodeParams, decode_notes
-from svt_live.evaluate import score_songs
+from svt_live.evaluate import evaluate_songs
 
 COARSE = {"onset_threshold": (0.05, 0.1, 0.2, 0.35, 0.5), "offset_threshold": (0.3, 0.5, 0.7)}
 FINE = {"onset_threshold": (0.02, 0.05, 0.075) + tuple(np.round(np.arange(0.1, 0.91, 0.05), 2)),
@@ -26,8 +26,8 @@ def set_mean_f1(pairs: dict, measure: str = "COnP", onset_tolerance: float = 0.0
     (lists of ids, e.g. one per validation set) the mean over groups of each group's per-song mean,
     so that every set weighs the same however many songs it has."""
     if not groups:
-        return score_songs(pairs, onset_tolerance)["mean"][measure][2]
-    return float(np.mean([score_songs({k: pairs[k] for k in g}, onset_tolerance)["mean"][measure][2]
+        return evaluate_songs(pairs, onset_tolerance)["mean"][measure][2]
+    return float(np.mean([evaluate_songs({k: pairs[k] for k in g}, onset_tolerance)["mean"][measure][2]
                           for g in groups if g]))
 
 

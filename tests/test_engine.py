@@ -7,7 +7,7 @@ from compare import assert_same_notes
 from svt_live.engine.checkpoint import load_model
 from svt_live.engine.offline import transcribe_audio, transcribe_file
 from svt_live.engine.streaming import FILE_HOP, LIVE_HOP, Engine
-from svt_live.evaluate import score
+from svt_live.evaluate import evaluate_notes
 from svt_live.events import NoteOff, NoteOn
 
 MELODY = [[0.30, 0.90, 60.0], [1.00, 1.45, 62.3], [1.60, 2.40, 64.0], [2.55, 2.80, 67.0],
@@ -128,7 +128,7 @@ def test_44k_stereo_blocks_match_file_mode(lm, audio44, rng):
     for blocks in (random_blocks(stereo, rng),  # float32
                    random_blocks(np.round(stereo * 32767).astype(np.int16), rng, 100, 5000)):
         notes, _ = run_engine(lm, blocks, 44100)
-        assert score(expected, notes)["COnPOff"][2] >= 0.9
+        assert evaluate_notes(expected, notes)["COnPOff"][2] >= 0.9
         assert abs(len(notes) - len(expected)) <= 1
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from mir_eval import transcription
 
-from svt_live.evaluate import format_table, match_counts, prf, score, score_songs
+from svt_live.evaluate import evaluate_notes, evaluate_songs, format_table, match_counts, prf
 
 REF = np.array([[0.50, 1.00, 60.0], [1.00, 1.50, 62.0], [2.00, 3.00, 64.0], [3.20, 3.40, 65.0],
                 [4.00, 4.50, 67.0]])
@@ -36,7 +36,7 @@ def mir_eval_scores(ref, est, tol=0.05):
 
 @pytest.mark.parametrize("tol", [0.05, 0.1])
 def test_score_agrees_with_mir_eval(tol):
-    ours = score(REF, EST, tol)
+    ours = evaluate_notes(REF, EST, tol)
     theirs = mir_eval_scores(REF, EST, tol)
     for m in ours:
         np.testing.assert_allclose(ours[m], theirs[m], atol=1e-12, err_msg=m)
@@ -55,7 +55,7 @@ def test_score_agrees_with_mir_eval_on_random_notes(rng):
     est[:, 1] = np.maximum(est[:, 1], est[:, 0] + 0.05)
     est = est[rng.permutation(30)[:25]]
     est = est[np.argsort(est[:, 0])]
-    ours, theirs = score(ref, est), mir_eval_scores(ref, est)
+    ours, theirs = evaluate_notes(ref, est), mir_eval_scores(ref, est)
     for m in ours:
         np.testing.assert_allclose(ours[m], theirs[m], atol=1e-12, err_msg=m)
     assert 0 < ours["COnPOff"][2] < ours["COnP"][2] <= ours["COn"][2] < 1
@@ -64,7 +64,7 @@ def test_score_agrees_with_mir_eval_on_random_notes(rng):
 @pytest.mark.parametrize("ref, est", [(REF, np.zeros((0, 3))), (np.zeros((0, 3)), EST),
                                       (np.zeros((0, 3)), np.zeros((0, 3)))])
 def test_empty_cases_score_zero_like_mir_eval(ref, est):
-    ours = score(ref, est)
+    ours = evaluate_notes(ref, est)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         theirs = transcription.precision_recall_f1_overlap(ref[:, :2], hz(ref[:, 2]), est[:, :2], hz(est[:, 2]))[:3]
@@ -75,30 +75,30 @@ def test_empty_cases_score_zero_like_mir_eval(ref, est):
 def test_onset_tolerance_50_vs_100_ms_on_a_note_70_ms_late():
     ref = np.array([[1.0, 1.5, 60.0]])
     est = np.array([[1.07, 1.5, 60.0]])
-    assert score(ref, est, 0.05)["COn"] == (0.0, 0.0, 0.0)
-    assert score(ref, est, 0.1)["COn"] == (1.0, 1.0, 1.0)
-    assert score(ref, est, 0.1)["COnPOff"] == (1.0, 1.0, 1.0)
+    assert evaluate_notes(ref, est, 0.05)["COn"] == (0.0, 0.0, 0.0)
+    assert evaluate_notes(ref, est, 0.1)["COn"] == (1.0, 1.0, 1.0)
+    assert evaluate_notes(ref, est, 0.1)["COnPOff"] == (1.0, 1.0, 1.0)
 
 
 def test_pitch_tolerance_is_50_cents():
     ref = np.array([[1.0, 1.5, 60.0]])
-    assert score(ref, np.array([[1.0, 1.5, 60.49]]))["COnP"][2] == 1.0
-    assert score(ref, np.array([[1.0, 1.5, 60.51]]))["COnP"][2] == 0.0
+    assert evaluate_notes(ref, np.array([[1.0, 1.5, 60.49]]))["COnP"][2] == 1.0
+    assert evaluate_notes(ref, np.array([[1.0, 1.5, 60.51]]))["COnP"][2] == 0.0
 
 
 def test_per_song_mean_and_pooled_differ():
     good = np.array([[0.5, 1.0, 60.0]])
     many = np.array([[i, i + 0.5, 62.0] for i in range(1, 10)])
-    res = score_songs({"a": (good, good), "b": (many, many + [0.2, 0.2, 0])})
+    res = evaluate_songs({"a": (good, good), "b": (many, many + [0.2, 0.2, 0])})
     assert res["songs"]["a"]["COn"] == (1.0, 1.0, 1.0)
     assert res["songs"]["b"]["COn"] == (0.0, 0.0, 0.0)
     assert res["mean"]["COn"] == pytest.approx((0.5, 0.5, 0.5))   # each song weighs the same
     assert res["pooled"]["COn"] == pytest.approx((0.1, 0.1, 0.1))  # each note weighs the same
 
 
-def test_score_songs_with_one_song_equals_score_and_table_lists_it():
-    res = score_songs({"s1": (REF, EST)})
-    assert res["mean"] == res["pooled"] == score(REF, EST)
+def test_evaluate_songs_with_one_song_equals_score_and_table_lists_it():
+    res = evaluate_songs({"s1": (REF, EST)})
+    assert res["mean"] == res["pooled"] == evaluate_notes(REF, EST)
     table = format_table(res, "title")
     assert table.splitlines()[0] == "title" and "s1" in table
     assert f"{100 * res['songs']['s1']['COn'][2]:.1f}" in table

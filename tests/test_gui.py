@@ -1,7 +1,7 @@
 """The svt-gui window, offscreen (QT_QPA_PLATFORM=offscreen), driven with pytest-qt.
 
 Checks that the window shows exactly the notes ``svt-live FILE`` gives, scores
-them like :func:`svt_live.evaluate.score`, draws notes while a take runs,
+them like :func:`svt_live.evaluate.evaluate_notes`, draws notes while a take runs,
 saves takes that read back, remembers choices, and survives bad input.
 """
 from __future__ import annotations
@@ -29,7 +29,7 @@ from gui.take import Take  # noqa: E402
 from gui.window import MainWindow  # noqa: E402
 from gui.worker import ModelCache  # noqa: E402
 from svt_live.commands import cli  # noqa: E402
-from svt_live.evaluate import score  # noqa: E402
+from svt_live.evaluate import evaluate_notes  # noqa: E402
 from svt_live.events import NoteOff, NoteOn  # noqa: E402
 from svt_live.io.annotations import load_notes  # noqa: E402
 
@@ -163,9 +163,9 @@ def test_take_collects_events_and_contour():
     assert take.n_frames == 1001 and np.isnan(take.contour[1]) and take.contour[1000] == 61.0
     assert take.sounding is None and take.notes[1].offset == pytest.approx(0.9)
     assert take.duration == pytest.approx(1001 * 0.02)
-    assert take.score() is None
+    assert take.evaluate() is None
     take.set_reference(np.array([[0.1, 0.5, 60.0]]), "ref")
-    assert take.score()["COnPOff"][2] == 1.0
+    assert take.evaluate()["COnPOff"][2] == 1.0
 
 
 def test_take_save_round_trip(tmp_path):
@@ -297,8 +297,8 @@ def test_file_mode_notes_equal_cli_and_score(qtbot, make_window, tmp_path, rando
     assert win.load_reference(CLIP_REF)
     ref = load_notes(CLIP_REF)
     assert np.allclose(win.take.reference, ref)
-    want = score(ref, notes)
-    assert win.last_score == want
+    want = evaluate_notes(ref, notes)
+    assert win.last_evaluation == want
     for m, (_, _, f1) in want.items():
         assert f"{m} F1 {100 * f1:.1f} %" in win.score_label.text()
 
@@ -332,7 +332,7 @@ def test_the_take_controller_runs_a_take_without_a_window(qtbot, models, tmp_pat
     assert len(notes) > 5
     assert_same_notes(rounded(notes), cli_notes(tmp_path, CLIP, None), **JSON_TOL)
     assert c.load_reference(CLIP_REF, audio_path=str(CLIP))
-    assert c.last_score == score(load_notes(CLIP_REF), notes)
+    assert c.last_evaluation == evaluate_notes(load_notes(CLIP_REF), notes)
     assert c.save_take(tmp_path / "take.csv") and not c.take.unsaved
     assert np.allclose(load_notes(tmp_path / "take.csv"), rounded(notes), atol=1e-6)
     assert not widgets() - before
@@ -716,15 +716,15 @@ def test_bad_annotation_keeps_take_and_reference(qtbot, make_window, tmp_path, r
     win = make_window(dialogs=FakeDialogs(open_annotation=str(bad)))
     run_file(qtbot, win, CLIP, random_model)
     assert win.load_reference(CLIP_REF)
-    before = win.last_score
+    before = win.last_evaluation
     assert not win.ask_load_reference()
     assert win.messages[-1][0] == "error" and "bad.csv" in win.messages[-1][1]
     assert not win.load_reference(broken_json)
     assert "malformed JSON" in win.messages[-1][1]
     assert not win.load_reference(tmp_path / "absent.txt")
-    assert win.last_score == before and np.allclose(win.take.reference, load_notes(CLIP_REF))
+    assert win.last_evaluation == before and np.allclose(win.take.reference, load_notes(CLIP_REF))
     run_file(qtbot, win, CLIP)  # the app goes on
-    assert win.last_score is not None  # the reference belongs to this audio: still scored
+    assert win.last_evaluation is not None  # the reference belongs to this audio: still scored
 
 
 def test_mir_st500_json_song_choice(qtbot, make_window, tmp_path, random_model):

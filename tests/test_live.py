@@ -16,7 +16,7 @@ import pytest
 from compare import JSON_TOL, assert_same_notes
 
 from svt_live.commands.cli import main
-from svt_live.evaluate import score
+from svt_live.evaluate import evaluate_notes
 from svt_live.io.annotations import load_midi_notes, load_notes
 from svt_live.io.audio import load_audio
 from svt_live.io.bends import bend_range_controls
@@ -170,7 +170,7 @@ def test_mic_end_to_end_equals_file_mode(live, pulse_server, note_model, clip16,
         assert corr > 0.99, "the audio server should deliver the clip unchanged"
         aligned = np.concatenate([np.zeros(max(lag, 0), np.float32), clip[max(-lag, 0):]])[:len(recorded)]
         expected = file_mode_notes(write_pcm(tmp_path / "aligned.wav", aligned), note_model)
-        assert score(expected, mic)["COnP"][2] >= 0.9
+        assert evaluate_notes(expected, mic)["COnP"][2] >= 0.9
     # and exactly the notes of file mode on the very samples recorded
     same = file_mode_notes(tmp_path / "take.wav", note_model)
     assert_same_notes(mic, same, **JSON_TOL)

@@ -6,7 +6,7 @@ repository root::
     .venv/bin/python -m benchmarks.peers.score --sets ssvd_dev,mir_test,vocadito
 
 Importable: :func:`peer_rows` gives ``[(peer_name, set_name, result), ...]``
-where ``result`` is :func:`svt_live.evaluate.score_songs` output, for
+where ``result`` is :func:`svt_live.evaluate.evaluate_songs` output, for
 tables that put the peers beside the project's model.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ import argparse
 import sys
 
 from benchmarks.peers import peer_store as store
-from svt_live.evaluate import MEASURES, score_songs
+from svt_live.evaluate import MEASURES, evaluate_songs
 from svt_train.datasets import NAMED_SETS, named_set
 
 
@@ -35,7 +35,7 @@ def peer_rows(sets, data_root=store.DATA_ROOT, out_dir=store.OUT_DIR, onset_tole
 
     ``sets``: names (``ssvd_dev``, ``mir_test``, ``vocadito``...) or a
     comma-separated string. ``result``: ``{"songs", "mean", "pooled"}``
-    from :func:`svt_live.evaluate.score_songs` (scores as (P, R, F1) in 0..1).
+    from :func:`svt_live.evaluate.evaluate_songs` (scores as (P, R, F1) in 0..1).
     Peer/set pairs without predictions for every song are left out, with a
     line through ``warn``.
     """
@@ -52,7 +52,7 @@ def peer_rows(sets, data_root=store.DATA_ROOT, out_dir=store.OUT_DIR, onset_tole
                      f"(run run_peers.py); left out")
                 continue
             pairs = {s.id: (s.notes, preds[s.id]) for s in songs}
-            rows.append((name, set_name, score_songs(pairs, onset_tolerance)))
+            rows.append((name, set_name, evaluate_songs(pairs, onset_tolerance)))
     return rows
 
 

@@ -261,7 +261,7 @@ def _run_files(args, lm, stop: StopRequest) -> int:
     from tqdm import tqdm
 
     from svt_live.engine.batch import map_files
-    from svt_live.evaluate import format_table, score_songs
+    from svt_live.evaluate import evaluate_songs, format_table
     from svt_live.io.annotations import write_csv_table, write_json
 
     keys = args.keys
@@ -301,7 +301,7 @@ def _run_files(args, lm, stop: StopRequest) -> int:
             print(f"svt-live: error: {printable(_os_error(exc))}", file=sys.stderr)
             failed += 1
     if pairs:
-        res = score_songs(pairs, args.onset_tolerance)
+        res = evaluate_songs(pairs, args.onset_tolerance)
         print(printable(format_table(res, f"\nmir_eval, onset tolerance {args.onset_tolerance * 1000:.0f} ms, "
                                 f"pitch 50 cents, offset 20 % / 50 ms (P / R / F1 %)"), newlines=True))
     return 1 if failed else 0

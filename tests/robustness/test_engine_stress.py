@@ -10,7 +10,7 @@ from test_engine import sung
 
 from svt_live.engine.checkpoint import load_model
 from svt_live.engine.streaming import FILE_HOP, LIVE_HOP, Engine
-from svt_live.evaluate import score
+from svt_live.evaluate import evaluate_notes
 from svt_live.events import NoteOff, NoteOn
 
 MELODY = [[0.1, 0.5, 60.0], [0.6, 1.1, 64.0], [1.2, 1.5, 67.0], [1.7, 2.3, 62.0]]
@@ -126,7 +126,7 @@ def test_huge_samples_do_not_poison_the_model(lm, robust):
     noisy, _ = run(lm, blocks_with(audio, 1.0, burst))
     quiet, _ = run(lm, blocks_with(audio, 1.0, np.zeros_like(burst)))
     after = lambda notes: notes[notes[:, 0] >= 2.0]  # noqa: E731  (a second after the burst)
-    f1 = score(after(quiet), after(noisy))["COnPOff"][2]
+    f1 = evaluate_notes(after(quiet), after(noisy))["COnPOff"][2]
     robust(f"{len(after(noisy))} notes after the burst, COnPOff F1 {f1:.2f} against silence in its place")
     assert len(after(quiet)) >= 5 and f1 >= 0.9
 

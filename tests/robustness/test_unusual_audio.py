@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import synth
 
-from svt_live.evaluate import score
+from svt_live.evaluate import evaluate_notes
 from svt_live.io.annotations import load_notes
 from svt_live.io.audio import load_audio
 
@@ -28,14 +28,14 @@ def transcribe(path, capsys, robust, expected=None) -> np.ndarray:
     model = ["--model", SAME_MODEL] if expected is not None else []
     rc, _, lines = svt([path, "--json", out, "-q"] + model, capsys)
     notes = load_notes(out, song_id=path.stem) if rc == 0 else np.zeros((0, 3))
-    sung = int(round(score(SONG, notes)["COnP"][1] * len(SONG))) if len(notes) else 0
+    sung = int(round(evaluate_notes(SONG, notes)["COnP"][1] * len(SONG))) if len(notes) else 0
     if expected is None:
         robust(f"{seen(rc, lines)}; {len(notes)} notes, {sung} of the {len(SONG)} sung notes among them")
     else:
         robust(f"{seen(rc, lines)}; the same {len(notes)} notes as 16-bit 16 kHz mono")
     assert rc == 0 and not lines
     if expected is not None:
-        assert score(expected, notes)["COnPOff"][2] == 1.0, (notes, expected)
+        assert evaluate_notes(expected, notes)["COnPOff"][2] == 1.0, (notes, expected)
     return notes
 
 
@@ -112,7 +112,7 @@ def test_degraded_signal(signal, codec, sung, tmp_path, capsys, robust):
     path = synth.encode(tmp_path / "odd.wav", signal(sung), codec=codec)
     rc, _, lines = svt([path, "--json", path.with_suffix(".json"), "-q"], capsys)
     notes = load_notes(path.with_suffix(".json"), song_id="odd") if rc == 0 else np.zeros((0, 3))
-    con = score(load_notes(CLIP.parent / (CLIP.name + "_notesA1.csv")), notes)["COn"][2] if len(notes) else 0.0
+    con = evaluate_notes(load_notes(CLIP.parent / (CLIP.name + "_notesA1.csv")), notes)["COn"][2] if len(notes) else 0.0
     robust(f"{seen(rc, lines)}; {len(notes)} notes, COn F1 {100 * con:.0f} %")
     assert rc == 0 and not lines
     assert con >= 0.45
