@@ -18,9 +18,13 @@ network's notes are what the take's files hold. Printed:
   (the files), mean F1 per song; the difference in points. The port runs
   with ``--pitch-bends`` (``--no-bends`` to turn them off): a sent note's
   pitch is what sounds, its number plus the median bend while it sounds;
-  the line "as note numbers" scores the numbers alone. Also false NoteOns
+  the line "as note numbers" scores the NoteOns' numbers alone (what a
+  recorder that drops pitch bends keeps). Also false NoteOns
   per minute (sent notes matching no reference note) and the share of
   NoteOns whose pitch a retrigger corrected.
+- **NoteOn number = saved note's number**: of the NoteOns within 50 ms of
+  the onset of a note the take's files hold, the share sent with that
+  note's number (its pitch rounded), bends or not.
 - **compute per hop**: wall time of each push that ran the models (both
   networks, mel frames, decoders): what must fit in the 20 ms hop; and the
   CPU time of the pushing thread in those pushes (torch runs on it with one
@@ -99,10 +103,11 @@ def matched(ref: np.ndarray, notes: np.ndarray) -> list[tuple[int, int]]:
                                      onset_tolerance=0.05, pitch_tolerance=50.0, offset_ratio=None)
 
 
-def sent_notes(events: list, bend_range: float = BEND_RANGE_SEMITONES) -> tuple[np.ndarray, np.ndarray]:
+def sent_notes(events: list, bend_range: float = BEND_RANGE_SEMITONES) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Notes a client recording the port captures, ``[n, 3]`` (NoteOn s, NoteOff s, MIDI: the number
-    plus the median pitch bend while it sounds), and each one's ``emitted_at`` ``[n]``."""
-    rows, emitted, sounding, wheel = [], [], {}, 0.0
+    plus the median pitch bend while it sounds), each one's ``emitted_at`` ``[n]`` and its NoteOn's
+    number ``[n]`` (what a recorder that drops pitch bends keeps)."""
+    rows, emitted, numbers, sounding, wheel = [], [], [], {}, 0.0
     for ev in events:
         if isinstance(ev, PitchBend):
             wheel = float(np.clip(ev.semitones, -bend_range, bend_range))
@@ -114,8 +119,20 @@ def sent_notes(events: list, bend_range: float = BEND_RANGE_SEMITONES) -> tuple[
             on, bends = sounding.pop(ev.pitch)
             rows.append((on.time, max(ev.time, on.time + 1e-3), on.pitch + float(np.median(bends))))
             emitted.append(on.emitted_at)
+            numbers.append(on.pitch)
     order = np.argsort([r[0] for r in rows], kind="stable")
-    return np.asarray(rows, np.float64).reshape(-1, 3)[order], np.asarray(emitted, np.float64)[order]
+    return (np.asarray(rows, np.float64).reshape(-1, 3)[order], np.asarray(emitted, np.float64)[order],
+            np.asarray(numbers, np.float64)[order])
+
+
+def number_agreement(saved: np.ndarray, sent: np.ndarray, numbers: np.ndarray) -> tuple[int, int]:
+    """``(agreeing, matched)``: of the sent notes whose NoteOn falls within 50 ms of a saved note's
+    onset (mir_eval's one-to-one onset matching), how many carry that saved note's number (its
+    pitch rounded), whatever the pitch bends."""
+    if not len(saved) or not len(sent):
+        return 0, 0
+    pairs = transcription.match_note_onsets(saved[:, :2], sent[:, :2], onset_tolerance=0.05)
+    return sum(int(numbers[j]) == int(np.round(saved[i, 2])) for i, j in pairs), len(pairs)
 
 
 class Tally:
@@ -123,15 +140,17 @@ class Tally:
 
     def __init__(self):
         self.latency, self.delay, self.compute, self.pairs, self.numbers = [], [], [], {}, {}
-        self.false_ons = self.note_ons = self.corrections = 0
+        self.false_ons = self.note_ons = self.corrections = self.agreeing = self.agreement_matched = 0
 
     def add(self, song, events: list, compute: list[float], corrections: int = 0, pitches=None) -> None:
         """One song's events; ``pitches`` ``[n]``: the sent notes' pitches as heard, when they are not
         in the events (an accurate decoder's fractional pitches, which its files hold)."""
-        notes, emitted = sent_notes(events)
+        notes, emitted, numbers = sent_notes(events)
         if pitches is not None:
             notes[:, 2] = pitches
-        self.numbers[song.id] = (song.notes, np.c_[notes[:, :2], np.round(notes[:, 2])])
+            numbers = np.round(pitches)
+        self.numbers[song.id] = (song.notes, np.c_[notes[:, :2], numbers])
+        self.sent = (notes, numbers)
         hits = matched(song.notes, notes)
         self.latency += [emitted[j] - song.notes[i, 0] for i, j in hits]
         self.delay += [e.emitted_at - e.time for e in events if isinstance(e, NoteOn)]
@@ -149,6 +168,12 @@ class Tally:
     def f1_numbers(self) -> float:
         """COnP F1 of the note numbers alone (a recorder that drops pitch bends)."""
         return evaluate_songs(self.numbers)["mean"]["COnP"][2]
+
+    def agree_with(self, saved: np.ndarray) -> None:
+        """Count how many of the last song's NoteOns carry the number of the saved note they start."""
+        agreeing, matched_ = number_agreement(saved, *self.sent)
+        self.agreeing += agreeing
+        self.agreement_matched += matched_
 
 
 def stats_row(name: str, values: list[float], target: tuple | None) -> str:
@@ -182,6 +207,7 @@ def report(args, lm, live_lm) -> None:
         cpu += song_cpu
         live.add(song, events, compute, eng.live.decoder.n_corrections)
         files.add(song, eng.take_accurate_events(), [], pitches=eng.notes[:, 2])
+        live.agree_with(eng.notes)
         offline = transcribe_audio(audio, lm)[0]
         same += eng.notes.shape == offline.shape and np.allclose(eng.notes, offline)
         print(f"\r{k}/{len(songs)} songs", end="", file=sys.stderr, flush=True)
@@ -204,6 +230,8 @@ def report(args, lm, live_lm) -> None:
           f"{100 * live.f1_numbers:.2f} %, the accurate path's rounded {100 * files.f1_numbers:.2f} %")
     print(f"false NoteOns {live.false_ons / minutes:.1f} per minute ({live.false_ons} of {live.note_ons}); "
           f"NoteOns corrected later {100 * live.corrections / max(1, live.note_ons - live.corrections):.1f} %")
+    print(f"NoteOn number = saved note's number {100 * live.agreeing / max(1, live.agreement_matched):.1f} % "
+          f"({live.agreeing} of the {live.agreement_matched} NoteOns within 50 ms of a saved note's onset)")
     print(f"files = file mode: {same} of {len(songs)} songs give the offline notes exactly")
 
 
