@@ -181,10 +181,10 @@ class Transcriber:
       benchmarks.latency`` (SSVD dev, docs/low-latency.md).
     - ``live=True``: live mode's low-latency path (:class:`~svt_live.engine.lowlatency.LowLatencyEngine`,
       as ``svt-live --input mic`` runs it): :meth:`push` returns the early events of the live
-      network (``live_model``, default ``singing_crnn_live``), NoteOns a median of 40 ms (p95 70
-      ms) after the sung onset (``python -m benchmarks.latency --compare``, SSVD dev, 26 songs;
-      docs/low-latency.md), with fewer right notes than the files (79.6 % COnP F1 as heard against
-      87.9 %); :attr:`notes` stay the model's accurate notes, those of :func:`transcribe`.
+      network (``live_model``, default ``singing_crnn_live``), NoteOns a median of 30 ms (p95 70
+      ms) after the sung onset (``python -m benchmarks.latency``, SSVD dev, 26 songs;
+      docs/low-latency.md), with fewer right notes than the files (81.3 % COnP F1 as heard against
+      89.0 %); :attr:`notes` stay the model's accurate notes, those of :func:`transcribe`.
 
     Both latencies are engine latency: from the audio reaching :meth:`push` to the event; the
     audio's own buffering before that (sound card period, PortAudio) comes on top.

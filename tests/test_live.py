@@ -140,12 +140,28 @@ def file_mode_notes(wav: Path, model) -> np.ndarray:
 
 def test_devices_and_bad_device():
     devices = list_input_devices()
-    assert all(set(d) == {"index", "name", "hostapi", "channels", "default_samplerate"} for d in devices)
+    assert all(set(d) == {"index", "name", "hostapi", "channels", "default_samplerate", "default"} for d in devices)
+    assert sum(d["default"] for d in devices) <= 1
     assert isinstance(list_devices(), str)
     with pytest.raises(MicError) as err:
         MicSource("no such microphone 1234")
     assert "\n" not in str(err.value) and ("no input device matching" in str(err.value)
                                            or "no audio input devices" in str(err.value))
+
+
+def test_input_devices_seen_through_a_pulseaudio_server(pulse_server):
+    """With a sound server there are devices to list (PortAudio reads them once per process, so a
+    fresh interpreter lists them): each has the documented keys, at most one is the default, and the
+    table svt-live --list-devices prints names them."""
+    code = ("import json; from svt_live.io.mic import list_devices, list_input_devices; "
+            "print(json.dumps(list_input_devices())); print(list_devices())")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=pulse_server)
+    assert p.returncode == 0, p.stderr
+    devices = json.loads(p.stdout.splitlines()[0])
+    assert "pulse" in [d["name"] for d in devices], devices
+    assert all(set(d) == {"index", "name", "hostapi", "channels", "default_samplerate", "default"} for d in devices)
+    assert sum(d["default"] for d in devices) <= 1 and all(d["channels"] > 0 for d in devices)
+    assert "pulse" in p.stdout.split("\n", 1)[1]
 
 
 def test_mic_end_to_end_equals_file_mode(live, pulse_server, note_model, clip16, tmp_path):
