@@ -59,7 +59,23 @@ def check_sample_rate(sample_rate) -> int:
 
 @dataclass(frozen=True)
 class Note:
-    """One transcribed note: ``onset`` and ``offset`` (s), fractional MIDI ``pitch``, ``velocity`` 1-127."""
+    """One transcribed note.
+
+    Attributes
+    ----------
+    onset, offset : float
+        Seconds from the start of the audio.
+    pitch : float
+        Fractional MIDI note number, the pitch as sung (60.3 is C4, 30 cents sharp).
+    velocity : int
+        1-127, from the onset's strength.
+
+    Examples
+    --------
+    >>> n = Note(0.5, 1.25, 60.3, 80)
+    >>> n.name, round(n.offset - n.onset, 2)
+    ('C4', 0.75)
+    """
 
     onset: float
     offset: float
@@ -244,11 +260,20 @@ class Transcriber:
         self._block = int(PUSH_SECONDS * rate)
 
     def push(self, samples) -> list:
-        """Feed samples ``[n]``, ``[n, channels]`` or ``[channels, n]``; return the new
-        :class:`~svt_live.events.NoteOn` / :class:`~svt_live.events.NoteOff` events (with ``live``:
-        the live network's early events, and :class:`~svt_live.events.PitchBend` with ``bends``).
+        """Feed audio; return the events it completed.
 
-        Any length: a long array is fed :data:`PUSH_SECONDS` at a time, so memory does not grow with it.
+        Parameters
+        ----------
+        samples : array_like, shape (n,), (n, channels) or (channels, n)
+            Audio at the transcriber's ``sample_rate``, any length: a long array is fed
+            :data:`PUSH_SECONDS` at a time, so memory does not grow with it.
+
+        Returns
+        -------
+        list
+            The new :class:`~svt_live.events.NoteOn` / :class:`~svt_live.events.NoteOff` events in
+            time order (with ``live``: the live network's early events, and
+            :class:`~svt_live.events.PitchBend` with ``bends``).
         """
         from svt_live.engine.streaming import time_major
 
@@ -259,7 +284,14 @@ class Transcriber:
         return events
 
     def finish(self) -> list:
-        """End of the stream: return the remaining events (open notes are closed)."""
+        """End of the stream.
+
+        Returns
+        -------
+        list
+            The remaining events: the audio still buffered is transcribed and every open note is
+            closed with its :class:`~svt_live.events.NoteOff`.
+        """
         return self._engine.finish()
 
     @property
