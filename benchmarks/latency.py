@@ -319,9 +319,11 @@ def compare(args, lm, live_lm) -> None:
                         [engine_commit_times(m, a, sr, args.hop) for a in audios]) for m in (lm, live_lm)}
     print(f"set {args.set}: {len(songs)} songs, {minutes:.1f} min; {BLOCK_SECONDS * 1000:.0f} ms blocks, "
           f"hop {args.hop * 1000:.0f} ms; latency of matched NoteOns (ms), live stream COnP F1 mean/song (%) "
-          f"as heard (number + bend) and as note numbers, false NoteOns per minute, NoteOns corrected (%)")
-    print(f"| {'network: decoder':<44} | median | p95 | COnP F1 | numbers | false/min | corrected |")
-    print(f"|{'-' * 46}|-------:|----:|--------:|--------:|----------:|----------:|")
+          f"as heard (number + bend) and as note numbers, NoteOns with the saved note's number (%), false NoteOns per "
+          f"minute, NoteOns corrected (%)")
+    print(f"| {'network: decoder':<44} | median | p95 | COnP F1 | numbers | = saved | false/min | corrected |")
+    print(f"|{'-' * 46}|-------:|----:|--------:|--------:|--------:|----------:|----------:|")
+    saved: dict[str, np.ndarray] = {}  # the files' notes of each song (the first row's)
     for name, (model, make, accurate_hops) in rows:
         tally = Tally()
         for k, (song, post, accurate) in enumerate(zip(songs, posts[model.label], posts[lm.label])):
@@ -337,9 +339,12 @@ def compare(args, lm, live_lm) -> None:
                                           lm.decoding.voiced_threshold)
             exact = dec.notes[:, 2] if isinstance(dec, NoteDecoder) else None
             tally.add(song, events, [], getattr(dec, "n_corrections", 0), exact)
+            saved.setdefault(song.id, dec.notes)
+            tally.agree_with(saved[song.id])
         lat = np.asarray(tally.latency) * 1000
         print(f"| {name:<44} | {np.median(lat):6.0f} | {np.percentile(lat, 95):3.0f} | {100 * tally.f1:7.2f} "
-              f"| {100 * tally.f1_numbers:7.2f} | {tally.false_ons / minutes:9.1f} | "
+              f"| {100 * tally.f1_numbers:7.2f} | {100 * tally.agreeing / max(1, tally.agreement_matched):7.1f} "
+              f"| {tally.false_ons / minutes:9.1f} | "
               f"{100 * tally.corrections / max(1, tally.note_ons - tally.corrections):9.1f} |", flush=True)
 
 
