@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -286,17 +287,28 @@ def simulate_refined(decoder, post: dict, times: np.ndarray, refined: dict, refi
     return events + decoder.flush(now=float(times[-1]) if len(times) else 0.0)
 
 
+class AfterOnsetPitch(EarlyNoteDecoder):
+    """A development variant of the early decoder (not in the engine): a note's first NoteOn takes the
+    median pitch of its voiced frames after the onset frame (a scooped onset's first frame sits below
+    the note), as the accurate decoder's pitch does; one frame alone when that is all there is."""
+
+    def _note_on(self, note, stamp, midi, now, events):
+        if note.midi is None and len(note.pitches) > 1:
+            midi = statistics.median(note.pitches[1:])
+        super()._note_on(note, stamp, midi, now, events)
+
+
 def compare(args, lm, live_lm) -> None:
     """One row per design choice: network x decoder (see the module docstring)."""
     sr = lm.features.sample_rate
     songs, audios, minutes = load_songs(args, sr)
     posts = {m.label: [frame_posteriors(m, log_mel(a, m.features)) for a in audios] for m in (lm, live_lm)}
 
-    def early(model, confirm, bends=True, accurate_hops=None, sure=math.inf):
+    def early(model, confirm, bends=True, accurate_hops=None, sure=math.inf, kind=EarlyNoteDecoder):
         """``accurate_hops``: refined by ``lm``'s frames, committed every that many hops (None: not refined);
         ``sure``: onset posterior whose NoteOn needs one voiced frame."""
-        return model, lambda: EarlyNoteDecoder(model.decoding, model.features.frame_seconds, confirm,
-                                               CORRECT_FRAMES, bends, sure_onset=sure), accurate_hops
+        return model, lambda: kind(model.decoding, model.features.frame_seconds, confirm,
+                                   CORRECT_FRAMES, bends, sure_onset=sure), accurate_hops
 
     causal = getattr(lm.model, "causal", True)
     rows = [(f"{lm.label}: peak + min_note_frames (files)", (lm, lambda: NoteDecoder(lm.decoding), None))]
@@ -311,6 +323,9 @@ def compare(args, lm, live_lm) -> None:
                                 (2, 0.8, None, False), (1, math.inf, 1, True), (1, math.inf, 2, True),
                                 (2, math.inf, 1, True), (2, 0.8, 1, True), (2, 0.8, 2, True))
              if h is None or causal]  # refinement needs a causal accurate network (the engine refuses it)
+    rows += [(f"{live_lm.label}: early, confirm {c}" + (f" unless onset >= {s:g}" if s <= 1 else "")
+              + ", NoteOn pitch after the onset frame", early(live_lm, c, True, None, s, AfterOnsetPitch))
+             for c, s in ((2, 0.8), (3, 0.8), (3, math.inf))]
     if not causal:
         print(f"{lm.label} is not causal: its frames are timed by running the engine (decided seconds late), and "
               f"the rows that run it early or refine with it are left out", file=sys.stderr)
