@@ -8,8 +8,12 @@
   ``svt-live FILE -q``, each in a fresh process; peak RSS from ``wait4``.
   Streaming decode and a bounded engine should keep the 60-min peak within
   1.2 x the 1-min peak.
+- **against basic-pitch** (``--peers``): the same files through basic-pitch
+  (``benchmarks/peers``, its own venv, ONNX model, its default settings;
+  model loading excluded as here) right after svt-live's pass, in the same
+  run, so the ratio of the two times holds whatever else the machine runs.
 
-    python -m benchmarks.speed [--model NAME|PATH] [--threads N] [--limit N] [--minutes 1,60]
+    python -m benchmarks.speed [--model NAME|PATH] [--threads N] [--limit N] [--minutes 1,60] [--peers]
 """
 from __future__ import annotations
 
@@ -85,6 +89,32 @@ def peak_rss(argv: list[str]) -> tuple[float, float]:
     return usage.ru_maxrss / 1024, time.perf_counter() - t0  # ru_maxrss is in KiB on Linux
 
 
+PEER_PYTHON = ROOT / "benchmarks" / "peers" / ".venv" / "bin" / "python"
+PEER_TIMING = """
+import json, sys, time
+sys.path.insert(0, sys.argv[1])
+from benchmarks.peers import basic_pitch_peer as bp
+bp._model()
+t0 = time.perf_counter()
+for path in sys.argv[2:]:
+    bp.transcribe(path)
+print(json.dumps(time.perf_counter() - t0))
+"""
+
+
+def basic_pitch_seconds(paths) -> float | None:
+    """Seconds basic-pitch takes over ``paths`` (its model loaded first), or None without its venv."""
+    if not PEER_PYTHON.exists():
+        print("basic-pitch: no benchmarks/peers/.venv (bash benchmarks/peers/setup.sh makes it)")
+        return None
+    p = subprocess.run([str(PEER_PYTHON), "-c", PEER_TIMING, str(ROOT), *map(str, paths)],
+                       capture_output=True, text=True)
+    if p.returncode:
+        print(f"basic-pitch failed: {(p.stderr.strip().splitlines() or ['no message'])[-1]}")
+        return None
+    return float(p.stdout.strip().splitlines()[-1])
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", help="bundled model name or checkpoint (default: the shipped default)")
@@ -94,6 +124,7 @@ def main(argv=None) -> int:
                     help="torch threads for the real-time factor (default: as svt-live file mode)")
     ap.add_argument("--limit", type=int, help="only the first N songs")
     ap.add_argument("--minutes", default="1,60", help="lengths of the synthetic songs for the memory test")
+    ap.add_argument("--peers", action="store_true", help="also time basic-pitch on the same files, in the same run")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     lm = load_model(args.model)
@@ -103,6 +134,11 @@ def main(argv=None) -> int:
     print(f"real-time factor on {args.set}: {len(paths)} files, {audio / 60:.1f} min of audio in {compute:.1f} s: "
           f"overall {compute / audio:.4f}, median per file {np.median(rtfs):.4f}, worst {max(rtfs):.4f} "
           f"({audio / compute:.0f} x real time)")
+    if args.peers:
+        peer = basic_pitch_seconds(paths)
+        if peer is not None:
+            print(f"basic-pitch on the same files: {peer:.1f} s ({audio / peer:.0f} x real time); svt-live "
+                  f"{lm.label} is {peer / compute:.1f} x as fast (onnxruntime's own threads)")
 
     minutes = [int(m) for m in args.minutes.split(",")]
     cmd = [sys.executable, "-m", "svt_live.commands.cli", "-q"] + (["--model", args.model] if args.model else [])
