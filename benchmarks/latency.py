@@ -75,7 +75,8 @@ from svt_live.theory.tuning import midi_to_hz
 from svt_train.datasets import named_set
 
 BLOCK_SECONDS = 0.01
-TARGETS = {"note latency": (0.050, 0.090), "compute per hop": (None, 0.005)}  # (median, p95) seconds
+# (median, p95) seconds; the pushing thread's CPU time is what other jobs on the machine inflate least
+TARGETS = {"note latency": (0.050, 0.090), "compute per hop": (None, 0.005), "CPU per hop": (None, 0.003)}
 MAX_DIFFERENCE = 3.0  # points of COnP F1 the live stream may lose against the accurate path
 
 
@@ -225,7 +226,7 @@ def report(args, lm, live_lm) -> None:
     print(stats_row("engine delay (all NoteOns)", live.delay, None))
     print(stats_row("accurate path (matched)", files.latency, None))
     print(stats_row("compute per hop", live.compute, TARGETS["compute per hop"]))
-    print(stats_row("  its CPU time (thread)", cpu, None))
+    print(stats_row("  its CPU time (thread)", cpu, TARGETS["CPU per hop"]))
     print(f"live stream COnP F1 {100 * f_live:.2f} % (mean/song), accurate path (files) {100 * f_acc:.2f} %, "
           f"difference {100 * (f_acc - f_live):.2f} points (target <= {MAX_DIFFERENCE:g}); as note numbers "
           f"{100 * live.f1_numbers:.2f} %, the accurate path's rounded {100 * files.f1_numbers:.2f} %")
