@@ -246,21 +246,28 @@ def commit_times(lm, n_frames: int, hop: float) -> np.ndarray:
     return np.ceil(edge / hop_samples) * hop_samples / f.sample_rate
 
 
-def engine_commit_times(lm, audio: np.ndarray, sr: int, hop: float) -> np.ndarray:
-    """Stream time (s) at which the engine commits each frame of ``lm``, measured by running it over
-    ``audio`` in 10 ms blocks: what a non-causal network (frames decided once their window's right
-    context has arrived, seconds later) needs, where :func:`commit_times` assumes a causal one."""
+def engine_frames(lm, audio: np.ndarray, sr: int, hop: float) -> tuple[dict, np.ndarray]:
+    """``(posteriors, commit times)`` of ``lm`` over ``audio`` from one run of the engine in 10 ms blocks:
+    each frame with the stream time (s) the engine committed it at. What a non-causal network needs
+    (its frames are decided once their window's right context has arrived, seconds later), where
+    :func:`commit_times` assumes a causal one."""
     from svt_live.engine.lowlatency import NONCAUSAL_ACCURATE_HOPS
     from svt_live.engine.streaming import Engine
 
+    chunks: list[dict] = []
     times: list[float] = []
-    eng = Engine(lm, sr, hop * NONCAUSAL_ACCURATE_HOPS,
-                 on_frames=lambda first, post: times.extend([eng.stream_time] * len(post["onset"])))
+
+    def committed(first: int, post: dict) -> None:
+        chunks.append(post)
+        times.extend([eng.stream_time] * len(post["onset"]))
+
+    eng = Engine(lm, sr, hop * NONCAUSAL_ACCURATE_HOPS, on_frames=committed)
     block = int(BLOCK_SECONDS * sr)
     for i in range(0, len(audio), block):
         eng.push(audio[i:i + block])
     eng.finish()
-    return np.asarray(times, np.float64)
+    post = {k: np.concatenate([np.asarray(c[k]) for c in chunks]) for k in chunks[0]} if chunks else {}
+    return post, np.asarray(times, np.float64)
 
 
 def simulate(decoder, post: dict, times: np.ndarray) -> list:
@@ -303,7 +310,15 @@ def compare(args, lm, live_lm) -> None:
     """One row per design choice: network x decoder (see the module docstring)."""
     sr = lm.features.sample_rate
     songs, audios, minutes = load_songs(args, sr)
-    posts = {m.label: [frame_posteriors(m, log_mel(a, m.features)) for a in audios] for m in (lm, live_lm)}
+    causal = getattr(lm.model, "causal", True)
+    # a causal network's posteriors offline, timed by commit_times; a non-causal one's from one engine run
+    posts, timing = {}, {}
+    for m in (lm, live_lm):
+        if getattr(m.model, "causal", True):
+            posts[m.label] = [frame_posteriors(m, log_mel(a, m.features)) for a in audios]
+            timing[m.label] = [commit_times(m, len(p["onset"]), args.hop) for p in posts[m.label]]
+        else:
+            posts[m.label], timing[m.label] = map(list, zip(*(engine_frames(m, a, sr, args.hop) for a in audios)))
 
     def early(model, confirm, bends=True, accurate_hops=None, sure=math.inf, kind=EarlyNoteDecoder):
         """``accurate_hops``: refined by ``lm``'s frames, committed every that many hops (None: not refined);
@@ -311,7 +326,6 @@ def compare(args, lm, live_lm) -> None:
         return model, lambda: kind(model.decoding, model.features.frame_seconds, confirm,
                                    CORRECT_FRAMES, bends, sure_onset=sure), accurate_hops
 
-    causal = getattr(lm.model, "causal", True)
     rows = [(f"{lm.label}: peak + min_note_frames (files)", (lm, lambda: NoteDecoder(lm.decoding), None))]
     rows += [(f"{lm.label}: early, confirm 1", early(lm, 1))] if causal else []
     rows += [(f"{live_lm.label}: peak + min_note_frames", (live_lm, lambda: NoteDecoder(live_lm.decoding), None))]
@@ -328,11 +342,8 @@ def compare(args, lm, live_lm) -> None:
               + ", NoteOn pitch after the onset frame", early(live_lm, c, True, None, s, AfterOnsetPitch))
              for c, s in ((2, 0.8), (3, 0.8), (3, math.inf))]
     if not causal:
-        print(f"{lm.label} is not causal: its frames are timed by running the engine (decided seconds late), and "
-              f"the rows that run it early or refine with it are left out", file=sys.stderr)
-    timing = {m.label: ([commit_times(m, len(p["onset"]), args.hop) for p in posts[m.label]]
-                        if getattr(m.model, "causal", True) else
-                        [engine_commit_times(m, a, sr, args.hop) for a in audios]) for m in (lm, live_lm)}
+        print(f"{lm.label} is not causal: its frames and their timing come from running the engine (decided "
+              f"seconds late), and the rows that run it early or refine with it are left out", file=sys.stderr)
     print(f"set {args.set}: {len(songs)} songs, {minutes:.1f} min; {BLOCK_SECONDS * 1000:.0f} ms blocks, "
           f"hop {args.hop * 1000:.0f} ms; latency of matched NoteOns (ms), live stream COnP F1 mean/song (%) "
           f"as heard (number + bend) and as note numbers, NoteOns with the saved note's number (%), false NoteOns per "
@@ -344,9 +355,6 @@ def compare(args, lm, live_lm) -> None:
         tally = Tally()
         for k, (song, post, accurate) in enumerate(zip(songs, posts[model.label], posts[lm.label])):
             dec, times = make(), timing[model.label][k]
-            if len(times) != len(post["onset"]):
-                raise RuntimeError(f"{song.id}: the engine committed {len(times)} frames of {model.label}, "
-                                   f"offline inference gives {len(post['onset'])}")
             if accurate_hops is None:
                 events = simulate(dec, post, times)
             else:

@@ -264,10 +264,10 @@ def _write_midi(path, notes, *, velocities, sheet, midi_options, **_):
     write_midi_file(path, notes, velocities, **options)
 
 
-def _write_musicxml(path, notes, *, name, title, sheet, midi_options, **_):
+def _write_musicxml(path, notes, *, name, title, sheet, **_):
     if sheet is None:
         from svt_live.theory.leadsheet import infer_lead_sheet
-        sheet = infer_lead_sheet(notes, tuning_cents=(midi_options or {}).get("tuning_cents", 0.0))
+        sheet = infer_lead_sheet(notes)
     write_lead_sheet_score(path, sheet, title=name if title is None else title)
 
 
