@@ -32,6 +32,9 @@ network's notes are what the take's files hold. Printed:
 - **files = file mode**: whether the accurate path's notes equal offline
   transcription of the same audio (they must: the files of a take).
 
+``--jack`` measures the same lines end to end instead, at a real JACK MIDI client
+(:mod:`benchmarks.jack_latency`).
+
 ``--compare`` prints the design table of ``docs/low-latency.md`` instead:
 each row one choice of network and decoder (an accurate decoder's notes
 are heard with their fractional pitch, as its files hold them). To fit the time, each song's
@@ -42,7 +45,7 @@ window, rounded up to the hop): the events and their ``emitted_at`` are
 those of streaming, without the per-hop timing.
 
     python -m benchmarks.latency [--model NAME|PATH] [--live-model NAME|PATH] [--set ssvd_dev]
-                                 [--limit N] [--compare]
+                                 [--limit N] [--compare | --jack]
 """
 from __future__ import annotations
 
@@ -389,7 +392,17 @@ def main(argv=None) -> int:
                     help="the accurate network corrects the port's pitch")
     ap.add_argument("--limit", type=int, help="only the first N songs")
     ap.add_argument("--compare", action="store_true", help="the design table instead (docs/low-latency.md)")
+    ap.add_argument("--jack", action="store_true",
+                    help="end to end instead: a real svt-live on its own jackd, recorded at a JACK MIDI client "
+                         "(benchmarks.jack_latency; plays the recordings in real time)")
+    ap.add_argument("--jack-realtime", action=argparse.BooleanOptionalAction, default=True,
+                    help="--jack: run jackd with realtime scheduling, as JACK runs by default")
     args = ap.parse_args(argv)
+    if args.jack:
+        from .jack_latency import measure
+
+        measure(args, named_set(args.set, args.data_root)[:args.limit])
+        return 0
     torch.set_num_threads(1)
     lm, live_lm = load_model(args.model), load_live_model(args.live_model)
     (compare if args.compare else report)(args, lm, live_lm)

@@ -234,6 +234,8 @@ class EngineWorker(QThread):
             self.after.join(5.0)
         self.mic = MicSource(device=src.device, block_seconds=MIC_BLOCK_SECONDS)
         self.mic.start()  # fails now, before the take starts
+        for warning in self.mic.warnings():
+            self.warning.emit(warning)
         return mic_blocks(self.mic, self._stop, record=self._record, on_idle=lambda: self._emit_events([], None),
                           timeout_s=MIC_READ_SECONDS), int(self.mic.sample_rate)
 

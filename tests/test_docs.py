@@ -63,7 +63,11 @@ def defined_options() -> set[str]:
     """Every ``--option`` any script in the repository defines (benchmarks, scripts, tools)."""
     found = set()
     for py in [*ROOT.glob("*/*.py"), *ROOT.glob("*/*/*.py")]:
-        found.update(re.findall(r"add_argument\(\s*(?:\"-\w\",\s*)?\"(--[a-z][a-z0-9-]*)\"", py.read_text()))
+        text = py.read_text()
+        found.update(re.findall(r"add_argument\(\s*(?:\"-\w\",\s*)?\"(--[a-z][a-z0-9-]*)\"", text))
+        # argparse.BooleanOptionalAction makes a --no- twin of each such option
+        found.update("--no-" + o[2:] for o in re.findall(
+            r"add_argument\(\s*\"(--[a-z][a-z0-9-]*)\",\s*action=argparse\.BooleanOptionalAction", text))
     return found
 
 

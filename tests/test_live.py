@@ -149,6 +149,24 @@ def test_devices_and_bad_device():
                                            or "no audio input devices" in str(err.value))
 
 
+def test_a_jack_server_without_realtime_scheduling_is_warned_about(jack_server, monkeypatch):
+    """The test JACK server runs with --no-realtime, the setup where live audio comes late on a busy
+    machine (benchmarks.latency --jack --no-jack-realtime): a JACK input says so in one line."""
+    from svt_live.io.jack import server_realtime
+
+    assert server_realtime() is False
+    code = "import json; from svt_live.io.mic import MicSource; print(json.dumps(MicSource('system').warnings()))"
+    for _ in range(3):  # PortAudio's JACK host may miss a loaded server at start (no 'system' device)
+        p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=jack_server)
+        if "no input device matching 'system'" not in p.stderr:
+            break
+    assert p.returncode == 0, p.stderr
+    warnings = json.loads(p.stdout)
+    assert len(warnings) == 1 and "without realtime scheduling" in warnings[0] and "\n" not in warnings[0]
+    monkeypatch.setenv("JACK_DEFAULT_SERVER", "svt-no-such-server")
+    assert server_realtime() is None
+
+
 def test_input_devices_seen_through_a_pulseaudio_server(pulse_server):
     """With a sound server there are devices to list (PortAudio reads them once per process, so a
     fresh interpreter lists them): each has the documented keys, at most one is the default, and the

@@ -93,6 +93,8 @@ def run_live(lm, input_device: int | str | None = None, live_model: str | None =
         except MicError as exc:
             _say(f"error: {exc}")
             return 1
+        for warning in mic.warnings():
+            _say(f"warning: {warning}")
         hop = hop_seconds or LIVE_HOP
         engine = pick_engine(lm, mic.sample_rate, live_lm, hop, bends, on_event, on_audio=on_audio)
         midi = MidiSink(open_midi(midi_out or MidiChoice(), _say, bends), _say, aids, clock=lambda: engine.stream_time)

@@ -42,6 +42,23 @@ def server_running() -> bool:
     return True
 
 
+def server_realtime() -> bool | None:
+    """Whether the JACK server runs its cycle with realtime scheduling; None when none is running.
+
+    Without it (``jackd --no-realtime``) the cycle's threads compete with every other process, so
+    on a loaded machine clients miss their deadlines (xruns) and live audio arrives late
+    (``python -m benchmarks.latency --jack --no-jack-realtime`` measures it).
+    """
+    try:
+        lib, client = _open("svt-live-probe")
+    except OSError:
+        return None
+    lib.jack_is_realtime.argtypes = [ctypes.c_void_p]
+    realtime = bool(lib.jack_is_realtime(client))
+    lib.jack_client_close(client)
+    return realtime
+
+
 class ServerWatch:
     """A passive JACK client whose shutdown callback sets :attr:`down` when the server stops.
 

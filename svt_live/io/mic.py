@@ -18,7 +18,7 @@ import queue
 
 import numpy as np
 
-from svt_live.io.jack import server_running
+from svt_live.io.jack import server_realtime, server_running
 
 PREFERRED_RATE = 16000  # the models' rate: no resampling when the device offers it
 MAX_BACKLOG_SECONDS = 20.0
@@ -117,7 +117,7 @@ class MicSource:
     ``device``: index, (sub)name or ``None`` (default input); ``sample_rate``:
     Hz, ``None`` = 16000 if supported else the device default;
     ``block_seconds``: audio per block; ``channels``: channels recorded.
-    Attributes: ``sample_rate`` (actual Hz), ``device_name``, ``overflows``
+    Attributes: ``sample_rate`` (actual Hz), ``device_name``, ``hostapi`` (PortAudio's host API name), ``overflows``
     (input overflows PortAudio reported plus blocks dropped because the reader
     fell behind), ``level_db`` (RMS of the latest block in dBFS, -120 floor).
     """
@@ -126,7 +126,7 @@ class MicSource:
                  block_seconds: float = 0.01, channels: int = 1):
         sd = _sd()
         info = find_device(device)
-        self.device_index, self.device_name = info["index"], info["name"]
+        self.device_index, self.device_name, self.hostapi = info["index"], info["name"], info["hostapi"]
         if channels > info["channels"]:
             raise MicError(f"{self.device_name!r} has {info['channels']} input channel(s), {channels} requested")
         self.channels = int(channels)
@@ -168,6 +168,14 @@ class MicSource:
             self._queue.put_nowait(None)  # wakes a waiting reader
         except queue.Full:
             pass
+
+    def warnings(self) -> list[str]:
+        """One-line warnings about this input's setup that cost latency: a JACK server without
+        realtime scheduling (its cycle then waits behind other processes: xruns, late audio)."""
+        if "JACK" in self.hostapi and server_realtime() is False:
+            return ["the JACK server runs without realtime scheduling: on a busy machine audio arrives late "
+                    "and drops out (xruns); start jackd without --no-realtime"]
+        return []
 
     def start(self) -> MicSource:
         """Open and start the stream (no-op when running)."""
