@@ -183,7 +183,10 @@ def run_take(bench: Bench, server: str, audio48: np.ndarray, workdir: Path, svt_
         p.unlink(missing_ok=True)
     cmd = [sys.executable, "-m", "svt_live", "--input", "mic", "--input-device", "system", "--midi-out",
            "--json", str(take_json), "--save-audio", str(take_wav), "-q", *svt_args]
-    proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True, cwd=ROOT, start_new_session=True)
+    from tests.servers import die_with_parent  # SIGTERM when this benchmark dies: no svt-live left running
+
+    proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True, cwd=ROOT, start_new_session=True,
+                            preexec_fn=die_with_parent)
     lines: list[str] = []
     listening = threading.Event()
 

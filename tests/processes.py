@@ -1,11 +1,22 @@
-"""Waiting for a program the tests start to reach a state, by what it does rather than by a fixed sleep."""
+"""Programs the tests start: started so that they end with the tests, and waited for by what they do
+rather than by a fixed sleep."""
 from __future__ import annotations
 
 import os
 import subprocess
 import time
 
+from servers import die_with_parent
+
 _TICK_S = 1.0 / os.sysconf("SC_CLK_TCK")
+
+
+def start(argv: list, **popen_kwargs) -> subprocess.Popen:
+    """Start a program under test (svt-live, svt-gui, a player) that gets SIGTERM when the interpreter
+    that started it dies (``PR_SET_PDEATHSIG``): a pytest killed from outside, by a timeout or by hand,
+    leaves none of them running (svt-live and svt-gui save what they have and exit on SIGTERM). Tests
+    still stop what they start in their own ``finally``."""
+    return subprocess.Popen(argv, preexec_fn=die_with_parent, **popen_kwargs)
 
 
 def cpu_seconds(pid: int) -> float:

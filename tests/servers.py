@@ -32,7 +32,7 @@ def jackd_command(name: str) -> list[str]:
     return ["jackd", "--no-realtime", "--sync", "-t", "5000", "-n", name, "-d", "dummy", "-r", "16000", "-p", "256"]
 
 
-def _die_with_parent() -> None:  # runs in the child between fork and exec
+def die_with_parent() -> None:  # runs in the child between fork and exec
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
 
@@ -59,7 +59,7 @@ def _unregister(proc: subprocess.Popen) -> None:
 
 def start(argv: list[str], **popen_kwargs) -> subprocess.Popen:
     """Start a server process in its own process group that dies with this interpreter."""
-    proc = subprocess.Popen(argv, start_new_session=True, preexec_fn=_die_with_parent, **popen_kwargs)
+    proc = subprocess.Popen(argv, start_new_session=True, preexec_fn=die_with_parent, **popen_kwargs)
     _register(proc, argv[0])
     return proc
 

@@ -21,7 +21,7 @@ pytest.importorskip("pytestqt")
 
 import servers  # noqa: E402
 from compare import JSON_TOL, assert_same_notes  # noqa: E402
-from processes import wait_until_idle  # noqa: E402
+from processes import start, wait_until_idle  # noqa: E402
 from PySide6.QtCore import QPoint, QSettings, Qt, QTimer  # noqa: E402
 
 from gui.pianoroll import COLORS, KEY_WIDTH  # noqa: E402
@@ -233,7 +233,7 @@ def test_ctrl_c_in_the_terminal_keeps_the_take_and_quits(random_model, tmp_path)
     import sys
 
     (tmp_path / "s.ini").write_text("[input]\nrealtime=true\n[midi]\nout=none\n")
-    proc = subprocess.Popen([sys.executable, "-m", "gui.app", str(CLIP), "--model", random_model,
+    proc = start([sys.executable, "-m", "gui.app", str(CLIP), "--model", random_model,
                              "--settings", str(tmp_path / "s.ini")], cwd=tmp_path, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True, env=dict(os.environ, QT_QPA_PLATFORM="offscreen",
                                                                         PYTHONPATH=str(DATA.parents[1])))
@@ -609,6 +609,9 @@ class DyingMic:
     def start(self):
         return self
 
+    def warnings(self):
+        return []
+
     def stop(self):
         pass
 
@@ -960,7 +963,7 @@ def test_svt_gui_starts_on_an_x11_display(random_model, tmp_path):
         display = f":{os.read(r, 16).decode().strip()}"
         (tmp_path / "s.ini").write_text("[input]\nkind=file\n[midi]\nout=none\n")
         env = dict(os.environ, DISPLAY=display, QT_QPA_PLATFORM="xcb", PYTHONPATH=str(DATA.parents[1]))
-        gui = subprocess.Popen([Path(sys.executable).parent / "svt-gui", str(CLIP), "--model", random_model,
+        gui = start([Path(sys.executable).parent / "svt-gui", str(CLIP), "--model", random_model,
                                 "--settings", str(tmp_path / "s.ini")], cwd=tmp_path, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         title, info, end = "svt-live — vocadito_10 — model", "", time.monotonic() + 60
@@ -1176,7 +1179,7 @@ def test_the_default_settings_store_is_written_by_svt_gui_not_by_qt(tmp_path):
     store.write_text("[midi]\nout=none\n[view]\npx_per_s=250\n")
     before = store.stat().st_ino
     env = {k: v for k, v in os.environ.items() if k != "XDG_CONFIG_HOME"}
-    proc = subprocess.Popen([sys.executable, "-m", "gui.app"], cwd=tmp_path, stdout=subprocess.DEVNULL,
+    proc = start([sys.executable, "-m", "gui.app"], cwd=tmp_path, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True,
                             env=dict(env, HOME=str(tmp_path), QT_QPA_PLATFORM="offscreen",
                                      PYTHONPATH=str(DATA.parents[1])))

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from compare import JSON_TOL, assert_same_notes
+from processes import start
 
 from svt_live.commands.cli import main
 from svt_live.evaluate import evaluate_notes
@@ -29,7 +30,7 @@ class LiveRun:
     """``svt-live --input mic ...`` in a subprocess; collects its stdout and stderr lines as they come."""
 
     def __init__(self, args, env):
-        self.proc = subprocess.Popen([sys.executable, "-m", "svt_live.commands.cli", "--input", "mic", *map(str, args)],
+        self.proc = start([sys.executable, "-m", "svt_live.commands.cli", "--input", "mic", *map(str, args)],
                                      env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.out: list[str] = []
         self.err: list[str] = []
@@ -93,7 +94,7 @@ def drain(listener) -> list:
 
 
 def play(env, path) -> subprocess.Popen:
-    return subprocess.Popen(["paplay", "-d", "vsink", str(path)], env=env)
+    return start(["paplay", "-d", "vsink", str(path)], env=env)
 
 
 @pytest.fixture(scope="module")

@@ -132,3 +132,40 @@ def test_a_killed_jack_server_leaves_nothing_in_dev_shm():
     finally:
         servers.stop(proc)
     assert jack_files(name) == []
+
+
+KILLED = textwrap.dedent("""
+    import sys, time
+    sys.path.insert(0, {tests!r})
+    from processes import start
+    proc = start(["sleep", "120"])
+    print(proc.pid, flush=True)
+    time.sleep(120)
+""")
+
+
+def test_a_program_under_test_ends_with_the_pytest_killed_from_outside():
+    """processes.start: an svt-live or svt-gui a test started gets SIGTERM when its pytest is killed
+    (SIGKILL, as a timeout does), where a plain Popen would leave it running."""
+    parent = subprocess.Popen([sys.executable, "-c", KILLED.format(tests=str(TESTS))], stdout=subprocess.PIPE,
+                              text=True)
+    pid = int(parent.stdout.readline())
+    parent.kill()
+    parent.wait()
+    end = time.monotonic() + 10
+    try:
+        while time.monotonic() < end and os.path.exists(f"/proc/{pid}") and "Z" not in _state(pid):
+            time.sleep(0.05)
+        assert not os.path.exists(f"/proc/{pid}") or "Z" in _state(pid), "the program outlived its pytest"
+    finally:
+        if os.path.exists(f"/proc/{pid}") and "Z" not in _state(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _state(pid: int) -> str:
+    """A process's state letter from /proc ('' once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return ""

@@ -14,6 +14,7 @@ import pytest
 import synth
 from compare import JSON_TOL, assert_same_notes
 from conftest import CLIP
+from processes import start
 from test_live import clip16, file_mode_notes, listening, live, play  # noqa: F401  (clip16 and live are fixtures)
 
 from svt_live.io.annotations import load_midi_notes, load_notes, write_json
@@ -99,7 +100,7 @@ def test_ctrl_c_at_a_random_moment_of_a_batch(tmp_path, robust):
     cmd = [sys.executable, "-m", "svt_live", *map(str, files), "-q",
            "--json", str(tmp_path / "out" / "all.json"), "--csv", str(tmp_path / "out" / "all.csv"),
            "--midi-file", str(tmp_path / "out" / "mid")]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = start(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     end = time.monotonic() + 60
     while not (tmp_path / "out" / "mid" / "s0.mid").exists() and proc.poll() is None and time.monotonic() < end:
         time.sleep(0.02)  # the first file is done
@@ -124,7 +125,7 @@ def test_ctrl_c_at_a_random_moment_of_a_batch(tmp_path, robust):
 def test_ctrl_c_while_the_command_starts_up(robust):
     # -X importtime reports each finished import on stderr: the Ctrl-C lands right after numpy's first
     # submodule, with numpy's and torch's imports still ahead (about a second)
-    with subprocess.Popen([sys.executable, "-X", "importtime", "-m", "svt_live", str(CLIP), "-q"],
+    with start([sys.executable, "-X", "importtime", "-m", "svt_live", str(CLIP), "-q"],
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) as proc:
         lines = []
         for line in proc.stderr:

@@ -12,7 +12,7 @@ import pytest
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from processes import wait_until_idle  # noqa: E402
+from processes import start, wait_until_idle  # noqa: E402
 from test_gui import CLIP, make_window, models, run_file, settings_path  # noqa: E402,F401  (fixtures)
 
 from .helpers import case  # noqa: E402
@@ -29,7 +29,7 @@ UNSAVED = "with an unsaved take; neither the current nor the home folder can be 
 def test_a_signal_always_ends_svt_gui(sig, note_model, tmp_path, robust):
     (tmp_path / "s.ini").write_text("[input]\nrealtime=false\n[midi]\nout=none\n")  # the take ends at once, unsaved
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT), HOME="/proc")
-    proc = subprocess.Popen([sys.executable, "-m", "gui.app", str(CLIP), "--model", str(note_model),
+    proc = start([sys.executable, "-m", "gui.app", str(CLIP), "--model", str(note_model),
                              "--settings", str(tmp_path / "s.ini")], cwd="/proc", env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     wait_until_idle(proc)  # start-up and the file take: 2 s on an idle machine, 15 s and more on a busy one

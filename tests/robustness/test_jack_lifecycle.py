@@ -9,6 +9,7 @@ import textwrap
 import time
 
 import pytest
+from processes import start
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -19,7 +20,7 @@ def start_and_interrupt(env: dict, tmp_path, delay_s: float | None) -> tuple[int
     Returns ``(exit status, stderr, whether the JSON was written)``."""
     out = tmp_path / f"take-{delay_s}.json"
     # "system" is PortAudio's JACK host API device ("jack" would pick ALSA's JACK plugin, another path)
-    proc = subprocess.Popen([sys.executable, "-m", "svt_live", "--input", "mic", "--input-device", "system",
+    proc = start([sys.executable, "-m", "svt_live", "--input", "mic", "--input-device", "system",
                              "--json", str(out)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             text=True, cwd=tmp_path)
     try:
