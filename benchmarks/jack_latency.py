@@ -27,7 +27,7 @@ Printed, over the set:
   (what svt-live reports at the end of each take).
 
 Needs ``jackd`` (``scripts/setup-system.sh``) and the ``jack`` module (JACK-Client, a dev
-dependency). The recordings play in real time: SSVD dev takes about 25 minutes (``--limit N``
+dependency). The recordings play in real time: SSVD dev takes about 18 minutes (``--limit N``
 for the first N). Nothing else should run: the figures are the machine's.
 """
 from __future__ import annotations
@@ -41,6 +41,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -118,6 +119,12 @@ class Bench:
     def playing(self) -> bool:
         return self._audio is not None and self._pos < len(self._audio)
 
+    def play_through(self, audio: np.ndarray) -> None:
+        """:meth:`play` ``audio`` and wait until its last period has gone out."""
+        self.play(audio)
+        while self.playing:
+            time.sleep(0.05)
+
     def connect_to(self, midi_port: str, timeout_s: float = 30.0) -> None:
         """Wire this client to svt-live: the player into its PortAudio input (instead of the dummy
         driver's silent capture), its MIDI port named ``midi_port`` into the recorder."""
@@ -144,7 +151,7 @@ class Bench:
 
 def midi_events(stamped: list[tuple[int, bytes]], start_frame: int) -> list:
     """svt-live's MIDI messages as note events on the recording's clock (s), ``emitted_at`` = arrival."""
-    events, bend = [], 0.0
+    events = []
     for frame, data in stamped:
         t = (frame - start_frame) / RATE
         status = data[0] & 0xF0
@@ -153,26 +160,30 @@ def midi_events(stamped: list[tuple[int, bytes]], start_frame: int) -> list:
         elif status in (0x80, 0x90):
             events.append(NoteOff(t, data[1], onset=t, midi=float(data[1]), emitted_at=t))
         elif status == 0xE0:
-            bend = ((data[2] << 7 | data[1]) - 8192) / 8192 * BEND_RANGE_SEMITONES
-            events.append(PitchBend(t, bend, emitted_at=t))
+            events.append(PitchBend(t, ((data[2] << 7 | data[1]) - 8192) / 8192 * BEND_RANGE_SEMITONES,
+                                    emitted_at=t))
     return events
 
 
 def lag_of(recorded: np.ndarray, clip: np.ndarray) -> int:
-    """Samples by which ``clip`` starts later in ``recorded`` (cross-correlation)."""
+    """Samples by which ``clip`` starts later in ``recorded`` (may be negative; cross-correlation)."""
     n = 1 << int(np.ceil(np.log2(len(recorded) + len(clip))))
     xc = np.fft.irfft(np.fft.rfft(recorded, n) * np.conj(np.fft.rfft(clip, n)), n)
     lag = int(np.argmax(xc))
     return lag if lag < n // 2 else lag - n
 
 
+@dataclass
 class Take:
-    """One recording through a real svt-live: what the MIDI client got and what svt-live saved."""
+    """One recording through a real svt-live: the note events the MIDI client got, the notes svt-live
+    saved (both on the recording's clock), the recording's length, and what went wrong on the way
+    (``overflows``: -1 when svt-live did not say)."""
 
-    def __init__(self, notes_sent: list, saved: np.ndarray, seconds: float, xruns: int, overflows: int,
-                 stderr: str):
-        self.events, self.saved, self.seconds = notes_sent, saved, seconds
-        self.xruns, self.overflows, self.stderr = xruns, overflows, stderr
+    events: list
+    saved: np.ndarray
+    seconds: float
+    xruns: int
+    overflows: int
 
 
 def run_take(bench: Bench, server: str, audio48: np.ndarray, workdir: Path, svt_args: list[str]) -> Take:
@@ -204,9 +215,7 @@ def run_take(bench: Bench, server: str, audio48: np.ndarray, workdir: Path, svt_
             raise RuntimeError("svt-live did not start listening: " + "".join(lines)[-400:])
         bench.connect_to(MIDI_PORT)
         silence = np.zeros(int(SETTLE_SECONDS * RATE), np.float32)
-        bench.play(np.concatenate([silence, audio48]))
-        while bench.playing:
-            time.sleep(0.05)
+        bench.play_through(np.concatenate([silence, audio48]))
         time.sleep(TAIL_SECONDS)
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=120)
@@ -220,12 +229,11 @@ def run_take(bench: Bench, server: str, audio48: np.ndarray, workdir: Path, svt_
         raise RuntimeError(f"svt-live exited {proc.returncode}: {err[-400:]}")
     found = re.findall(r"(\d+) input overflows", err)
     start = bench.start_frame + len(silence)  # the recording's first sample
-    recorded = load_audio(take_wav, RATE)
-    lag = lag_of(recorded[:len(recorded)], audio48[:min(len(audio48), 30 * RATE)])
+    lag = lag_of(load_audio(take_wav, RATE), audio48[:30 * RATE])
     saved = load_notes(take_json)
     saved = saved - np.array([lag / RATE, lag / RATE, 0.0]) if len(saved) else saved.reshape(0, 3)
     return Take(midi_events(bench.events, start), saved, len(audio48) / RATE, bench.xruns,
-                int(found[-1]) if found else -1, err)
+                int(found[-1]) if found else -1)
 
 
 def measure(args, songs) -> None:
@@ -245,9 +253,7 @@ def measure(args, songs) -> None:
         if subprocess.run(["jack_wait", "-s", server, "-w", "-t", "10"], capture_output=True).returncode:
             raise RuntimeError("jackd did not start: " + (workdir / "jackd.log").read_text()[-300:])
         bench = Bench(server)
-        bench.play(np.zeros(int(BASELINE_SECONDS * RATE), np.float32))
-        while bench.playing:
-            time.sleep(0.05)
+        bench.play_through(np.zeros(int(BASELINE_SECONDS * RATE), np.float32))
         baseline = bench.xruns
         print(f"the server and this benchmark's client alone, {BASELINE_SECONDS:.0f} s: {baseline} xruns",
               file=sys.stderr, flush=True)
@@ -260,8 +266,8 @@ def measure(args, songs) -> None:
         if bench is not None:
             bench.close()
         servers.stop(jackd)
-    realtime = "starting in realtime mode" in (workdir / "jackd.log").read_text()
-    shutil.rmtree(workdir, ignore_errors=True)
+        realtime = "starting in realtime mode" in (workdir / "jackd.log").read_text()
+        shutil.rmtree(workdir, ignore_errors=True)
     summarise(args, songs, takes, realtime, baseline)
 
 

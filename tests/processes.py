@@ -19,11 +19,24 @@ def start(argv: list, **popen_kwargs) -> subprocess.Popen:
     return subprocess.Popen(argv, preexec_fn=die_with_parent, **popen_kwargs)
 
 
+def _stat_fields(pid: int) -> list[str]:
+    """The fields of ``/proc/PID/stat`` after the command name (field 3 of stat(5) onwards)."""
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()
+
+
 def cpu_seconds(pid: int) -> float:
     """User plus system CPU time of a process so far (its threads included)."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
+    fields = _stat_fields(pid)
     return (int(fields[11]) + int(fields[12])) * _TICK_S  # utime and stime: fields 14 and 15 of stat(5)
+
+
+def gone(pid: int) -> bool:
+    """Whether process ``pid`` has ended (no longer there, or a zombie waiting for its parent)."""
+    try:
+        return _stat_fields(pid)[0] == "Z"
+    except FileNotFoundError:
+        return True
 
 
 def wait_until_idle(proc: subprocess.Popen, min_s: float = 5.0, idle_s: float = 1.5, timeout_s: float = 180.0,

@@ -16,6 +16,7 @@ import pytest
 from compare import JSON_TOL, assert_same_notes
 from processes import start
 
+from benchmarks.jack_latency import lag_of as lag_samples
 from svt_live.commands.cli import main
 from svt_live.evaluate import evaluate_notes
 from svt_live.io.annotations import load_midi_notes, load_notes
@@ -114,10 +115,7 @@ def read_wav(path) -> np.ndarray:
 
 def lag_of(recorded: np.ndarray, clip: np.ndarray) -> tuple[int, float]:
     """Samples by which ``clip`` starts later in ``recorded`` (may be negative), and their correlation."""
-    n = 1 << int(np.ceil(np.log2(len(recorded) + len(clip))))
-    xc = np.fft.irfft(np.fft.rfft(recorded, n) * np.conj(np.fft.rfft(clip, n)), n)
-    lag = int(np.argmax(xc))
-    lag = lag if lag < n // 2 else lag - n
+    lag = lag_samples(recorded, clip)
     a, b = (recorded[lag:], clip) if lag >= 0 else (recorded, clip[-lag:])
     m = min(len(a), len(b))
     return lag, float(np.corrcoef(a[:m], b[:m])[0, 1])

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from processes import gone
 from servers import group_alive, jack_files, jackd_command
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -154,18 +155,9 @@ def test_a_program_under_test_ends_with_the_pytest_killed_from_outside():
     parent.wait()
     end = time.monotonic() + 10
     try:
-        while time.monotonic() < end and os.path.exists(f"/proc/{pid}") and "Z" not in _state(pid):
+        while time.monotonic() < end and not gone(pid):
             time.sleep(0.05)
-        assert not os.path.exists(f"/proc/{pid}") or "Z" in _state(pid), "the program outlived its pytest"
+        assert gone(pid), "the program outlived its pytest"
     finally:
-        if os.path.exists(f"/proc/{pid}") and "Z" not in _state(pid):
+        if not gone(pid):
             os.kill(pid, signal.SIGKILL)
-
-
-def _state(pid: int) -> str:
-    """A process's state letter from /proc ('' once it is gone)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return ""
